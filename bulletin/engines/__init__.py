@@ -1,0 +1,62 @@
+"""Speech engines behind one small interface; a new engine is one module and one line below."""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+from typing import TYPE_CHECKING, Protocol
+
+from bulletin.errors import BulletinError
+
+if TYPE_CHECKING:
+    from bulletin.audio import Audio
+    from bulletin.voices import Preset
+
+# engine name -> module that defines `create() -> Engine`
+ENGINES: dict[str, str] = {
+    "espeak": "bulletin.engines.espeak",
+    "espeak-system": "bulletin.engines.espeak_system",
+    "piper": "bulletin.engines.piper",
+}
+
+
+class Engine(Protocol):
+    """Turns text into speech for one preset."""
+
+    name: str
+    # rough synthesis speed in characters per second of wall time, to decide on parallelism
+    chars_per_second: float
+
+    def version(self) -> str:
+        """Everything about the engine that changes its sound (goes into the take cache key)."""
+        ...
+
+    def synthesize(self, text: str, preset: Preset, rate: float) -> Audio:
+        """Speak `text` with `preset` at `rate` times its own pace; mono Audio at the engine's rate."""
+        ...
+
+    def voices(self) -> list[str]:
+        """The engine voices available on this machine."""
+        ...
+
+    def problem(self, preset: Preset) -> str | None:
+        """Why `preset` cannot be spoken on this machine, or None when it can."""
+        ...
+
+
+@cache
+def get_engine(name: str) -> Engine:
+    """The engine called `name`, created once per process."""
+    if name not in ENGINES:
+        raise BulletinError(f"unknown engine {name!r}; known engines: {', '.join(ENGINES)}")
+    module = importlib.import_module(ENGINES[name])
+    return module.create()
+
+
+def engine_problem(name: str) -> str | None:
+    """Why engine `name` cannot run here (not installed, library missing), or None."""
+    try:
+        get_engine(name)
+    except BulletinError as error:
+        return str(error)
+    return None

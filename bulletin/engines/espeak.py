@@ -1,0 +1,137 @@
+"""espeak-ng through pyttsx3's espeak driver bindings, with the library and data from PyPI.
+
+The library and its data come from the `espeakng-loader` wheel, so pip alone gives voices and
+every machine renders the same voice from the same espeak-ng version: a nightly build must not
+change its sound because a server was upgraded.
+
+pyttsx3's event loop (`save_to_file` + `runAndWait`) was measured to lose or spoil about one
+take in four (missing or empty files, settings silently dropped), so this engine drives the
+same ctypes bindings (`pyttsx3.drivers._espeak`) in espeak-ng's synchronous mode instead:
+every take is delivered through the callback before `espeak_Synth` returns, settings are set
+and checked per take, and an unknown voice raises instead of falling back silently.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bulletin.audio import Audio
+from bulletin.errors import BulletinError
+
+if TYPE_CHECKING:
+    from bulletin.voices import Preset
+
+# espeak_PARAMETER values from speak_lib.h
+_RATE, _VOLUME, _PITCH, _RANGE = 1, 2, 3, 4
+
+
+class EspeakEngine:
+    """One espeak-ng library per process; synthesis is serialised because espeak-ng is not
+    thread-safe (parallel renders use processes, see takes.py)."""
+
+    chars_per_second = 12_000.0
+
+    def __init__(self, name: str, binding: ModuleType, data_path: str | None) -> None:
+        self.name = name
+        self._e = binding
+        self._lock = threading.Lock()
+        self._chunks: list[np.ndarray] = []
+        path = data_path.encode() if data_path else None
+        self.rate_hz = binding.Initialize(binding.AUDIO_OUTPUT_SYNCHRONOUS, 0, path, 0)
+        if self.rate_hz <= 0:
+            raise BulletinError(f"espeak-ng failed to initialise (data path {data_path!r})")
+        binding.SetSynthCallback(self._collect)
+        self._version = binding.Info().decode()
+
+    def _collect(self, wav: ctypes.Array, count: int, _events: object) -> int:
+        if count > 0:
+            self._chunks.append(np.ctypeslib.as_array(wav, shape=(count,)).copy())
+        return 0
+
+    def version(self) -> str:
+        return f"espeak-ng {self._version}"
+
+    def voices(self) -> list[str]:
+        with self._lock:
+            found = self._e.ListVoices()
+        return sorted(v.languages[1:].decode(errors="replace") for v in found)
+
+    def problem(self, preset: Preset) -> str | None:
+        with self._lock:
+            status = self._e.SetVoiceByName(preset.voice.encode())
+        if status != 0:
+            return f"espeak-ng has no voice {preset.voice!r} (see `bulletin voices`)"
+        return None
+
+    def synthesize(self, text: str, preset: Preset, rate: float) -> Audio:
+        e = self._e
+        with self._lock:
+            if e.SetVoiceByName(preset.voice.encode()) != 0:
+                raise BulletinError(f"espeak-ng has no voice {preset.voice!r}")
+            # after the voice, because choosing a voice resets these to the voice's defaults
+            for parameter, value in (
+                (_RATE, round(preset.rate_wpm * rate)),
+                (_PITCH, preset.pitch),
+                (_RANGE, preset.pitch_range),
+                (_VOLUME, preset.volume),
+            ):
+                if e.SetParameter(parameter, value, 0) != 0:
+                    raise BulletinError(f"espeak-ng refused parameter {parameter} = {value}")
+            self._chunks = []
+            status = e.Synth(text, flags=e.CHARS_UTF8)
+            chunks, self._chunks = self._chunks, []
+        if status != 0 or not chunks:
+            raise BulletinError(f"espeak-ng produced no audio for {text[:40]!r} (status {status})")
+        samples = np.concatenate(chunks).astype(np.float32) / 32768.0
+        return Audio.mono(samples, self.rate_hz)
+
+
+def _bundled_binding() -> tuple[ModuleType, str]:
+    try:
+        import espeakng_loader
+    except ImportError as error:
+        raise BulletinError("the espeak engine needs `pip install espeakng-loader`") from error
+    data_path = espeakng_loader.get_data_path()
+    # Preload by full path: pyttsx3 then dlopens "libespeak-ng.so.1" and the dynamic linker
+    # hands back this copy (same soname) instead of whatever the system has.
+    ctypes.CDLL(espeakng_loader.get_library_path(), mode=ctypes.RTLD_GLOBAL)
+    os.environ["ESPEAK_DATA_PATH"] = data_path
+    return _import_binding(), data_path
+
+
+def _import_binding() -> ModuleType:
+    try:
+        from pyttsx3.drivers import _espeak
+    except (ImportError, RuntimeError, OSError) as error:
+        raise BulletinError(f"cannot load espeak-ng through pyttsx3: {error}") from error
+    return _espeak
+
+
+# which espeak-ng library this process loaded: both have the same soname, so only one can live
+# in a process, and a bulletin uses the bundled one or the system one, not both
+_loaded: list[str] = []
+
+
+def _claim(name: str) -> None:
+    if _loaded and _loaded[0] != name:
+        raise BulletinError(f"engines {_loaded[0]!r} and {name!r} cannot be mixed in one process")
+    _loaded[:1] = [name]
+
+
+def create() -> EspeakEngine:
+    _claim("espeak")
+    binding, data_path = _bundled_binding()
+    return EspeakEngine("espeak", binding, data_path)
+
+
+def create_system() -> EspeakEngine:
+    """The machine's own espeak-ng (apt-get install espeak-ng), chosen explicitly by a preset;
+    its sound follows the system's version, which is why the bundled one is the default."""
+    _claim("espeak-system")
+    return EspeakEngine("espeak-system", _import_binding(), None)

@@ -1,0 +1,70 @@
+"""Mix the timeline to one buffer at the output rate, then master it: integrated loudness to
+the target and a true-peak ceiling, reached with a limiter rather than by clipping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bulletin.audio import Audio, with_channels
+from bulletin.loudness import integrated_lufs, limit, true_peak_dbtp
+from bulletin.sounds import loop_to
+from bulletin.timeline import Timeline, bed_gain
+
+CEILING_DBTP = -1.0
+# the limiter aims a little under the ceiling so that 16-bit rounding and MP3 coding stay under
+LIMITER_CEILING_DBTP = -1.5
+LOUDNESS_TOLERANCE_LU = 0.1
+BED_LEVEL_DB = -14.0  # a bed's own level, relative to the level takes are made at
+
+
+@dataclass(frozen=True)
+class Master:
+    audio: Audio
+    target_lufs: float
+    integrated_lufs: float
+    true_peak_dbtp: float
+
+
+def mix(timeline: Timeline, takes: dict[int, Audio], beds: dict[int, Audio], rate_hz: int) -> Audio:
+    """Every placed take (and bed, ducked) summed into one (frames, channels) buffer."""
+    sources = [*takes.values(), *beds.values()]
+    channels = max([a.channels for a in sources] or [1])
+    out = np.zeros((round(timeline.duration_s * rate_hz) + 1, channels), np.float32)
+    for placement in timeline.placements:
+        take = takes.get(placement.segment.index)
+        if take is None:
+            continue  # a pause
+        _add(out, with_channels(take, channels).samples, round(placement.start_s * rate_hz))
+    for bed in timeline.beds:
+        gain = bed_gain(timeline, bed, rate_hz) * np.float32(10 ** (BED_LEVEL_DB / 20))
+        looped = loop_to(with_channels(beds[bed.story], channels), bed.end_s - bed.start_s)
+        _add(out, looped.samples[: gain.size] * gain[: looped.samples.shape[0], None], round(bed.start_s * rate_hz))
+    return Audio(out, rate_hz)
+
+
+def _add(out: np.ndarray, samples: np.ndarray, start: int) -> None:
+    end = min(start + samples.shape[0], out.shape[0])
+    out[start:end] += samples[: end - start]
+
+
+def master(audio: Audio, target_lufs: float) -> Master:
+    """Loudness to `target_lufs` within 0.1 LU and true peak under the ceiling.
+
+    Gain moves the loudness, the limiter then takes the peaks down (which lowers loudness a
+    little), so repeat on the unlimited signal with the corrected gain until both hold.
+    """
+    lufs = integrated_lufs(audio)
+    if not np.isfinite(lufs):
+        return Master(audio, target_lufs, lufs, true_peak_dbtp(audio))
+    gain_db = target_lufs - lufs
+    for _ in range(6):
+        scaled = Audio(audio.samples * np.float32(10 ** (gain_db / 20)), audio.rate_hz)
+        limited = limit(scaled, LIMITER_CEILING_DBTP)
+        lufs = integrated_lufs(limited)
+        if abs(lufs - target_lufs) <= LOUDNESS_TOLERANCE_LU:
+            break
+        gain_db += target_lufs - lufs
+    quantized = Audio(np.round(np.clip(limited.samples, -1, 32767 / 32768) * 32768) / 32768, audio.rate_hz)
+    return Master(quantized, target_lufs, integrated_lufs(quantized), true_peak_dbtp(quantized))
