@@ -34,7 +34,11 @@ FIELD_HIGH_HZ = 6000.0
 FIELD_ROOM_TONE_DB = -50.0  # room tone RMS against the take's peak
 # Early reflections off nearby walls and the ground: (delay_s, gain), a small-room colour.
 FIELD_REFLECTIONS: tuple[tuple[float, float], ...] = (
-    (0.0043, 0.22), (0.0071, -0.16), (0.0113, 0.12), (0.0167, -0.08), (0.0241, 0.05),
+    (0.0043, 0.22),
+    (0.0071, -0.16),
+    (0.0113, 0.12),
+    (0.0167, -0.08),
+    (0.0241, 0.05),
 )
 _ROOM_TONE_SEED = 7311
 
@@ -74,9 +78,16 @@ def _phone_band(rate_hz: int) -> np.ndarray:
     return np.vstack([high_pass, low_pass])
 
 
-def _compress(samples: np.ndarray, rate_hz: int, *, threshold_db: float, ratio: float,
-              attack_s: float = 0.003, hold_s: float = 0.03,
-              release_s: float = 0.05) -> np.ndarray:
+def _compress(
+    samples: np.ndarray,
+    rate_hz: int,
+    *,
+    threshold_db: float,
+    ratio: float,
+    attack_s: float = 0.003,
+    hold_s: float = 0.03,
+    release_s: float = 0.05,
+) -> np.ndarray:
     """A feed-forward RMS compressor, vectorised; `threshold_db` is relative to the loudest level.
 
     The level is the channels' mean power smoothed over `attack_s` (a one-pole
@@ -135,7 +146,7 @@ def _reflections(samples: np.ndarray, rate_hz: int) -> np.ndarray:
 
 
 def _room_tone(shape: tuple[int, ...], rate_hz: int) -> np.ndarray:
-    """Seeded noise shaped like distant traffic and air: mostly low, a little hiss; RMS 1.
+    """Seeded noise like distant traffic and air, mostly low, a little hiss, RMS 1.
 
     Its first and last 20 ms fade, so the tone does not switch on with a click.
     """
@@ -145,11 +156,14 @@ def _room_tone(shape: tuple[int, ...], rate_hz: int) -> np.ndarray:
         signal.butter(2, [60.0, 500.0], "bandpass", fs=rate_hz, output="sos"), noise, axis=0
     )
     hiss = signal.sosfilt(
-        signal.butter(2, [500.0, min(5000.0, 0.45 * rate_hz)], "bandpass", fs=rate_hz,
-                      output="sos"),
-        noise[::-1], axis=0,  # reversed: a second, independent noise from the same draw
+        signal.butter(
+            2, [500.0, min(5000.0, 0.45 * rate_hz)], "bandpass", fs=rate_hz, output="sos"
+        ),
+        noise[::-1],
+        axis=0,  # reversed: a second, independent noise from the same draw
     )
     tone = rumble / _rms(rumble) + 0.35 * hiss / _rms(hiss)
+    tone = signal.sosfilt(_field_band(rate_hz), tone, axis=0)  # heard through the same microphone
     tone /= _rms(tone)
     fade = min(round(0.02 * rate_hz), shape[0] // 2)
     if fade > 0:

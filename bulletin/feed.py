@@ -42,7 +42,9 @@ class Episode:
     duration_s: float
     mp3_bytes: int
     headlines: tuple[str, ...] = ()
-    files: dict[str, str] = field(default_factory=dict)  # kind (mp3, json, vtt, chapters, wav) -> name
+    files: dict[str, str] = field(
+        default_factory=dict
+    )  # kind (mp3, json, vtt, chapters, wav) -> name
 
     def to_json(self) -> dict:
         return {
@@ -84,7 +86,11 @@ def chapters(cue: dict, podcast_name: str = "") -> dict:
     if podcast_name:
         document["podcastName"] = podcast_name
     document["chapters"] = [
-        {"startTime": round(float(story["start"]), 2), "endTime": round(float(story["end"]), 2), "title": title}
+        {
+            "startTime": round(float(story["start"]), 2),
+            "endTime": round(float(story["end"]), 2),
+            "title": title,
+        }
         for story, title in zip(cue.get("stories") or [], headlines(cue), strict=True)
     ]
     return document
@@ -103,7 +109,7 @@ def long_date(day: dt.date) -> str:
 
 def clock_duration(seconds: float) -> str:
     """HH:MM:SS for itunes:duration."""
-    whole = round(seconds)
+    whole = int(seconds + 0.5)  # half up: round() would make a 0.5 s bulletin last 0 s
     return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}"
 
 
@@ -123,7 +129,9 @@ def feed_xml(feed: Feed, episodes: list[Episode], feed_name: str = "feed.xml") -
     _text(channel, "description", feed.description)
     _text(channel, "language", feed.language)
     _text(channel, "generator", f"bulletin {__version__}")
-    ET.SubElement(channel, f"{{{ATOM}}}link", {"href": feed_url, "rel": "self", "type": "application/rss+xml"})
+    ET.SubElement(
+        channel, f"{{{ATOM}}}link", {"href": feed_url, "rel": "self", "type": "application/rss+xml"}
+    )
     newest = sorted(episodes, key=lambda e: e.date, reverse=True)
     if newest:
         # The newest publication, not the clock: rebuilding an unchanged feed gives the same bytes.
@@ -140,7 +148,7 @@ def feed_xml(feed: Feed, episodes: list[Episode], feed_name: str = "feed.xml") -
     for episode in newest:
         _item(channel, feed, episode)
     ET.indent(rss, space="  ")
-    return ET.tostring(rss, encoding="utf-8", xml_declaration=True) + b"\n"
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(rss, encoding="utf-8") + b"\n"
 
 
 def _item(channel: ET.Element, feed: Feed, episode: Episode) -> None:
@@ -150,7 +158,9 @@ def _item(channel: ET.Element, feed: Feed, episode: Episode) -> None:
     summary = "; ".join(episode.headlines) or episode.title
     _text(item, "description", summary)
     mp3 = url + episode.files["mp3"]
-    ET.SubElement(item, "enclosure", {"url": mp3, "length": str(episode.mp3_bytes), "type": "audio/mpeg"})
+    ET.SubElement(
+        item, "enclosure", {"url": mp3, "length": str(episode.mp3_bytes), "type": "audio/mpeg"}
+    )
     # The MP3's address identifies the episode: rebuilding a date under the same title keeps it.
     _text(item, "guid", mp3).set("isPermaLink", "false")
     _text(item, "pubDate", format_datetime(episode.published))
@@ -160,9 +170,17 @@ def _item(channel: ET.Element, feed: Feed, episode: Episode) -> None:
     _text(item, f"{{{ITUNES}}}episodeType", "full")
     _text(item, f"{{{ITUNES}}}explicit", "true" if feed.explicit else "false")
     if "chapters" in episode.files:
-        ET.SubElement(item, f"{{{PODCAST}}}chapters", {"url": url + episode.files["chapters"], "type": CHAPTERS_TYPE})
+        ET.SubElement(
+            item,
+            f"{{{PODCAST}}}chapters",
+            {"url": url + episode.files["chapters"], "type": CHAPTERS_TYPE},
+        )
     if "vtt" in episode.files:
-        ET.SubElement(item, f"{{{PODCAST}}}transcript", {"url": url + episode.files["vtt"], "type": "text/vtt"})
+        ET.SubElement(
+            item,
+            f"{{{PODCAST}}}transcript",
+            {"url": url + episode.files["vtt"], "type": "text/vtt"},
+        )
 
 
 def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:

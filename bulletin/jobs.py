@@ -4,16 +4,14 @@ A model (`JobsFile`, `Job`, `Timing`, `Feed`), its loader (`load_jobs`) and the 
 calendar arithmetic the model needs: when a job's next runs fall (`iter_runs`), in the job's
 time zone and across daylight-saving changes.
 
-The loader reads YAML with `yaml.compose` (SafeLoader) and walks the node tree, never
-constructing Python objects: every value keeps its position for error messages, tags that build
-objects are refused, and `05:30` stays the text the producer wrote (YAML 1.1 would read an
-unquoted `05:30` as the number 330).
+The loader walks composed YAML nodes through `bulletin.yamlnodes` (as the story loader does),
+never constructing Python objects: every value keeps its position for error messages, tags
+that build objects are refused, and a time stays the text the producer wrote.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,20 +20,19 @@ from typing import TypeVar
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from croniter import croniter
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bulletin.errors import InputError, Problem
+from bulletin.yamlnodes import Reader, compose_file, suggest
 
-MAX_JOBS_FILE_BYTES = 1_000_000
 DEFAULT_KEEP = 14
 DEFAULT_GRACE = dt.timedelta(hours=2)
 DEFAULT_TIMEZONE = "UTC"
 # How far ahead a schedule is searched: a 29 February job may wait eight years (2096 -> 2104).
 SEARCH_DAYS = 366 * 8 + 2
+_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # any start will do to see if a cron ever runs
 
-_TAG = "tag:yaml.org,2002:"
-_PLAIN_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "merge")}
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
 _AT = re.compile(r"(\d{1,2}):(\d{2})\Z")
 _DURATION_PART = re.compile(r"(\d+)\s*(h|m|s)")
@@ -144,7 +141,7 @@ class JobsFile:
         if name in self.jobs:
             return self.jobs[name]
         known = ", ".join(self.jobs) or "none"
-        hint = _suggest(name, self.jobs)
+        hint = suggest(name, list(self.jobs))
         line, column = self.jobs_position
         raise InputError(
             [
@@ -153,7 +150,7 @@ class JobsFile:
                     line,
                     column,
                     "jobs",
-                    f"no job named {name!r}{hint}; the jobs are: {known}",
+                    f"no job named {name!r}; the jobs are: {known}{hint}",
                 )
             ]
         )
@@ -188,13 +185,13 @@ def resolve_wall_time(wall: dt.datetime, zone: ZoneInfo) -> Run:
     if _exists(first):
         if first.utcoffset() != wall.replace(tzinfo=zone, fold=1).utcoffset():
             return Run(
-                first, wall, f"{wall:%H:%M} happens twice (clocks go back); runs once, at the first"
+                first,
+                wall,
+                f"clocks go back: {wall:%H:%M} happens twice that day; it runs once, at the first",
             )
         return Run(first, wall)
     at = _gap_end(wall, zone)
-    note = (
-        f"{wall:%H:%M} does not exist (clocks go forward); runs at {at:%H:%M}, the next valid time"
-    )
+    note = f"clocks go forward: {wall:%H:%M} does not exist that day, so it runs at {at:%H:%M}"
     return Run(at, wall, note)
 
 
@@ -229,351 +226,204 @@ def _gap_end(wall: dt.datetime, zone: ZoneInfo) -> dt.datetime:
 def load_jobs(path: Path) -> JobsFile:
     """Read and validate a jobs file; raise InputError listing every problem with its position."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InputError(
-            f"cannot read jobs file {str(path)!r}: {error.strerror or error}"
-        ) from error
-    reader = _Reader(str(path), path.resolve().parent)
-    if len(data) > MAX_JOBS_FILE_BYTES:
-        reader.add_at(1, 1, "file", f"is {len(data)} bytes; a jobs file may be at most 1 MB")
-        raise InputError(reader.problems)
-    root = reader.compose(data)
-    jobs_file = reader.jobs_file(path, root) if root is not None else None
-    if reader.problems or jobs_file is None:
+    root = compose_file(path)  # positioned errors for unreadable, oversized, bad YAML, bad tags
+    reader = Reader(str(path))
+    if root is None:
+        reader.problem(None, "file", "is empty; it needs `jobs:` with at least one job")
+        reader.raise_if_problems()
+    jobs_file = _JobsLoader(path, reader).load(root)
+    if reader.problems:
         raise InputError(sorted(reader.problems, key=lambda p: (p.line, p.column)))
     return jobs_file
 
 
-class _Reader:
-    """Walks the composed node tree, collecting every problem rather than stopping at the first."""
+class _JobsLoader:
+    """Reads the composed jobs file; the shared Reader collects every problem with its position."""
 
-    def __init__(self, file: str, base_dir: Path) -> None:
-        self.file = file
-        self.base_dir = base_dir
-        self.problems: list[Problem] = []
+    def __init__(self, path: Path, reader: Reader) -> None:
+        self.path = path
+        self.r = reader
+        self.base_dir = path.resolve().parent
 
-    # problems
-
-    def add_at(self, line: int, column: int, where: str, what: str) -> None:
-        self.problems.append(Problem(self.file, line, column, where, what))
-
-    def add(self, node: yaml.Node, where: str, what: str) -> None:
-        mark = node.start_mark
-        self.add_at(mark.line + 1, mark.column + 1, where, what)
-
-    # structure
-
-    def compose(self, data: bytes) -> yaml.Node | None:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as error:
-            self.add_at(1, 1, "file", f"is not UTF-8 text ({error.reason} at byte {error.start})")
-            return None
-        try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.MarkedYAMLError as error:
-            mark = error.problem_mark or error.context_mark
-            line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            self.add_at(
-                line, column, "file", f"is not valid YAML: {error.problem or error.context}"
-            )
-            return None
-        except yaml.YAMLError as error:
-            self.add_at(1, 1, "file", f"is not valid YAML: {error}")
-            return None
-        if root is None:
-            self.add_at(1, 1, "file", "is empty; it needs `jobs:` with at least one job")
-        return root
-
-    def mapping(
-        self, node: yaml.Node, where: str, keys: tuple[str, ...]
-    ) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
-        """A mapping's entries by key (merge keys `<<` applied), with unknown keys reported."""
-        if not isinstance(node, yaml.MappingNode):
-            self.add(node, where, f"must be a mapping, not {_kind(node)}")
-            return None
-        if not self._tag_ok(node, where):
-            return None
-        entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
-        for key, value in self._merged(node, where):
-            name = key.value if isinstance(key, yaml.ScalarNode) else None
-            if not name:
-                self.add(key, where, "has an empty or non-text key")
-            elif name in entries and key is not entries[name][0]:
-                self.add(key, f"{where}.{name}", "is given twice")
-            elif keys and name not in keys:
-                self.add(key, where, f"unknown key {name!r}{_suggest(name, keys)}")
-            else:
-                entries[name] = (key, value)
-        return entries
-
-    def _merged(self, node: yaml.MappingNode, where: str) -> list[tuple[yaml.Node, yaml.Node]]:
-        """Apply YAML merge keys (`<<: *defaults`): merged entries first, the node's own win."""
-        own = [(k, v) for k, v in node.value if k.tag != _TAG + "merge"]
-        merged: list[tuple[yaml.Node, yaml.Node]] = []
-        for key, value in node.value:
-            if key.tag != _TAG + "merge":
-                continue
-            sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
-            for source in sources:
-                if isinstance(source, yaml.MappingNode):
-                    merged += self._merged(source, where)
-                else:
-                    self.add(source, where, "`<<` must merge a mapping")
-        names = {k.value for k, _ in own}
-        kept = {k.value: (k, v) for k, v in merged if k.value not in names}
-        return list(kept.values()) + own
-
-    def _tag_ok(self, node: yaml.Node, where: str) -> bool:
-        allowed = _PLAIN_TAGS | {_TAG + "map", _TAG + "seq"}
-        if node.tag in allowed:
-            return True
-        self.add(
-            node,
-            where,
-            f"YAML tag {node.tag!r} is not allowed (tags that build objects are refused)",
-        )
-        return False
-
-    def scalar(self, node: yaml.Node, where: str) -> str | None:
-        """The text of a scalar as written; None (reported) for null, lists, mappings, odd tags."""
-        if not isinstance(node, yaml.ScalarNode):
-            self.add(node, where, f"must be a single value, not {_kind(node)}")
-            return None
-        if not self._tag_ok(node, where):
-            return None
-        if node.tag == _TAG + "null":
-            self.add(node, where, "is empty")
-            return None
-        return node.value
-
-    def text(self, node: yaml.Node, where: str) -> str | None:
-        value = self.scalar(node, where)
-        if value is not None and not value.strip():
-            self.add(node, where, "is empty")
-            return None
-        return value
-
-    def whole_number(self, node: yaml.Node, where: str, minimum: int) -> int | None:
-        value = self.scalar(node, where)
-        if value is None:
-            return None
-        if not re.fullmatch(r"\d+", value.strip()) or int(value) < minimum:
-            self.add(node, where, f"must be a whole number, at least {minimum}; got {value!r}")
-            return None
-        return int(value)
-
-    def boolean(self, node: yaml.Node, where: str) -> bool | None:
-        value = self.scalar(node, where)
-        if value is None:
-            return None
-        if node.tag != _TAG + "bool":
-            self.add(node, where, f"must be true or false; got {value!r}")
-            return None
-        return value.lower() in ("true", "yes", "on", "y")
-
-    def texts(self, node: yaml.Node, where: str) -> list[tuple[yaml.Node, str]]:
-        """One text or a list of texts, each with its node (for positions)."""
-        items = node.value if isinstance(node, yaml.SequenceNode) else [node]
-        if isinstance(node, yaml.SequenceNode) and not items:
-            self.add(node, where, "is an empty list")
-        found = []
-        for item in items:
-            value = self.text(item, where)
-            if value is not None:
-                found.append((item, value))
-        return found
-
-    # the file
-
-    def jobs_file(self, path: Path, root: yaml.Node) -> JobsFile | None:
-        top = self.mapping(root, "file", FILE_KEYS)
+    def load(self, root: Node) -> JobsFile:
+        r = self.r
+        top = r.mapping(root, "", FILE_KEYS)
         if top is None:
-            return None
+            r.raise_if_problems()
         zone = ZoneInfo(DEFAULT_TIMEZONE)
         if "timezone" in top:
             zone = self.zone(top["timezone"][1], "timezone") or zone
         if "jobs" not in top:
-            self.add(root, "file", "has no `jobs:`; add at least one job")
-            return None
+            r.problem(root, "jobs", "is required: add at least one job")
+            r.raise_if_problems()
         jobs_key, jobs_node = top["jobs"]
-        entries = self.mapping(jobs_node, "jobs", ())
-        if entries is None:
-            return None
+        entries = r.mapping(jobs_node, "jobs") or {}
         if not entries:
-            self.add(jobs_node, "jobs", "has no jobs; add at least one")
+            r.problem(jobs_node, "jobs", "has no jobs; add at least one")
         jobs = {}
         for name, (key, node) in entries.items():
             job = self.job(name, key, node, zone)
             if job is not None:
                 jobs[name] = job
-        self._check_publish_folders(entries, jobs)
-        position = (jobs_key.start_mark.line + 1, jobs_key.start_mark.column + 1)
-        return JobsFile(path, jobs, position)
+        self.check_publish_folders(entries, jobs)
+        return JobsFile(
+            self.path, jobs, (jobs_key.start_mark.line + 1, jobs_key.start_mark.column + 1)
+        )
 
-    def _check_publish_folders(self, entries: dict, jobs: dict[str, Job]) -> None:
+    def check_publish_folders(
+        self, entries: dict[str, tuple[Node, Node]], jobs: dict[str, Job]
+    ) -> None:
         """Each job needs its own folder: the lock, the index and the pruning are per folder."""
         owners: dict[Path, str] = {}
         for name, job in jobs.items():
             if job.publish in owners:
-                node = entries[name][1]
-                self.add(
-                    node,
+                other = owners[job.publish]
+                self.r.problem(
+                    entries[name][1],
                     f"jobs.{name}.publish",
-                    f"is the same folder as job {owners[job.publish]!r}; each job needs its own",
+                    f"is job {other!r}'s folder too; each job needs its own",
                 )
             owners.setdefault(job.publish, name)
 
-    def job(self, name: str, key: yaml.Node, node: yaml.Node, file_zone: ZoneInfo) -> Job | None:
+    def job(self, name: str, key: Node, node: Node, file_zone: ZoneInfo) -> Job | None:
+        r = self.r
         where = f"jobs.{name}"
+        before = len(r.problems)
         if not _NAME.match(name):
-            self.add(
+            r.problem(
                 key,
                 where,
-                "a job name may hold only letters, digits, '-' and '_' (it names files and systemd units)",
+                "a job name may hold only letters, digits, '-' and '_' (it names log lines and systemd units)",
             )
-        entries = self.mapping(node, where, JOB_KEYS)
+        if name in JOB_KEYS and not isinstance(node, MappingNode):
+            r.problem(key, where, f"`{name}:` is a job setting, so the job's name is missing: "
+                      f"write jobs: {{morning: {{{name}: ...}}}}")  # fmt: skip
+            return None
+        entries = r.mapping(node, where, JOB_KEYS)
         if entries is None:
             return None
-        before = len(self.problems)
-        for required in ("story", "publish"):
+        for required, why in (
+            ("story", "the story file, e.g. stories/{date}/story.yaml"),
+            ("publish", "the folder to publish into"),
+        ):
             if required not in entries:
-                self.add(node, where, f"has no `{required}:`")
-        story, story_node = self.story(entries, where)
-        publish = self.path(entries, "publish", where)
-        zone = (
-            self.zone(entries["timezone"][1], f"{where}.timezone")
-            if "timezone" in entries
-            else file_zone
-        )
+                r.problem(node, f"{where}.{required}", f"is required: {why}")
+
+        def read(key: str, reader: Callable[[Node, str], T]) -> T | None:
+            return reader(entries[key][1], f"{where}.{key}") if key in entries else None
+
+        story = read("story", self.story)
+        publish = read("publish", self.resolved)
+        zone = read("timezone", self.zone) or file_zone
         settings = {
-            "timing": self.timing(entries, where, zone or file_zone),
-            "keep": self.optional(entries, "keep", where, lambda n, w: self.whole_number(n, w, 1)),
-            "grace": self.optional(entries, "grace", where, self.duration),
-            "feed": self.optional(entries, "feed", where, self.feed),
-            "wav": self.optional(entries, "wav", where, self.boolean),
-            "loudness": self.optional(entries, "loudness", where, self.loudness),
-            "assets": self.assets(entries, where),
+            "timing": self.timing(entries, where),
+            "keep": read("keep", lambda n, w: r.integer(n, w, 1, 100_000)),
+            "grace": read("grace", self.duration),
+            "feed": read("feed", self.feed),
+            "wav": read("wav", self.boolean),
+            "loudness": read("loudness", self.loudness),
+            "assets": read(
+                "assets", lambda n, w: tuple(self.resolved(i, w) for i in self.texts(n, w))
+            ),
         }
-        if len(self.problems) > before or story is None or publish is None or zone is None:
+        if len(r.problems) > before or story is None or publish is None:
             return None
-        position = (story_node.start_mark.line + 1, story_node.start_mark.column + 1)
+        if settings["timing"] and not next(iter_runs(settings["timing"], zone, _EPOCH), None):
+            r.problem(entries["cron"][1], f"{where}.cron", "never runs: no day matches it")
+            return None
         given = {k: v for k, v in settings.items() if v is not None}
-        return Job(
-            name,
-            story,
-            self.base_dir,
-            publish,
-            zone,
-            jobs_file=self.file,
-            story_position=position,
-            **given,
-        )
+        mark = entries["story"][1].start_mark
+        return Job(name, story, self.base_dir, publish, zone, jobs_file=str(self.path),
+                   story_position=(mark.line + 1, mark.column + 1), **given)  # fmt: skip
 
-    def optional(
-        self, entries: dict, key: str, where: str, read: Callable[[yaml.Node, str], T]
-    ) -> T | None:
-        return read(entries[key][1], f"{where}.{key}") if key in entries else None
-
-    def story(self, entries: dict, where: str) -> tuple[str | None, yaml.Node | None]:
-        if "story" not in entries:
-            return None, None
-        node = entries["story"][1]
-        value = self.text(node, f"{where}.story")
+    def story(self, node: Node, where: str) -> str | None:
+        value = self.r.text(node, where)
         try:
             if value is not None:
                 value.format(date=dt.date(2000, 1, 1))  # a trial run finds unknown placeholders
         except (KeyError, IndexError, AttributeError, ValueError) as error:
-            self.add(
-                node,
-                f"{where}.story",
-                f"{value!r} is not a path template ({type(error).__name__}: {error}); "
-                "only {date} may appear in braces (write {{ and }} for a brace)",
-            )
-            return None, node
-        return value, node
-
-    def path(self, entries: dict, key: str, where: str) -> Path | None:
-        if key not in entries:
+            self.r.problem(node, where, f"{value!r} is not a path template ({type(error).__name__}: {error}); "
+                           "only {date} may appear in braces (write {{ and }} for a brace)")  # fmt: skip
             return None
-        value = self.text(entries[key][1], f"{where}.{key}")
+        return value
+
+    def resolved(self, node: Node, where: str) -> Path | None:
+        """A path as written, relative to the jobs file's folder."""
+        value = self.r.text(node, where)
         return (self.base_dir / Path(value).expanduser()).resolve() if value else None
 
-    def assets(self, entries: dict, where: str) -> tuple[Path, ...] | None:
-        if "assets" not in entries:
-            return None
-        found = self.texts(entries["assets"][1], f"{where}.assets")
-        return tuple((self.base_dir / Path(v).expanduser()).resolve() for _, v in found)
+    def texts(self, node: Node, where: str) -> list[Node]:
+        """One value or a list of them (`at: "05:30"` or `at: ["05:30", "17:30"]`)."""
+        items = (
+            [item for _, item in self.r.items(node, where)]
+            if isinstance(node, SequenceNode)
+            else [node]
+        )
+        if not items:
+            self.r.problem(node, where, "is an empty list")
+        return items
 
-    def zone(self, node: yaml.Node, where: str) -> ZoneInfo | None:
-        value = self.text(node, where)
+    def zone(self, node: Node, where: str) -> ZoneInfo | None:
+        value = self.r.text(node, where)
         if value is None:
             return None
         try:
-            return ZoneInfo(value.strip())
+            return ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            self.add(
+            self.r.problem(
                 node,
                 where,
                 f"unknown time zone {value!r}; use an IANA name such as Europe/London or Asia/Seoul",
             )
             return None
 
-    def timing(self, entries: dict, where: str, zone: ZoneInfo) -> Timing | None:
+    def timing(self, entries: dict[str, tuple[Node, Node]], where: str) -> Timing | None:
         if "at" in entries and "cron" in entries:
-            self.add(entries["cron"][0], where, "give either `at:` or `cron:`, not both")
+            self.r.problem(entries["cron"][0], where, "give either `at:` or `cron:`, not both")
             return None
         if "at" in entries:
             return self.at(entries["at"][1], f"{where}.at")
         if "cron" in entries:
-            return self.cron(entries["cron"][1], f"{where}.cron", zone)
+            return self.cron(entries["cron"][1], f"{where}.cron")
         return None
 
-    def at(self, node: yaml.Node, where: str) -> Timing | None:
+    def at(self, node: Node, where: str) -> Timing | None:
         clock = set()
-        for item, value in self.texts(node, where):
-            match = _AT.match(value.strip())
-            if not match or int(match[1]) > 23 or int(match[2]) > 59:
-                self.add(
+        for item in self.texts(node, where):
+            value = self.r.text(item, where)
+            match = _AT.match(value or "")
+            if value is not None and (not match or int(match[1]) > 23 or int(match[2]) > 59):
+                self.r.problem(
                     item,
                     where,
                     f'{value!r} is not a time of day; write HH:MM, 24-hour, e.g. "05:30"',
                 )
-                continue
-            clock.add((int(match[1]), int(match[2])))
+            elif match:
+                clock.add((int(match[1]), int(match[2])))
         if not clock:
             return None
         shown = ", ".join(f"{h:02d}:{m:02d}" for h, m in sorted(clock))
         return Timing(f"at {shown}", tuple(sorted(clock)))
 
-    def cron(self, node: yaml.Node, where: str, zone: ZoneInfo) -> Timing | None:
-        value = self.text(node, where)
+    def cron(self, node: Node, where: str) -> Timing | None:
+        value = self.r.text(node, where)
         if value is None:
             return None
         timing, error = parse_cron(value)
         if timing is None:
-            self.add(node, where, error)
-            return None
-        start = dt.datetime(
-            2000, 1, 1, tzinfo=dt.UTC
-        )  # any start: a cron that can run runs within 8 years
-        if next(iter_runs(timing, zone, start), None) is None:
-            self.add(node, where, f"{value!r} never runs (no day matches it)")
-            return None
+            self.r.problem(node, where, error)
         return timing
 
-    def duration(self, node: yaml.Node, where: str) -> dt.timedelta | None:
-        value = self.scalar(node, where)
+    def duration(self, node: Node, where: str) -> dt.timedelta | None:
+        value = self.r.text(node, where)
         if value is None:
             return None
-        text = value.strip().lower()
+        text = value.lower()
         parts = _DURATION_PART.findall(text)
         if text == "0":
             return dt.timedelta(0)
         if not parts or _DURATION_PART.sub("", text).strip():
-            self.add(
+            self.r.problem(
                 node,
                 where,
                 f'{value!r} is not a duration; write e.g. "2h", "90m" or "1h30m" (0: never catch up)',
@@ -582,67 +432,68 @@ class _Reader:
         unit_seconds = {"h": 3600, "m": 60, "s": 1}
         return dt.timedelta(seconds=sum(int(n) * unit_seconds[u] for n, u in parts))
 
-    def loudness(self, node: yaml.Node, where: str) -> str | float | None:
-        value = self.scalar(node, where)
-        if value is None:
+    def boolean(self, node: Node, where: str) -> bool | None:
+        if not isinstance(node, ScalarNode) or node.tag != "tag:yaml.org,2002:bool":
+            shown = repr(node.value) if isinstance(node, ScalarNode) else "a list or mapping"
+            self.r.problem(node, where, f"must be true or false, not {shown}")
             return None
+        return node.value.lower() in ("true", "yes", "on", "y")
+
+    def loudness(self, node: Node, where: str) -> str | float | None:
+        value = self.r.text(node, where)
         if value in ("podcast", "broadcast"):
             return value
-        try:
-            lufs = float(value)
-        except ValueError:
-            lufs = 1.0
-        if not -70.0 <= lufs <= 0.0:
-            self.add(
-                node,
-                where,
-                f"must be podcast, broadcast or a target in LUFS (-70 to 0); got {value!r}",
-            )
-            return None
-        return lufs
+        return self.r.number(node, where, -70.0, 0.0) if value is not None else None
 
-    def feed(self, node: yaml.Node, where: str) -> Feed | None:
-        entries = self.mapping(node, where, FEED_KEYS)
+    def feed(self, node: Node, where: str) -> Feed | None:
+        r = self.r
+        entries = r.mapping(node, where, FEED_KEYS)
         if entries is None:
             return None
-        for required in ("title", "base_url"):
+        for required, why in (
+            ("title", "the podcast's name"),
+            ("base_url", "where the publish folder is served"),
+        ):
             if required not in entries:
-                self.add(node, where, f"has no `{required}:`")
+                r.problem(node, f"{where}.{required}", f"is required: {why}")
         texts = {
-            key: self.text(entries[key][1], f"{where}.{key}")
-            for key in FEED_KEYS
-            if key in entries and key != "explicit"
+            key: r.text(value, f"{where}.{key}")
+            for key, (_, value) in entries.items()
+            if key != "explicit"
         }
-        explicit = self.optional(entries, "explicit", where, self.boolean)
-        base_url = texts.get("base_url")
-        if base_url is not None:
-            base_url = self.url(entries["base_url"][1], f"{where}.base_url", base_url, folder=True)
-        for key in ("link", "image"):
+        for key, folder in (("base_url", True), ("link", False), ("image", False)):
             if texts.get(key):
-                texts[key] = self.url(entries[key][1], f"{where}.{key}", texts[key], folder=False)
-        if not texts.get("title") or not base_url or any(v is None for v in texts.values()):
+                texts[key] = self.url(entries[key][1], f"{where}.{key}", texts[key], folder=folder)
+        explicit = (
+            self.boolean(entries["explicit"][1], f"{where}.explicit")
+            if "explicit" in entries
+            else False
+        )
+        if not texts.get("title") or not texts.get("base_url") or explicit is None:
+            return None
+        if any(value is None for value in texts.values()):
             return None
         return Feed(
             title=texts["title"],
             description=texts.get("description") or texts["title"],
-            base_url=base_url,
-            link=texts.get("link") or base_url,
+            base_url=texts["base_url"],
+            link=texts.get("link") or texts["base_url"],
             language=texts.get("language") or "en",
             author=texts.get("author") or "",
             image=texts.get("image") or "",
             category=texts.get("category") or "",
-            explicit=bool(explicit),
+            explicit=explicit,
         )
 
-    def url(self, node: yaml.Node, where: str, value: str, *, folder: bool) -> str | None:
-        parts = urlparse(value.strip())
+    def url(self, node: Node, where: str, value: str, *, folder: bool) -> str | None:
+        parts = urlparse(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            self.add(
+            self.r.problem(
                 node, where, f"{value!r} is not an http(s) URL, e.g. https://example.org/morning/"
             )
             return None
-        # A base URL names a folder: files are joined onto it, so it must end with "/".
-        return value.strip() + ("/" if folder and not value.strip().endswith("/") else "")
+        # A base URL names a folder that file names are joined onto, so it must end with "/".
+        return value + ("/" if folder and not value.endswith("/") else "")
 
 
 def parse_cron(text: str) -> tuple[Timing | None, str]:
@@ -689,16 +540,3 @@ def parse_cron(text: str) -> tuple[Timing | None, str]:
         day_or=not any(starred),
     )
     return timing, ""
-
-
-def _kind(node: yaml.Node) -> str:
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    return "empty" if node.tag == _TAG + "null" else f"{node.value!r}"
-
-
-def _suggest(name: str, known: object) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -13,8 +13,9 @@ from bulletin.sounds import loop_to
 from bulletin.timeline import Timeline, bed_gain
 
 CEILING_DBTP = -1.0
-# the limiter aims a little under the ceiling so that 16-bit rounding and MP3 coding stay under
-LIMITER_CEILING_DBTP = -1.5
+# the limiter aims under the ceiling so that 16-bit rounding and MP3 coding (whose decoded
+# peaks overshoot by a few tenths of a dB) stay under it
+LIMITER_CEILING_DBTP = -1.8
 LOUDNESS_TOLERANCE_LU = 0.1
 BED_LEVEL_DB = -14.0  # a bed's own level, relative to the level takes are made at
 
@@ -66,5 +67,6 @@ def master(audio: Audio, target_lufs: float) -> Master:
         if abs(lufs - target_lufs) <= LOUDNESS_TOLERANCE_LU:
             break
         gain_db += target_lufs - lufs
-    quantized = Audio(np.round(np.clip(limited.samples, -1, 32767 / 32768) * 32768) / 32768, audio.rate_hz)
+    pcm = np.round(np.clip(limited.samples, -1, 32767 / 32768) * 32768) / 32768
+    quantized = Audio(pcm.astype(np.float32), audio.rate_hz)
     return Master(quantized, target_lufs, integrated_lufs(quantized), true_peak_dbtp(quantized))

@@ -10,6 +10,9 @@ import numpy as np
 # LAME 3.100's encoder delay, recorded in the tag; decoders add their own 529 themselves
 ENCODER_DELAY = 576
 QUALITY = 5  # LAME's 0 (best, slowest) to 9; 5 is its speed/quality default for CBR
+# lameenc's LAME scales its input by 0.9504 (measured: libsndfile and ffmpeg both decode a
+# 0.5 sine as 0.4752), which would leave every MP3 0.44 LU under the master's loudness
+INPUT_SCALE = 1 / 0.9504
 _BITRATES_V1 = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 _BITRATES_V2 = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
 _RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
@@ -21,7 +24,7 @@ def encode_mp3(samples: np.ndarray, rate_hz: int, bitrate_kbps: int) -> bytes:
     import lameenc
 
     frames, channels = samples.shape
-    pcm = np.round(np.clip(samples, -1.0, 32767 / 32768) * 32768).astype("<i2")
+    pcm = np.round(np.clip(samples * INPUT_SCALE, -1.0, 32767 / 32768) * 32768).astype("<i2")
     encoder = lameenc.Encoder()
     encoder.set_bit_rate(bitrate_kbps)
     encoder.set_in_sample_rate(rate_hz)

@@ -58,6 +58,8 @@ class Rendered(Protocol):
 
     files: dict[str, Path]
     duration_s: float
+    integrated_lufs: float
+    true_peak_dbtp: float
     cue: dict
 
 
@@ -218,13 +220,17 @@ def index_bytes(job: Job, episodes: list[Episode]) -> bytes:
 def staged_files(job: Job, rendered: Rendered) -> dict[str, Path]:
     """The rendered files publishing needs, checked to be there."""
     wanted = ["mp3", "json", "vtt"] + (["wav"] if job.wav else [])
-    missing = [kind for kind in wanted if kind not in rendered.files or not rendered.files[kind].is_file()]
+    missing = [
+        kind for kind in wanted if kind not in rendered.files or not rendered.files[kind].is_file()
+    ]
     if missing:
         raise BulletinError(f"the render wrote no {', '.join(missing)} file; nothing published")
     return {kind: rendered.files[kind] for kind in wanted}
 
 
-def publish(job: Job, staging: Path, rendered: Rendered, date: dt.date, published_at: dt.datetime) -> Published:
+def publish(
+    job: Job, staging: Path, rendered: Rendered, date: dt.date, published_at: dt.datetime
+) -> Published:
     """Move a finished render from `staging` into the job's folder; update latest, feed, index.
 
     Everything new is first made complete in `staging`, then renamed into place: dated files,
@@ -234,7 +240,9 @@ def publish(job: Job, staging: Path, rendered: Rendered, date: dt.date, publishe
     staged = staged_files(job, rendered)
     episode = _stage_chapters(job, staged, rendered, date, published_at)
     old = read_index(folder)
-    episodes = sorted([e for e in old or [] if e.date != date] + [episode], key=lambda e: e.date, reverse=True)
+    episodes = sorted(
+        [e for e in old or [] if e.date != date] + [episode], key=lambda e: e.date, reverse=True
+    )
     kept = episodes[: job.keep]
     is_kept = any(e is episode for e in kept)  # a back-filled date older than `keep` is not
     moves = [(path, path.name) for path in staged.values()] if is_kept else []

@@ -129,8 +129,13 @@ def _open(rate_hz: int) -> np.ndarray:
         score.add(start_s, _chord((60, 64, 67, 72), 0.09, rate_hz, release_s=0.07), level=0.7)
     # The held chord: C major with an added ninth, spread over three octaves.
     score.add(2.0, _chord((48, 55, 60, 64, 67, 74, 79), 0.8, rate_hz, release_s=0.5), level=0.8)
-    for start_s, midi, level in ((0.0, 36, 0.4), (1.0, 43, 0.4), (1.5, 36, 0.35),
-                                 (1.75, 36, 0.35), (2.0, 36, 0.6)):
+    for start_s, midi, level in (
+        (0.0, 36, 0.4),
+        (1.0, 43, 0.4),
+        (1.5, 36, 0.35),
+        (1.75, 36, 0.35),
+        (2.0, 36, 0.6),
+    ):
         score.add(start_s, _timpani(_hz(midi), rate_hz), level=level)
     return score.finish(STING_PEAK_DBFS, fade_s=0.4)
 
@@ -150,8 +155,13 @@ def _close(rate_hz: int) -> np.ndarray:
         score.add(start_s, _chord(notes, 0.14, rate_hz, release_s=0.1), level=0.65)
     score.add(1.3125, _brass(_hz(74), 0.12, rate_hz, release_s=0.06), level=0.4)  # D5 pickup
     score.add(1.5, _chord((48, 55, 60, 64, 67, 72), 0.8, rate_hz, release_s=0.6), level=0.8)
-    for start_s, midi, level in ((0.0, 41, 0.4), (0.375, 41, 0.3), (0.75, 43, 0.4),
-                                 (1.125, 43, 0.3), (1.5, 36, 0.6)):
+    for start_s, midi, level in (
+        (0.0, 41, 0.4),
+        (0.375, 41, 0.3),
+        (0.75, 43, 0.4),
+        (1.125, 43, 0.3),
+        (1.5, 36, 0.6),
+    ):
         score.add(start_s, _timpani(_hz(midi), rate_hz), level=level)
     return score.finish(STING_PEAK_DBFS, fade_s=0.5)
 
@@ -201,12 +211,19 @@ def _bed(rate_hz: int) -> np.ndarray:
                 freq_hz = _hz(midi) * harmonic
                 if freq_hz > 700:  # keep the pad below the speech band
                     break
-                # Two partials one loop-cycle apart beat slowly: a gentle chorus.
+                # A second partial two cycles per loop higher beats with the first
+                # every 6 s: a slow, gentle chorus that is still periodic.
                 offset_rad = _spread_phase(midi * 7 + harmonic)
                 pad += window * amp * _periodic_sine(freq_hz, phase, 0, offset_rad)
                 pad += window * 0.6 * amp * _periodic_sine(freq_hz, phase, 2, offset_rad + 0.7)
-        sub += window * pulse * (_periodic_sine(_hz(root + 12), phase, 0, 1.0)
-                                 + 0.25 * _periodic_sine(_hz(root + 24), phase, 0, 2.0))
+        sub += (
+            window
+            * pulse
+            * (
+                _periodic_sine(_hz(root + 12), phase, 0, 1.0)
+                + 0.25 * _periodic_sine(_hz(root + 24), phase, 0, 2.0)
+            )
+        )
     mono = pad / np.abs(pad).max() + 0.6 * sub / np.abs(sub).max()
     mono = signal.resample(mono, round(BED_LOOP_S * rate_hz))
     return mono * (10 ** (BED_PEAK_DBFS / 20) / np.abs(mono).max())
@@ -254,8 +271,14 @@ def _hz(midi: float) -> float:
     return 440.0 * 2 ** ((midi - 69) / 12)
 
 
-def _envelope(t_s: np.ndarray, attack_s: float, decay_s: float, sustain: float,
-              hold_s: float, release_s: float) -> np.ndarray:
+def _envelope(
+    t_s: np.ndarray,
+    attack_s: float,
+    decay_s: float,
+    sustain: float,
+    hold_s: float,
+    release_s: float,
+) -> np.ndarray:
     """ADSR: smooth rise, exponential fall to `sustain`, smooth release after `hold_s`."""
     rise = np.sin(0.5 * np.pi * np.clip(t_s / attack_s, 0.0, 1.0)) ** 2
     body = sustain + (1 - sustain) * np.exp(-np.maximum(t_s - attack_s, 0.0) / decay_s)
@@ -263,8 +286,15 @@ def _envelope(t_s: np.ndarray, attack_s: float, decay_s: float, sustain: float,
     return rise * body * fall
 
 
-def _brass(freq_hz: float, hold_s: float, rate_hz: int, *, release_s: float = 0.15,
-           decay_s: float = 0.25, detune_cents: float = 6.0) -> np.ndarray:
+def _brass(
+    freq_hz: float,
+    hold_s: float,
+    rate_hz: int,
+    *,
+    release_s: float = 0.15,
+    decay_s: float = 0.25,
+    detune_cents: float = 6.0,
+) -> np.ndarray:
     """A bright brass-like synth note: sawtooth-like harmonics, two voices slightly detuned.
 
     Each harmonic's envelope is the note's envelope raised to a power that grows
@@ -272,25 +302,30 @@ def _brass(freq_hz: float, hold_s: float, rate_hz: int, *, release_s: float = 0.
     the way a brass note brightens with loudness.
     """
     t_s = np.arange(round((hold_s + release_s) * rate_hz)) / rate_hz
-    env = _envelope(t_s, attack_s=0.015, decay_s=decay_s, sustain=0.45,
-                    hold_s=hold_s, release_s=release_s)
-    out = np.zeros_like(t_s)
+    env = _envelope(
+        t_s, attack_s=0.015, decay_s=decay_s, sustain=0.45, hold_s=hold_s, release_s=release_s
+    )
     brighten = env**0.12  # env_k = env ** (1 + 0.12 (k - 1)), by one multiply per harmonic
-    env_k = env
+    env_k = env / 2  # two voices
+    out = np.zeros_like(t_s)
     for k in range(1, 17):
         if k * freq_hz * 2 ** (detune_cents / 1200) >= 0.45 * rate_hz:
             break  # no partial above Nyquist: it would alias down into the chord
         if k > 1:
-            env_k = env_k * brighten
-        for voice, cents in enumerate((-detune_cents, detune_cents)):
-            freq_k_hz = k * freq_hz * 2 ** (cents / 1200)
-            offset_rad = _spread_phase(k + 17 * voice + freq_hz)
-            out += (env_k / k) * np.sin(2 * np.pi * freq_k_hz * t_s + offset_rad)
-    return out / 2
+            env_k *= brighten
+        voices = sum(
+            _sine(
+                t_s * (k * freq_hz * 2 ** (cents / 1200)), _spread_phase(k + 17 * voice + freq_hz)
+            )
+            for voice, cents in enumerate((-detune_cents, detune_cents))
+        )
+        out += voices * (env_k / k)
+    return out
 
 
-def _chord(notes: tuple[int, ...], hold_s: float, rate_hz: int, *,
-           release_s: float = 0.15) -> np.ndarray:
+def _chord(
+    notes: tuple[int, ...], hold_s: float, rate_hz: int, *, release_s: float = 0.15
+) -> np.ndarray:
     """Brass notes (MIDI numbers) sounded together, scaled so chord size does not change level."""
     voices = [_brass(_hz(midi), hold_s, rate_hz, release_s=release_s) for midi in notes]
     return np.sum(voices, axis=0) / np.sqrt(len(notes))
@@ -303,8 +338,10 @@ def _timpani(freq_hz: float, rate_hz: int, decay_s: float = 0.5) -> np.ndarray:
     phase = 2 * np.pi * np.cumsum(bend_hz) / rate_hz
     # Kettle-drum modes sit near 1, 1.5, 2 and 2.44 times the pitch, shorter the higher.
     modes = ((1.0, 1.0, 1.0), (1.5, 0.5, 0.6), (1.98, 0.3, 0.4), (2.44, 0.15, 0.3))
-    out = sum(amp * np.sin(ratio * phase) * np.exp(-t_s / (decay_s * life))
-              for ratio, amp, life in modes)
+    out = sum(
+        amp * _sine(ratio * phase / (2 * np.pi)) * np.exp(-t_s / (decay_s * life))
+        for ratio, amp, life in modes
+    )
     rng = np.random.default_rng(_SEED + round(freq_hz))
     thump = rng.standard_normal(t_s.shape[0]) * np.exp(-t_s / 0.006)
     out = out + 0.3 * signal.sosfilt(_lowpass(1500, rate_hz), thump)
@@ -316,9 +353,8 @@ def _timpani(freq_hz: float, rate_hz: int, decay_s: float = 0.5) -> np.ndarray:
 def _tick(freq_hz: float, rate_hz: int, level: float) -> np.ndarray:
     """One tick of the news pulse: a 60 ms tone blip with a couple of harmonics."""
     t_s = np.arange(round(0.06 * rate_hz)) / rate_hz
-    env = _envelope(t_s, attack_s=0.002, decay_s=0.012, sustain=0.0, hold_s=0.03,
-                    release_s=0.03)
-    tone = np.sin(2 * np.pi * freq_hz * t_s) + 0.3 * np.sin(2 * np.pi * 2 * freq_hz * t_s)
+    env = _envelope(t_s, attack_s=0.002, decay_s=0.012, sustain=0.0, hold_s=0.03, release_s=0.03)
+    tone = _sine(freq_hz * t_s) + 0.3 * _sine(2 * freq_hz * t_s)
     return level * env * tone
 
 
@@ -331,8 +367,9 @@ def _swoosh(duration_s: float, rate_hz: int) -> np.ndarray:
     out = np.zeros(frames)
     for i, centre_hz in enumerate(centres_hz):
         band = signal.sosfilt(
-            signal.butter(2, [centre_hz / 1.25, centre_hz * 1.25], "bandpass",
-                          fs=rate_hz, output="sos"),
+            signal.butter(
+                2, [centre_hz / 1.25, centre_hz * 1.25], "bandpass", fs=rate_hz, output="sos"
+            ),
             noise,
         )
         middle_s = duration_s * (i + 0.5) / len(centres_hz)
@@ -340,6 +377,18 @@ def _swoosh(duration_s: float, rate_hz: int) -> np.ndarray:
     rise = np.clip(t_s / (0.8 * duration_s), 0, 1) ** 1.5
     fall = np.cos(0.5 * np.pi * np.clip((t_s - 0.8 * duration_s) / (0.2 * duration_s), 0, 1))
     return out * rise * fall / np.abs(out).max()
+
+
+def _sine(cycles: np.ndarray, offset_rad: float = 0.0) -> np.ndarray:
+    """sin(2 pi cycles + offset_rad), fast.
+
+    The whole cycles are dropped in float64, where the phase is exact, and the
+    sine of what is left is taken in float32, which numpy vectorises: over ten
+    times faster than a float64 sine, and accurate to about -140 dB.
+    """
+    cycles = cycles + offset_rad / (2 * np.pi)
+    fraction = (cycles - np.floor(cycles)).astype(np.float32)
+    return np.sin(fraction * np.float32(2 * np.pi))
 
 
 def _spread_phase(key: float) -> float:
@@ -356,11 +405,12 @@ def _lowpass(cutoff_hz: float, rate_hz: int) -> np.ndarray:
     return signal.butter(2, cutoff_hz, "lowpass", fs=rate_hz, output="sos")
 
 
-def _periodic_sine(freq_hz: float, phase: np.ndarray, extra_cycles: int,
-                   offset_rad: float = 0.0) -> np.ndarray:
+def _periodic_sine(
+    freq_hz: float, phase: np.ndarray, extra_cycles: int, offset_rad: float = 0.0
+) -> np.ndarray:
     """A sine near `freq_hz` with a whole number of cycles over one loop (`phase` 0 to 1)."""
     cycles = max(1, round(freq_hz * BED_LOOP_S)) + extra_cycles
-    return np.sin(2 * np.pi * cycles * phase + offset_rad)
+    return _sine(cycles * phase, offset_rad)
 
 
 def _chord_window(phase: np.ndarray, index: int, count: int, crossfade: float) -> np.ndarray:

@@ -64,8 +64,16 @@ def import_transcript(path: Path) -> ImportResult:
     text = _emit(story, path.name)
     if len(text.encode("utf-8")) > MAX_STORY_BYTES:
         raise InputError(
-            [Problem(name, 1, 1, "transcript", f"the story would be over the {MAX_STORY_BYTES:,}"
-                     " byte limit of a story file; split the transcript into smaller files")]
+            [
+                Problem(
+                    name,
+                    1,
+                    1,
+                    "transcript",
+                    f"the story would be over the {MAX_STORY_BYTES:,}"
+                    " byte limit of a story file; split the transcript into smaller files",
+                )
+            ]
         )
     warnings = [f"{name}:{line}: {what}" for line, what in sorted(parser.warnings, key=_line_of)]
     return ImportResult(story_yaml=text, warnings=warnings)
@@ -79,8 +87,9 @@ def _read_lines(path: Path) -> list[str]:
     name = str(path)
     try:
         if path.stat().st_size > MAX_TRANSCRIPT_BYTES:
-            raise InputError(f"{name}: too large to be a transcript "
-                             f"(over {MAX_TRANSCRIPT_BYTES:,} bytes)")
+            raise InputError(
+                f"{name}: too large to be a transcript (over {MAX_TRANSCRIPT_BYTES:,} bytes)"
+            )
         data = path.read_bytes()
     except OSError as error:
         raise InputError(f"{name}: cannot read the transcript: {error.strerror or error}") from None
@@ -89,13 +98,31 @@ def _read_lines(path: Path) -> list[str]:
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
-        raise InputError([Problem(name, line, column, "transcript",
-                                  f"not UTF-8 text (byte 0x{data[error.start]:02x}); "
-                                  "save the transcript as UTF-8 and import it again")]) from None
+        raise InputError(
+            [
+                Problem(
+                    name,
+                    line,
+                    column,
+                    "transcript",
+                    f"not UTF-8 text (byte 0x{data[error.start]:02x}); "
+                    "save the transcript as UTF-8 and import it again",
+                )
+            ]
+        ) from None
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
-        raise InputError([Problem(name, line, 1, "transcript",
-                                  "a NUL character: this is a binary file, not a transcript")])
+        raise InputError(
+            [
+                Problem(
+                    name,
+                    line,
+                    1,
+                    "transcript",
+                    "a NUL character: this is a binary file, not a transcript",
+                )
+            ]
+        )
     # Split on CR, LF and CRLF only, so line numbers match what an editor shows
     # (str.splitlines would also split on form feeds and Unicode separators).
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -114,8 +141,17 @@ def _tidy(raw: str) -> str:
 # --------------------------------------------------------------------------- line classes
 
 BLANK, FURNITURE, END, HEADING, ANCHOR, TAG, REPORT, BITE, SIGNOFF, LABEL, TEXT = (
-    "blank", "furniture", "end", "heading", "anchor", "tag", "report", "bite", "signoff",
-    "label", "text",
+    "blank",
+    "furniture",
+    "end",
+    "heading",
+    "anchor",
+    "tag",
+    "report",
+    "bite",
+    "signoff",
+    "label",
+    "text",
 )
 
 
@@ -133,19 +169,23 @@ class _Token:
 
 
 # Whole lines that are page furniture (compared case-folded, apostrophes straightened).
-_FURNITURE_LINES = frozenset("""
+_FURNITURE_LINES = frozenset(
+    """
 menu content|go top|top|menu|go to top|back to top|skip to content|skip navigation|search|close
 |home|login|log in|sign in|sign up|subscribe|list|go to list|back to list|prev|previous|next
 |more|view more|listen|listen again|play|pause|stop|download|font size|print|share|scrap
 |kbs world|kbs world radio|kbs world radio news|kbs|news|advertisement|ad|sponsored|language
 |english|korean|a+|a-|url copy|copy url|copy link|link copy|tweet|headlines|news headlines
-""".replace("\n", "").split("|"))
+""".replace("\n", "").split("|")
+)
 
 # Lines after which the article is over: what follows is links to other articles.
-_END_LINES = frozenset("""
+_END_LINES = frozenset(
+    """
 related news|related articles|editor's pick|editors' pick|most viewed|most read|latest news
 |popular news|top news|more news|other news|recommended|you may also like|hot issues|hot issue
-""".replace("\n", "").split("|"))
+""".replace("\n", "").split("|")
+)
 
 _SHARE_WORDS = frozenset(
     "share facebook twitter x kakaotalk kakaostory kakao line band naver print email e-mail "
@@ -166,18 +206,34 @@ _COLON_LABEL = re.compile(
     r"|sound ?bite|sot)\s*[:：]\s*(?P<rest>.*)$",
     re.I,
 )
-_ANCHOR_KEYS = frozenset({"anchor", "anchorlead", "anchorment", "anchorcomment", "anchorintro", "lead"})
+_ANCHOR_KEYS = frozenset(
+    {"anchor", "anchorlead", "anchorment", "anchorcomment", "anchorintro", "lead"}
+)
 _TAG_KEYS = frozenset({"closing", "closingcomment", "anchortag", "tag", "anchorclosing"})
-_REPORT_KEYS = frozenset({"report", "reporter", "correspondent", "pkg", "package", "standup",
-                          "reporterstandup", "narration", "vo", "voiceover"})
+_REPORT_KEYS = frozenset(
+    {
+        "report",
+        "reporter",
+        "correspondent",
+        "pkg",
+        "package",
+        "standup",
+        "reporterstandup",
+        "narration",
+        "vo",
+        "voiceover",
+    }
+)
 _BITE_KEYS = frozenset({"soundbite", "soundbites", "sot", "bite", "interview", "actuality", "sb"})
 
 _HEADING = re.compile(r"^(?P<number>\d{1,2})[.)]\s+(?P<headline>\S.{0,150})$")
 
 _NAME = r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,4}"
 _STATION = r"(?:[A-Z][\w&'’.-]*\s+){0,6}(?:News|Radio)"
-_SIGNOFF_TAIL = (rf"(?:This is\s+)?(?P<name>{_NAME}),\s+(?P<station>{_STATION})"
-                 r"(?:,\s+[A-Z][\w .'’-]{0,40})?\s*\.?")
+_SIGNOFF_TAIL = (
+    rf"(?:This is\s+)?(?P<name>{_NAME}),\s+(?P<station>{_STATION})"
+    r"(?:,\s+[A-Z][\w .'’-]{0,40})?\s*\.?"
+)
 _SIGNOFF = re.compile(rf"^{_SIGNOFF_TAIL}$")
 # A sign-off run on at the end of the last paragraph, after its final sentence.
 _SIGNOFF_AT_END = re.compile(rf"(?<=[.!?\"”’])\s+{_SIGNOFF_TAIL}$")
@@ -201,8 +257,9 @@ def _classify(number: int, raw: str) -> _Token:
         return _Token(HEADING, number, text, body=heading.group("headline"))
     signoff = _SIGNOFF.match(text)
     if signoff:
-        return _Token(SIGNOFF, number, text, name=signoff.group("name"),
-                      station=signoff.group("station"))
+        return _Token(
+            SIGNOFF, number, text, name=signoff.group("name"), station=signoff.group("station")
+        )
     return _Token(TEXT, number, text)
 
 
@@ -232,15 +289,65 @@ def _labelled(number: int, text: str, label: str, rest: str) -> _Token:
 
 # --------------------------------------------------------------------------- speakers
 
-_OPEN_QUOTES = "\"“„«‘"
-_CLOSE_QUOTES = "\"”»’"
-_PARTICLES = frozenset({"of", "the", "and", "for", "de", "van", "von", "bin", "al", "la", "le",
-                        "da", "du", "der", "on", "at", "in", "to"})
-_LANGUAGES = frozenset({"korean", "english", "japanese", "chinese", "mandarin", "russian",
-                        "french", "german", "spanish", "arabic", "vietnamese", "indonesian"})
-_META_WORDS = frozenset({"file", "archive", "phone", "telephone", "voice", "video", "via",
-                         "recorded", "translated", "interpreted", "interpretation",
-                         "translation", "footage", "courtesy", "yonhap", "kbs"})
+_OPEN_QUOTES = '"“„«‘'
+_PARTICLES = frozenset(
+    {
+        "of",
+        "the",
+        "and",
+        "for",
+        "de",
+        "van",
+        "von",
+        "bin",
+        "al",
+        "la",
+        "le",
+        "da",
+        "du",
+        "der",
+        "on",
+        "at",
+        "in",
+        "to",
+    }
+)
+_LANGUAGES = frozenset(
+    {
+        "korean",
+        "english",
+        "japanese",
+        "chinese",
+        "mandarin",
+        "russian",
+        "french",
+        "german",
+        "spanish",
+        "arabic",
+        "vietnamese",
+        "indonesian",
+    }
+)
+_META_WORDS = frozenset(
+    {
+        "file",
+        "archive",
+        "phone",
+        "telephone",
+        "voice",
+        "video",
+        "via",
+        "recorded",
+        "translated",
+        "interpreted",
+        "interpretation",
+        "translation",
+        "footage",
+        "courtesy",
+        "yonhap",
+        "kbs",
+    }
+)
 _MONTH_DATE = re.compile(
     r"^(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s*\d{1,2}"
     r"(st|nd|rd|th)?(\s*,?\s*\d{4})?$|^\d{4}[-.]\d{1,2}[-.]\d{1,2}$|^\d{1,2}$"
@@ -255,9 +362,32 @@ _GUEST = re.compile(
     r"|passers?-by|locals?)\b",
     re.I,
 )
-_HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "rep", "sen", "gov", "gen",
-                         "president", "minister", "chairman", "chairwoman", "lawmaker",
-                         "ambassador", "secretary", "premier", "prime", "king", "queen", "pope"})
+_HONORIFICS = frozenset(
+    {
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "dr",
+        "prof",
+        "rep",
+        "sen",
+        "gov",
+        "gen",
+        "president",
+        "minister",
+        "chairman",
+        "chairwoman",
+        "lawmaker",
+        "ambassador",
+        "secretary",
+        "premier",
+        "prime",
+        "king",
+        "queen",
+        "pope",
+    }
+)
 _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "phd"})
 
 
@@ -270,7 +400,7 @@ def _split_bite_rest(rest: str) -> tuple[str | None, str | None]:
     colon = re.match(r"^(?P<spec>[^:：\"“]+?)\s*[:：]\s*(?P<quote>.*)$", rest)
     if colon and _looks_like_speaker(colon.group("spec")):
         return colon.group("spec"), colon.group("quote") or None
-    opening = next((i for i, ch in enumerate(rest) if ch in "\"“"), -1)
+    opening = next((i for i, ch in enumerate(rest) if ch in '"“'), -1)
     if opening > 0 and _looks_like_speaker(rest[:opening]):
         return rest[:opening].strip(), rest[opening:]
     if _looks_like_speaker(rest):
@@ -314,8 +444,10 @@ def _parse_speaker(spec: str) -> tuple[str, str, list[str]]:
 
 def _is_recording_note(inner: str) -> bool:
     parts = [p.strip().casefold() for p in re.split(r"[/,;]", inner)]
-    return all(not p or p in _LANGUAGES or _MONTH_DATE.match(p) or p.split()[0] in _META_WORDS
-               for p in parts)
+    return all(
+        not p or p in _LANGUAGES or _MONTH_DATE.match(p) or p.split()[0] in _META_WORDS
+        for p in parts
+    )
 
 
 def _person_key(name: str, title: str) -> str:
@@ -347,7 +479,7 @@ def _cast_id(name: str) -> str:
 
 # --------------------------------------------------------------------------- text helpers
 
-_TERMINAL = ".!?:;\"”’)…"
+_TERMINAL = '.!?:;"”’)…'
 _INTRO = re.compile(
     r"^(?:(?:Here's|Here is)\s+)?(?:.*?\s)??(?P<name>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,3})\s+"
     r"(?:has more|has the story|has the details|has details|has this report|has the report"
@@ -471,7 +603,6 @@ class _StoryDraft:
     line: int
     speeches: list[_Speech] = field(default_factory=list)
     reporter: str | None = None  # from the sign-off, the surest source
-    reporter_line: int = 0
     intro_reporter: str | None = None  # from "NAME has more." in the lead
     station: str | None = None
     has_package: bool = False  # a report label, a sound bite or a sign-off was seen
@@ -504,9 +635,15 @@ class _Parser:
 
     def parse(self) -> None:
         handlers = {
-            HEADING: self._on_heading, ANCHOR: self._on_anchor, TAG: self._on_tag,
-            REPORT: self._on_report, BITE: self._on_bite, SIGNOFF: self._on_signoff,
-            LABEL: self._on_label, TEXT: self._on_text, END: self._on_end,
+            HEADING: self._on_heading,
+            ANCHOR: self._on_anchor,
+            TAG: self._on_tag,
+            REPORT: self._on_report,
+            BITE: self._on_bite,
+            SIGNOFF: self._on_signoff,
+            LABEL: self._on_label,
+            TEXT: self._on_text,
+            END: self._on_end,
         }
         while self.i < len(self.tokens):
             token = self.tokens[self.i]
@@ -557,8 +694,9 @@ class _Parser:
     def _on_tag(self, token: _Token) -> None:
         """An anchor's closing line after a package: same story, anchor's voice."""
         self.signals += 1
-        self._current(token.line)
-        self.voice = "anchor"
+        if self.story is None:
+            self._start_story(None, token.line)
+        self.mode, self.voice = "news", "anchor"
         self._say(token.body, token.line)
 
     def _on_report(self, token: _Token) -> None:
@@ -587,8 +725,10 @@ class _Parser:
         speaker, body = token.speaker, token.body
         if speaker is None and not body:
             speaker, body = self._speaker_on_next_line()
-        elif speaker is None and body[0] not in _OPEN_QUOTES and self._describes_speaker(
-            self.i - 1, body
+        elif (
+            speaker is None
+            and body[0] not in _OPEN_QUOTES
+            and self._describes_speaker(self.i - 1, body)
         ):
             speaker, body = body, ""  # `[Soundbite] Seoul resident` with the quote below
         who = _parse_speaker(speaker)[0] if speaker else ""
@@ -633,9 +773,14 @@ class _Parser:
         """A short unpunctuated line such as `Joint Chiefs of Staff spokesperson` with a
         quoted line right after it names the speaker, though it is no proper name."""
         after = self._next_content(j + 1)
-        return (len(text.split()) <= 10 and text[0].isupper() and text[-1] not in ".!?,;"
-                and after is not None and after[1].kind == TEXT
-                and after[1].text[0] in _OPEN_QUOTES)
+        return (
+            len(text.split()) <= 10
+            and text[0].isupper()
+            and text[-1] not in ".!?,;"
+            and after is not None
+            and after[1].kind == TEXT
+            and after[1].text[0] in _OPEN_QUOTES
+        )
 
     def _quote_on_next_lines(self, line: int, who: str) -> list[str]:
         """The quote under a sound-bite label: the next paragraph, and more while it is open."""
@@ -647,8 +792,11 @@ class _Parser:
         parts = [token.text]
         if token.text[0] not in _OPEN_QUOTES:
             if blank:
-                self.warn(token.line, f"took this unquoted line after a blank line as "
-                          f"the sound bite of {who!r} (line {line})")
+                self.warn(
+                    token.line,
+                    f"took this unquoted line after a blank line as "
+                    f"the sound bite of {who!r} (line {line})",
+                )
             return parts
         while not _ends_quote(parts[-1]):
             found = self._next_content()
@@ -689,12 +837,18 @@ class _Parser:
         story = self.story
         assert story is not None  # callers have a story
         if not story.handed_over:
-            self.warn(line, "sign-off without a 'Report:'/'[Pkg]' label or a 'NAME has more.' "
-                      "line; the text before it is read by the anchor")
+            self.warn(
+                line,
+                "sign-off without a 'Report:'/'[Pkg]' label or a 'NAME has more.' "
+                "line; the text before it is read by the anchor",
+            )
         if story.intro_reporter and _person_key(story.intro_reporter, "") != _person_key(name, ""):
-            self.warn(line, f"the lead hands over to {story.intro_reporter!r} but "
-                      f"{name!r} signs off; the sign-off's name is used")
-        story.reporter, story.reporter_line, story.station = name, line, station
+            self.warn(
+                line,
+                f"the lead hands over to {story.intro_reporter!r} but "
+                f"{name!r} signs off; the sign-off's name is used",
+            )
+        story.reporter, story.station = name, station
         story.has_package = True
         story.speeches.append(_Speech("reporter", _spoken(text), line, line, signoff=True))
         self.mode = "after"
@@ -719,14 +873,19 @@ class _Parser:
             self.page_title = text
         elif _looks_like_prose(text):
             if not self.implicit_warned:
-                self.warn(token.line, "the news text starts without an 'Anchor:' or "
-                          "'[Anchor Lead]' label; it is read by the anchor")
+                self.warn(
+                    token.line,
+                    "the news text starts without an 'Anchor:' or "
+                    "'[Anchor Lead]' label; it is read by the anchor",
+                )
                 self.implicit_warned = True
             self._start_story(None, token.line)
             self._text_in_story(token)
         elif len(text.split()) >= 6:
-            self.warn(token.line, "left out a line before the news text: could not tell "
-                      "whether it is spoken")
+            self.warn(
+                token.line,
+                "left out a line before the news text: could not tell whether it is spoken",
+            )
 
     def _text_after_story(self, token: _Token) -> None:
         if _looks_like_headline(token.text):
@@ -739,19 +898,23 @@ class _Parser:
         assert story is not None  # mode "news" always has a story
         text = token.text
         if not story.speeches and text.casefold() in {
-            (story.headline or "").casefold(), (self.page_title or "").casefold()
+            (story.headline or "").casefold(),
+            (self.page_title or "").casefold(),
         }:
             return  # the title repeated under a heading
         tail = _SIGNOFF_AT_END.search(text)
         if tail:
             self._say(text[: tail.start()], token.line)
             self.signals += 1
-            self._sign_off(tail.group(0).strip(), tail.group("name"), tail.group("station"),
-                           token.line)
+            self._sign_off(
+                tail.group(0).strip(), tail.group("name"), tail.group("station"), token.line
+            )
             return
         if len(text.split()) <= 3 and text[-1] not in _TERMINAL and not self._continues(token):
-            self.warn(token.line, f"short line {text!r} kept as {self.voice} text; "
-                      "delete it if it is not spoken")
+            self.warn(
+                token.line,
+                f"short line {text!r} kept as {self.voice} text; delete it if it is not spoken",
+            )
         self._say(text, token.line)
 
     def _continues(self, token: _Token) -> bool:
@@ -760,9 +923,13 @@ class _Parser:
         if story is None or not story.speeches:
             return False
         last = story.speeches[-1]
-        return (last.last_line == token.line - 1 and not last.signoff
-                and last.who == self.voice and len(last.text.split()) >= 6
-                and last.text[-1] not in _TERMINAL)
+        return (
+            last.last_line == token.line - 1
+            and not last.signoff
+            and last.who == self.voice
+            and len(last.text.split()) >= 6
+            and last.text[-1] not in _TERMINAL
+        )
 
     def _say(self, text: str, line: int) -> None:
         """Add a paragraph in the current voice, joining a line that carries on the last one."""
@@ -794,21 +961,34 @@ class _Parser:
             if not story.headline:
                 words = re.split(r"(?<=[.!?])\s+", story.speeches[0].text)[0].split()[:10]
                 story.headline = " ".join(words).rstrip(".,;:")
-                self.warn(story.line, f"no title for this story; headline made from its first "
-                          f"words: {story.headline!r}")
+                self.warn(
+                    story.line,
+                    f"no title for this story; headline made from its first "
+                    f"words: {story.headline!r}",
+                )
             kept.append(story)
         self.stories = kept
         for person in self.people.values():
             # Only now: a later bite of the same speaker may have given the title.
             if person.name and not person.title:
-                self.warn(person.line, f"sound bite of {person.name!r} gives no title; "
-                          "the cast member has none")
+                self.warn(
+                    person.line,
+                    f"sound bite of {person.name!r} gives no title; the cast member has none",
+                )
         if not self.stories or self.signals == 0:
-            raise InputError([Problem(
-                self.file, 1, 1, "transcript",
-                "no news found: expected 'Anchor:' or '[Anchor Lead]', 'Report:' or '[Pkg]', "
-                "'[Sound bite: NAME - TITLE]', numbered headings or a sign-off such as "
-                "'Kim Bum-soo, KBS World Radio News.'")])
+            raise InputError(
+                [
+                    Problem(
+                        self.file,
+                        1,
+                        1,
+                        "transcript",
+                        "no news found: expected 'Anchor:' or '[Anchor Lead]', 'Report:' or '[Pkg]', "
+                        "'[Sound bite: NAME - TITLE]', numbered headings or a sign-off such as "
+                        "'Kim Bum-soo, KBS World Radio News.'",
+                    )
+                ]
+            )
 
 
 # --------------------------------------------------------------------------- the story
@@ -882,15 +1062,19 @@ class _CastIds:
         return self.by_key[key]
 
 
-def _reporter_of(story: _StoryDraft, parser: _Parser, ids: _CastIds,
-                 cast: dict[str, dict[str, str]]) -> str:
+def _reporter_of(
+    story: _StoryDraft, parser: _Parser, ids: _CastIds, cast: dict[str, dict[str, str]]
+) -> str:
     """The cast id of the story's reporter, adding the member on first sight."""
     name = story.reporter or story.intro_reporter
     if not any(s.who == "reporter" for s in story.speeches):
         return ""
     if name is None:
-        parser.warn(story.line, "no reporter named (no sign-off or 'NAME has more.' line); "
-                    "the package is read by cast member 'reporter'")
+        parser.warn(
+            story.line,
+            "no reporter named (no sign-off or 'NAME has more.' line); "
+            "the package is read by cast member 'reporter'",
+        )
         member_id = ids.claim("reporter:", "reporter")
         cast.setdefault(member_id, {"role": "reporter"})
         return member_id
@@ -914,7 +1098,9 @@ def _programme_title(parser: _Parser) -> str:
 
 _DATE_LINE = re.compile(
     r"^(?P<label>written|posted|published|date|updated|input)\s*[:：]\s*"
-    r"(?P<y>\d{4})[-./](?P<m>\d{1,2})[-./](?P<d>\d{1,2})", re.I)
+    r"(?P<y>\d{4})[-./](?P<m>\d{1,2})[-./](?P<d>\d{1,2})",
+    re.I,
+)
 
 
 def _date_of(parser: _Parser, path: Path) -> date | None:
@@ -952,5 +1138,6 @@ def _emit(story: dict[str, object], filename: str) -> str:
 
 
 def _dump(data: dict[str, object], flow: bool | None) -> str:
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1_000_000,
-                          default_flow_style=flow)
+    return yaml.safe_dump(
+        data, allow_unicode=True, sort_keys=False, width=1_000_000, default_flow_style=flow
+    )

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
+from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bulletin.errors import InputError, Problem
@@ -20,43 +23,137 @@ MAX_FILE_BYTES = 1_000_000
 # Visiting more nodes than this means aliases expand far past anything a 1 MB file could
 # hold on its own: refuse instead of expanding (the "billion laughs" attack).
 MAX_NODE_VISITS = 200_000
+# No input file of ours nests more than a handful of levels; stopping early keeps a
+# hostile `[[[[...` fast (PyYAML's scanner is quadratic in flow depth) and its composer
+# off the recursion limit.
+MAX_DEPTH = 64
+# Past this many problems the rest are usually one mistake repeated; stop and show these.
+MAX_PROBLEMS = 100
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:" + name
-    for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq", "merge", "value")
 }
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader's scanner, parser and composer with a nesting limit."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def fetch_flow_collection_start(self, TokenClass: type) -> None:  # noqa: N803 (PyYAML's name)
+        if self.flow_level >= MAX_DEPTH:
+            raise yaml.scanner.ScannerError(None, None, _too_deep(), self.get_mark())
+        super().fetch_flow_collection_start(TokenClass)
+
+    def compose_node(self, parent: Node | None, index: object) -> Node:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(None, None, _too_deep(), self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _too_deep() -> str:
+    return f"nested more than {MAX_DEPTH} levels deep"
 
 
 def compose_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Node | None:
     """The root node of a YAML file; InputError (positioned) for anything unreadable or unsafe."""
     name = str(path)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as stream:
+            # read one byte past the limit, never a whole huge file, to tell "too big"
+            raw = stream.read(max_bytes + 1)
+            size = os.fstat(stream.fileno()).st_size if len(raw) > max_bytes else len(raw)
     except OSError as error:
-        raise InputError([Problem(name, 1, 1, "file", f"cannot read: {error.strerror}")]) from None
+        raise InputError([Problem(name, 1, 1, "file", f"cannot read: {error.strerror or error}")]) from None
     if len(raw) > max_bytes:
         raise InputError(
-            [Problem(name, 1, 1, "file", f"is {len(raw):,} bytes; the limit is {max_bytes:,}")]
+            [Problem(name, 1, 1, "file", f"is {max(size, len(raw)):,} bytes; the limit is {max_bytes:,}: split it up")]
         )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise InputError([Problem(name, line, 1, "file", "is not UTF-8 text")]) from None
+        before = raw[: error.start]
+        line = before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+        raise InputError(
+            [Problem(name, line, column, "file", f"byte 0x{raw[error.start]:02x} is not UTF-8 text; save the file as UTF-8")]
+        ) from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = " ".join(filter(None, [error.context, error.problem]))
+        line, column, what = _yaml_problem(error)
         raise InputError([Problem(name, line, column, "YAML", what)]) from None
+    except yaml.reader.ReaderError as error:
+        # an unprintable character: PyYAML gives its index in the text, not a line
+        before = text[: error.position]
+        line, column = before.count("\n") + 1, error.position - (before.rfind("\n") + 1) + 1
+        char = f"U+{error.character:04X}" if isinstance(error.character, int) else repr(error.character)
+        raise InputError(
+            [Problem(name, line, column, "YAML", f"control character {char} is not allowed; delete it")]
+        ) from None
     except yaml.YAMLError as error:
         raise InputError([Problem(name, 1, 1, "YAML", str(error).splitlines()[0])]) from None
-    except RecursionError:
-        raise InputError([Problem(name, 1, 1, "YAML", "nested too deeply")]) from None
+    except RecursionError:  # a safety net: MAX_DEPTH should stop nesting long before this
+        raise InputError([Problem(name, 1, 1, "YAML", _too_deep())]) from None
     if root is not None:
         _check_tags(name, root)
     return root
+
+
+# PyYAML's messages name parser states; say what is wrong in the file and how to fix it.
+_HINTS: tuple[tuple[str, str], ...] = (
+    (r"found character '\\t' that cannot start any token",
+     "a tab character; YAML indents with spaces only: replace the tab with spaces"),
+    (r"found character '(.)' that cannot start any token",
+     "text cannot start with {0!r}: put the text in quotes"),
+    (r"mapping values are not allowed here",
+     "unexpected ':'; put text that contains ': ' in quotes, or check this line's indentation"),
+    (r"expected <block end>, but found",
+     "the indentation does not line up with the lines above; keys of one mapping and items "
+     "of one list must start in the same column"),
+    (r"could not find expected ':'",
+     "expected 'key: value' here; add ': ' after the key, or check the indentation"),
+    (r"expected ',' or '\]', but got",
+     "a list opened with '[' is not closed; add ']' (or a ',' between items)"),
+    (r"expected ',' or '\}', but got",
+     "a mapping opened with '{' is not closed; add '}' (or a ',' between entries)"),
+    (r"found undefined alias '(.*)'",
+     "alias *{0} has no anchor &{0} before it; define the anchor first"),
+    (r"second occurrence",
+     "this anchor name is already used above; give each anchor its own name"),
+    (r"but found another document",
+     "a second YAML document ('---'); a file holds one document: remove the '---' line"),
+    (r"expected <document start>",
+     "unexpected text after the document; check the indentation"),
+    (re.escape(_too_deep()), _too_deep() + "; a story needs only a few levels"),
+)
+
+
+def _yaml_problem(error: yaml.MarkedYAMLError) -> tuple[int, int, str]:
+    """(line, column, message) for a YAML syntax error, at the place to fix."""
+    mark = error.problem_mark or error.context_mark
+    problem = error.problem or ""
+    context = error.context or ""
+    if "quoted scalar" in context and "end of stream" in problem and error.context_mark:
+        # an unclosed quote shows up at the end of the file; the opening quote is the place
+        mark = error.context_mark
+        what = "this quoted text is never closed; add the closing quote"
+    else:
+        what = " ".join(filter(None, [context, problem]))
+        for pattern, hint in _HINTS:
+            if match := re.search(pattern, problem):
+                what = hint.format(*match.groups())
+                break
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return line, column, what
 
 
 def _check_tags(name: str, root: Node) -> None:
@@ -70,9 +167,12 @@ def _check_tags(name: str, root: Node) -> None:
         seen.add(id(node))
         if node.tag not in _PLAIN_TAGS:
             mark = node.start_mark
-            raise InputError(
-                [Problem(name, mark.line + 1, mark.column + 1, "YAML", f"tag {node.tag!r} is not allowed")]
+            what = (
+                "builds a program object; such tags are refused: remove it"
+                if "python/" in node.tag
+                else "is not plain YAML; remove the tag"
             )
+            raise InputError([Problem(name, mark.line + 1, mark.column + 1, "YAML", f"tag {node.tag!r} {what}")])
         if isinstance(node, MappingNode):
             for key, value in node.value:
                 stack += [key, value]
@@ -88,51 +188,79 @@ class Reader:
         self.file = file
         self.problems: list[Problem] = []
         self._visits = 0
+        self._merging: set[int] = set()  # mappings being merged now, to refuse `&a {<<: *a}`
 
     def problem(self, node: Node | None, where: str, what: str) -> None:
         line, column = (node.start_mark.line + 1, node.start_mark.column + 1) if node else (1, 1)
         self.problems.append(Problem(self.file, line, column, where, what))
+        if len(self.problems) >= MAX_PROBLEMS:
+            self.problems.append(
+                Problem(self.file, line, column, "file", f"{MAX_PROBLEMS} problems so far; fix these and check again")
+            )
+            raise InputError(self.problems)
 
     def visit(self, node: Node) -> None:
         self._visits += 1
         if self._visits > MAX_NODE_VISITS:
-            self.problem(node, "YAML", "aliases expand past the size limit")
+            self.problems.append(
+                Problem(self.file, node.start_mark.line + 1, node.start_mark.column + 1, "YAML",
+                        "aliases repeat the data past the size limit; write it out instead")
+            )
             raise InputError(self.problems)
 
     def raise_if_problems(self) -> None:
         if self.problems:
-            raise InputError(self.problems)
+            # in file order, the way an editor walks them, whatever order the loader checked in
+            raise InputError(sorted(self.problems, key=lambda p: (p.line, p.column)))
 
     # -- containers -------------------------------------------------------------------------
 
     def mapping(
         self, node: Node, where: str, known: tuple[str, ...] | None = None
     ) -> dict[str, tuple[Node, Node]] | None:
-        """{key: (key node, value node)}; reports non-mappings, duplicate and unknown keys."""
+        """{key: (key node, value node)}; reports non-mappings, duplicate and unknown keys.
+
+        Merge keys (`<<: *defaults`) are followed; keys written here win over merged ones."""
         self.visit(node)
         if not isinstance(node, MappingNode):
-            self.problem(node, where, f"must be a mapping (key: value), not {_kind(node)}")
+            self.problem(node, where or "file", f"must be a mapping (key: value), not {_kind(node)}")
             return None
         out: dict[str, tuple[Node, Node]] = {}
+        merges: list[Node] = []
         for key_node, value_node in node.value:
             self.visit(key_node)
             if not isinstance(key_node, ScalarNode):
-                self.problem(key_node, where, "keys must be plain words")
+                self.problem(key_node, where or "file", "keys must be plain words, not a list or mapping")
+                continue
+            if key_node.tag == _MERGE_TAG:
+                merges += value_node.value if isinstance(value_node, SequenceNode) else [value_node]
                 continue
             key = key_node.value
+            here = f"{where}.{key}" if where else key
             if key in out:
-                self.problem(key_node, f"{where}.{key}" if where else key, "is given twice")
+                first = out[key][0].start_mark.line + 1
+                self.problem(key_node, here, f"is given twice (first on line {first}); keep one")
                 continue
             if known is not None and key not in known:
-                self.problem(key_node, f"{where}.{key}" if where else key, "unknown key" + suggest(key, known))
+                self.problem(key_node, here, "unknown key" + (suggest(key, known) or f"; known keys: {', '.join(known)}"))
                 continue
             out[key] = (key_node, value_node)
+        for source in merges:
+            if id(source) in self._merging:
+                self.problem(source, where or "file", "a merge (<<) includes the mapping itself")
+                continue
+            self._merging.add(id(source))
+            try:
+                for key, pair in (self.mapping(source, where, known) or {}).items():
+                    out.setdefault(key, pair)
+            finally:
+                self._merging.discard(id(source))
         return out
 
     def sequence(self, node: Node, where: str) -> list[Node] | None:
         self.visit(node)
         if not isinstance(node, SequenceNode):
-            self.problem(node, where, f"must be a list, not {_kind(node)}")
+            self.problem(node, where, f"must be a list (lines starting '- ', or [a, b]), not {_kind(node)}")
             return None
         return list(node.value)
 
@@ -154,7 +282,7 @@ class Reader:
             self.problem(node, where, "must not be empty")
             return None
         if max_chars is not None and len(value) > max_chars:
-            self.problem(node, where, f"is {len(value):,} characters; the limit is {max_chars:,}")
+            self.problem(node, where, f"is {len(value):,} characters; the limit is {max_chars:,}: split it into several segments")
             return None
         return value
 
@@ -169,7 +297,7 @@ class Reader:
         too_low = value <= low if low_open else value < low
         if too_low or value > high:
             bound = f"more than {low:g}" if low_open else f"at least {low:g}"
-            self.problem(node, where, f"{value:g} is out of range: {bound} and at most {high:g}")
+            self.problem(node, where, f"{value:g} is out of range: use {bound} and at most {high:g}")
             return None
         return value
 
@@ -204,12 +332,21 @@ def suggest(word: str, options: tuple[str, ...] | list[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+_NUMBERS = SafeConstructor()
+
+
 def _scalar_number(node: Node) -> float | None:
-    if not isinstance(node, ScalarNode) or not node.tag.endswith((":int", ":float")):
+    """A scalar YAML reads as a number (so `0x10` and `1_000` count), else None."""
+    if not isinstance(node, ScalarNode):
         return None
     try:
-        value = float(node.value.replace("_", ""))
-    except ValueError:
+        if node.tag.endswith(":int"):
+            value = float(_NUMBERS.construct_yaml_int(node))
+        elif node.tag.endswith(":float"):
+            value = float(_NUMBERS.construct_yaml_float(node))
+        else:
+            return None
+    except (ValueError, OverflowError):  # an explicit `!!int abc`, or an int too big for a float
         return None
     return value if value == value and abs(value) != float("inf") else None
 

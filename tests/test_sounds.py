@@ -33,8 +33,9 @@ def _midi(freq_hz: float) -> float:
     return 69 + 12 * np.log2(freq_hz / 440)
 
 
-def _main_pitch(x: np.ndarray, rate_hz: int, start_s: float, end_s: float,
-                above_hz: float = 250.0) -> float:
+def _main_pitch(
+    x: np.ndarray, rate_hz: int, start_s: float, end_s: float, above_hz: float = 250.0
+) -> float:
     """The strongest frequency above `above_hz` in a slice, as a (fractional) MIDI note."""
     part = x[round(start_s * rate_hz) : round(end_s * rate_hz)]
     spectrum = np.abs(np.fft.rfft(part * np.hanning(part.shape[0]), 8 * part.shape[0]))
@@ -74,11 +75,11 @@ def test_shape_and_type(name):
 
 
 @pytest.mark.parametrize("name", BUILTIN_NAMES)
-def test_same_samples_every_call_and_after_the_cache_is_cleared(name):
+def test_same_samples_every_call(name):
     first = builtin(name, RATE_HZ).samples
     assert builtin(name, RATE_HZ).samples is first  # cached
-    sounds._render.cache_clear()
-    np.testing.assert_array_equal(builtin(name, RATE_HZ).samples, first)
+    fresh = sounds._render.__wrapped__(name, RATE_HZ)  # made again, past the cache
+    np.testing.assert_array_equal(fresh, first)
 
 
 def test_cached_samples_cannot_be_changed_in_place():
@@ -87,8 +88,8 @@ def test_cached_samples_cannot_be_changed_in_place():
 
 
 def test_other_rates_give_the_same_length():
-    low = builtin("close", RATE_HZ)
-    high = builtin("close", 48000)
+    low = builtin("transition", RATE_HZ)
+    high = builtin("transition", 48000)
     assert high.duration_s == pytest.approx(low.duration_s, abs=1e-3)
 
 
@@ -144,8 +145,9 @@ def test_sting_is_rhythmic(name):
 
 def test_open_is_a_rising_motif():
     x = _mono(builtin("open", RATE_HZ))
-    notes = [_main_pitch(x, RATE_HZ, start_s, start_s + 0.12)
-             for start_s in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    notes = [
+        _main_pitch(x, RATE_HZ, start_s, start_s + 0.12) for start_s in (0.0, 0.25, 0.5, 0.75, 1.0)
+    ]
     assert np.all(np.diff(notes) > 0.5), notes
     assert np.round(notes).tolist() == [67, 72, 74, 76, 79]  # G4 C5 D5 E5 G5
 
@@ -241,8 +243,10 @@ def test_loop_to_crossfades_a_file_bed_that_does_not_loop():
     click_plain = np.abs(_highpass(plain.samples[:, 0].astype(np.float64), RATE_HZ)).max()
     click_faded = np.abs(_highpass(faded.samples[:, 0].astype(np.float64), RATE_HZ)).max()
     assert _db(click_plain) - _db(click_faded) > 30.0
-    assert np.abs(np.diff(faded.samples, axis=0)).max() < 2 * np.abs(
-        np.diff(audio.samples, axis=0)).max()
+    assert (
+        np.abs(np.diff(faded.samples, axis=0)).max()
+        < 2 * np.abs(np.diff(audio.samples, axis=0)).max()
+    )
 
 
 def test_loop_to_crossfade_keeps_the_level_of_unrelated_material():

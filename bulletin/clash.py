@@ -1,0 +1,41 @@
+"""Voice clash check: two cast members whose presets would sound alike.
+
+Rule (measured on espeak-ng 1.52, see tests/test_clash.py): presets on the same engine voice
+and variant sound like one person unless their base pitch differs by at least 15 (on
+espeak-ng's 0-100 scale, about 2.5 semitones of mean f0) or their pace by at least 15%.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bulletin.render import Plan
+    from bulletin.voices import Preset
+
+MIN_PITCH_STEP = 15
+MIN_PACE_RATIO = 1.15
+
+
+def alike(a: Preset, b: Preset) -> bool:
+    if a.engine != b.engine or a.voice != b.voice or a.speaker != b.speaker:
+        return False
+    pace = max(a.rate_wpm, b.rate_wpm) / min(a.rate_wpm, b.rate_wpm)
+    return abs(a.pitch - b.pitch) < MIN_PITCH_STEP and pace < MIN_PACE_RATIO
+
+
+def clashes(p: Plan) -> list[str]:
+    """One warning per pair of members who would sound alike, with a suggestion."""
+    warnings = []
+    members = list(p.story.cast.values())
+    used = {preset.name for preset in p.cast.values()}
+    for i, a in enumerate(members):
+        for b in members[i + 1:]:
+            pa, pb = p.cast[a.id], p.cast[b.id]
+            if alike(pa, pb):
+                spare = [q for q in p.presets.values() if q.name not in used and not any(alike(q, p.cast[m.id]) for m in members)]
+                fit = [q for q in spare if b.role in q.roles] or spare
+                hint = f"; try voice: {fit[0].name}" if fit else ""
+                warnings.append(f"{p.story.path}:{b.line}: cast.{b.id}: sounds like {a.id} "
+                                f"({pb.name} and {pa.name} are both {pa.engine} {pa.voice}){hint}")
+    return warnings

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Run the test suite (installs the project and its test tools into .venv first).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --dev
+.venv/bin/python -m ruff check .
+.venv/bin/python -m pytest -q "$@"

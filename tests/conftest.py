@@ -1,0 +1,42 @@
+"""Shared fixtures: an isolated take cache, the example story, signal measurements."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "gsomia" / "story.yaml"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Takes cached in a folder of the test run's own, never the user's."""
+    folder = tmp_path_factory.mktemp("cache")
+    os.environ["XDG_CACHE_HOME"] = str(folder)
+    return folder
+
+
+def median_f0_hz(samples: np.ndarray, rate_hz: int) -> float:
+    """Median fundamental frequency of the voiced frames (autocorrelation), 0 if none."""
+    frame, hop = int(0.04 * rate_hz), int(0.01 * rate_hz)
+    lo, hi = int(rate_hz / 400), int(rate_hz / 60)
+    found = []
+    for start in range(0, len(samples) - frame, hop):
+        chunk = samples[start : start + frame]
+        if np.sqrt(np.mean(chunk**2)) < 0.02:
+            continue
+        chunk = chunk - chunk.mean()
+        ac = np.correlate(chunk, chunk, "full")[frame - 1 :]
+        lag = lo + int(np.argmax(ac[lo:hi]))
+        if ac[lag] > 0.3 * ac[0]:
+            found.append(rate_hz / lag)
+    return float(np.median(found)) if found else 0.0
+
+
+def rms_db(samples: np.ndarray) -> float:
+    power = float(np.mean(np.square(samples, dtype=np.float64)))
+    return 10 * np.log10(power) if power > 0 else -200.0
