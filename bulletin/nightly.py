@@ -82,8 +82,11 @@ class EventLog:
 # --- stopping cleanly -----------------------------------------------------------------------
 
 
-class Stopped(BaseException):  # noqa: N818 - not an error; BaseException so `except Exception` in a render lets it through
-    """SIGTERM or SIGINT arrived while a render could still be abandoned."""
+class Stopped(BaseException):
+    """SIGTERM or SIGINT arrived while a render could still be abandoned.
+
+    A BaseException, like KeyboardInterrupt, so that `except Exception` in a render lets it by.
+    """
 
     def __init__(self, signum: int) -> None:
         self.signum = signum
@@ -196,11 +199,11 @@ class _Build:
         self.started = self.clock()
         story = self.job.story_path(self.date)
         self.log("build", "started", f"date {self.date}, {self.trigger}, story {story}")
-        leftovers = clear_leftovers(self.job.publish)
-        if leftovers:
-            self.log("cleanup", "ok", f"removed what a dead build left: {', '.join(leftovers)}")
         staging = None
         try:
+            leftovers = clear_leftovers(self.job.publish)
+            if leftovers:
+                self.log("cleanup", "ok", f"removed what a dead build left: {', '.join(leftovers)}")
             staging = new_staging(self.job.publish, self.date)
             rendered = self._render(story, staging)
             published = publish(self.job, staging, rendered, self.date, self._publication_time())
@@ -224,8 +227,8 @@ class _Build:
         if not story.is_file():
             what = f"{story} does not exist (the story for {self.date})"
             raise InputError([self.job.story_problem(what)])
+        began = time.monotonic()  # loading the render stage (numpy, engines) counts too
         render = self.render or _default_render()
-        began = time.monotonic()
         with self.stopper.abandonable():
             rendered = render(
                 story,
@@ -291,12 +294,19 @@ class _Build:
             }
             | self._schedule_record(),
         )
+        if published.note:
+            self.log("index", "rebuilt", published.note)
+        stem = published.episode.stem
+        dated = " ".join(
+            name.removeprefix(stem) for name in published.files if name.startswith(stem)
+        )
+        others = ", ".join(name for name in published.files if not name.startswith(stem))
         pruned = ", ".join(published.pruned) if published.pruned else "none"
         self.log(
             "publish",
             "ok",
-            f"{published.episode.stem} ({len(published.files)} files moved in); "
-            f"the index holds {published.kept}; pruned: {pruned}",
+            f"{stem} ({dated}); updated {others or 'nothing else'}; "
+            f"kept {published.kept} of up to {self.job.keep}; pruned: {pruned}",
         )
 
     def _fail(self, exit_status: int, reason: str) -> int:

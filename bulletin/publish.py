@@ -45,7 +45,10 @@ STAGING_NAME = ".staging"
 LATEST_MP3 = "latest.mp3"
 LATEST_JSON = "latest.json"
 INDEX_VERSION = 1
-# The dated files a build publishes; only these are ever pruned.
+# The dated files a build publishes, by kind; only files named like these are ever pruned.
+DATED_SUFFIXES = {
+    "mp3": ".mp3", "json": ".json", "vtt": ".vtt", "chapters": ".chapters.json", "wav": ".wav",
+}  # fmt: skip
 DATED_FILE = re.compile(r"(?P<stem>.+-\d{4}-\d{2}-\d{2})\.(?:mp3|json|vtt|wav|chapters\.json)\Z")
 
 
@@ -69,6 +72,7 @@ class Published:
     files: list[str]  # names written into the publish folder
     pruned: list[str]  # names removed from it
     kept: int  # bulletins in the index (and the feed) now
+    note: str = ""  # how a missing or unreadable index.json was rebuilt, if it was
 
 
 # --- the lock -------------------------------------------------------------------------------
@@ -193,19 +197,59 @@ def update_status(folder: Path, changes: dict) -> dict:
 # --- the index ------------------------------------------------------------------------------
 
 
-def read_index(folder: Path) -> list[Episode] | None:
-    """The published bulletins, newest first; None if this folder has no index yet."""
+def load_index(folder: Path) -> tuple[list[Episode], str]:
+    """The published bulletins, and a note if index.json had to be rebuilt from the files."""
     path = folder / INDEX_NAME
     try:
         data = json.loads(path.read_bytes())
-        return [Episode.from_json(entry) for entry in data["episodes"]]
+        return [Episode.from_json(entry) for entry in data["episodes"]], ""
     except FileNotFoundError:
-        return None
+        why = f"{INDEX_NAME} is missing"
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise BulletinError(
-            f"cannot read {str(path)!r} ({type(error).__name__}: {error}); the feed and pruning "
-            "need it: restore it, or delete it to start a new feed (old dated files then stay)"
-        ) from error
+        why = f"{INDEX_NAME} is unreadable ({type(error).__name__}: {error})"
+    episodes = recover_index(folder)
+    return (
+        episodes,
+        f"{why}; rebuilt it from {len(episodes)} bulletins in the folder" if episodes else "",
+    )
+
+
+def recover_index(folder: Path) -> list[Episode]:
+    """The bulletins in a folder without a usable index: each cue sheet with its MP3 beside it.
+
+    Adopting them (rather than starting an empty index) keeps a lost index.json from making
+    the next builds prune every earlier bulletin as unlisted.
+    """
+    episodes = []
+    for cue_path in sorted(folder.glob("*.json")):
+        match = DATED_FILE.match(cue_path.name)
+        mp3 = folder / f"{match['stem']}.mp3" if match else None
+        if not match or cue_path.name.endswith(".chapters.json") or not mp3.is_file():
+            continue
+        try:
+            cue = json.loads(cue_path.read_bytes())
+            date = dt.date.fromisoformat(cue["date"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not a cue sheet of ours
+        stem = match["stem"]
+        files = {
+            kind: stem + suffix
+            for kind, suffix in DATED_SUFFIXES.items()
+            if (folder / (stem + suffix)).is_file()
+        }
+        episodes.append(
+            Episode(
+                date=date,
+                stem=stem,
+                title=str(cue.get("title") or stem),
+                published=dt.datetime.fromtimestamp(mp3.stat().st_mtime, dt.UTC),
+                duration_s=float(cue.get("duration") or 0.0),
+                mp3_bytes=mp3.stat().st_size,
+                headlines=headlines(cue),
+                files=files,
+            )
+        )
+    return sorted(episodes, key=lambda e: e.date, reverse=True)
 
 
 def index_bytes(job: Job, episodes: list[Episode]) -> bytes:
@@ -239,9 +283,9 @@ def publish(
     folder = job.publish
     staged = staged_files(job, rendered)
     episode = _stage_chapters(job, staged, rendered, date, published_at)
-    old = read_index(folder)
+    old, note = load_index(folder)
     episodes = sorted(
-        [e for e in old or [] if e.date != date] + [episode], key=lambda e: e.date, reverse=True
+        [e for e in old if e.date != date] + [episode], key=lambda e: e.date, reverse=True
     )
     kept = episodes[: job.keep]
     is_kept = any(e is episode for e in kept)  # a back-filled date older than `keep` is not
@@ -256,7 +300,7 @@ def publish(
     _fsync_dir(folder)
     keep_names = {name for e in kept for name in e.files.values()}
     pruned = _prune(folder, old, keep_names)
-    return Published(episode, [name for _, name in moves], pruned, len(kept))
+    return Published(episode, [name for _, name in moves], pruned, len(kept), note)
 
 
 def _stage_chapters(
@@ -306,15 +350,12 @@ def _copy(source: Path, target: Path) -> Path:
     return target
 
 
-def _prune(folder: Path, old: list[Episode] | None, keep_names: set[str]) -> list[str]:
+def _prune(folder: Path, old: list[Episode], keep_names: set[str]) -> list[str]:
     """Delete published files the index no longer lists, so the feed and the files agree.
 
-    Besides what the old index listed, dated files it never listed (a build killed between
-    moving files in and committing the index) go too, but only when there was an old index:
-    without one, dated files may be someone's earlier bulletins, so they are left alone.
+    Besides what the old index listed, dated files it never listed go too: a build killed
+    between moving its files in and committing the index leaves such orphans.
     """
-    if old is None:
-        return []
     known = {name for e in old for name in e.files.values()}
     known |= {p.name for p in folder.iterdir() if DATED_FILE.match(p.name) and p.is_file()}
     pruned = sorted(known - keep_names)

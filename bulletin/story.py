@@ -6,6 +6,7 @@ load_story() is the first stage; every later stage may assume a valid Story.
 from __future__ import annotations
 
 import datetime
+import difflib
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -216,7 +217,7 @@ class _StoryLoader:
         top = r.mapping(root, "", TOP_KEYS) or {}
         title = r.text(top["title"][1], "title") if "title" in top else None
         if "title" not in top:
-            r.problem(root, "title", "is required: add `title:` with the programme name")
+            self._required(root, "title", "title", "the programme name", TOP_KEYS)
         date = r.date(top["date"][1], "date") if "date" in top else datetime.date.today()
         language = r.text(top["language"][1], "language") if "language" in top else "en"
         master = self._master(top["master"][1]) if "master" in top else Master()
@@ -224,7 +225,7 @@ class _StoryLoader:
         if "cast" in top:
             self._cast(top["cast"][1])
         else:
-            r.problem(root, "cast", "is required: add `cast:` with every speaker, by the id that segments use")
+            self._required(root, "cast", "cast", "every speaker, by the id that segments use", TOP_KEYS)
         if "stings" in top:
             self._stings(top["stings"][1])
         stories = self._stories(root, top, title)
@@ -325,7 +326,7 @@ class _StoryLoader:
                 role = member_id
             else:
                 role = None
-                r.problem(value_node, f"{where}.role", f"is required: add role: with one of {', '.join(ROLES)}")
+                self._required(value_node, "role", f"{where}.role", f"one of {', '.join(ROLES)}", MEMBER_KEYS)
             name = r.text(m["name"][1], f"{where}.name") if "name" in m else None
             title = r.text(m["title"][1], f"{where}.title") if "title" in m else None
             voice = r.text(m["voice"][1], f"{where}.voice") if "voice" in m else "auto"
@@ -366,9 +367,10 @@ class _StoryLoader:
                                "play builtin sounds with `- sting: builtin:NAME`")
                 return None
             if name not in BUILTIN_NAMES:
-                options = tuple(f"builtin:{n}" for n in BUILTIN_NAMES)
-                self.r.problem(node, where, f"no builtin sound {label!r}"
-                               + (suggest(label, options) or f"; builtins are {', '.join(options)}"))
+                # compare the names only: the shared prefix makes every builtin look close
+                close = suggest(name, BUILTIN_NAMES).replace("mean '", "mean 'builtin:")
+                builtins = ", ".join(f"builtin:{n}" for n in BUILTIN_NAMES)
+                self.r.problem(node, where, f"no builtin sound {label!r}" + (close or f"; builtins are {builtins}"))
                 return None
             return Sound(label, builtin=name)
         return self._file(node, where, label)
@@ -429,7 +431,8 @@ class _StoryLoader:
         if "segments" in top:
             return [self._part(1, title or "", top["segments"][1], None, "")]
         if "stories" not in top:
-            r.problem(root, "stories", "is required: add `stories:` (or `segments:` for a single story)")
+            if not _misspelt(root, "segments", TOP_KEYS):
+                self._required(root, "stories", "stories", "a list of stories (or `segments:` for a single story)", TOP_KEYS)
             return []
         node = top["stories"][1]
         if isinstance(node, MappingNode):
@@ -447,10 +450,10 @@ class _StoryLoader:
                 continue
             headline = r.text(s["headline"][1], f"{where}.headline") if "headline" in s else None
             if "headline" not in s:
-                r.problem(entry, f"{where}.headline", "is required: add `headline:` with the story's title")
+                self._required(entry, "headline", f"{where}.headline", "the story's title", STORY_KEYS)
             bed = self._sound(s["bed"][1], f"{where}.bed") if "bed" in s else None
             if "segments" not in s:
-                r.problem(entry, f"{where}.segments", "is required: add `segments:` with the story's segments")
+                self._required(entry, "segments", f"{where}.segments", "the story's segments", STORY_KEYS)
                 continue
             parts.append(self._part(i + 1, headline or "", s["segments"][1], bed, where + "."))
         return parts
@@ -507,7 +510,7 @@ class _StoryLoader:
             self._only(m, SPEECH_KEYS, where)
             speaker = self._speaker(m["speaker"][1], f"{where}.speaker")
             if "text" not in m:
-                r.problem(node, f"{where}.text", "is required: add `text:` with what the speaker says")
+                self._required(node, "text", f"{where}.text", "what the speaker says", SPEECH_KEYS)
                 return None
             text_node, text_where = m["text"][1], f"{where}.text"
         else:
@@ -525,7 +528,7 @@ class _StoryLoader:
                 return None
             ((key, (key_node, text_node)),) = m.items()
             speaker, text_where = self._speaker(key_node, where, short=True), f"{where}.{key}"
-        text = self._text(text_node, text_where)
+        text = self._text(text_node, text_where, node)
         options = self._common(m, where)
         member = self.cast.get(speaker or "")
         if speaker is None or text is None or options is None or member is None:
@@ -537,13 +540,16 @@ class _StoryLoader:
             return None
         return Segment(kind="speech", speaker=speaker, text=text, voice=voice, rate=rate, effect=effect, **options, **base)
 
-    def _text(self, node: Node, where: str) -> str | None:
-        """Speech or caption text, counting toward the whole file's text limit."""
+    def _text(self, node: Node, where: str, segment: Node) -> str | None:
+        """Speech or caption text, counting toward the whole file's text limit.
+
+        Past the limit the problem is placed at the segment: the text node itself may be an
+        anchor far above, shared by every alias to it."""
         text = self.r.text(node, where, MAX_TEXT_CHARS)
         if text is not None:
             before, self.text_chars = self.text_chars, self.text_chars + len(text)
             if before <= MAX_TOTAL_TEXT_CHARS < self.text_chars:
-                self.r.problem(node, where, f"the text so far totals {self.text_chars:,} characters, more than a "
+                self.r.problem(segment, where, f"the text so far totals {self.text_chars:,} characters, more than a "
                                f"{MAX_TOTAL_TEXT_CHARS:,}-byte story file holds; aliases (*name) repeat too much")
                 return None
         return text
@@ -558,6 +564,11 @@ class _StoryLoader:
             self.r.problem(node, where, what + (suggest(speaker, options) or (
                 f"; the cast is {', '.join(self.cast)}" if self.cast else "; add it under cast:")))
         return None
+
+    def _required(self, node: Node, key: str, where: str, what: str, known: tuple[str, ...]) -> None:
+        """Report a missing key, unless a misspelling of it is there (reported as unknown)."""
+        if not _misspelt(node, key, known):
+            self.r.problem(node, where, f"is required: add `{key}:` with {what}")
 
     def _only(self, m: Pairs, allowed: tuple[str, ...], where: str, why: str = "unknown key here") -> None:
         for key, (key_node, _) in m.items():
@@ -628,13 +639,22 @@ class _StoryLoader:
                       f"({length:.2f} s long)")
             return None
         gain = r.number(m["gain"][1], f"{where}.gain", *GAIN_RANGE) if "gain" in m else 0.0
-        text = self._text(m["text"][1], f"{where}.text") if "text" in m else None
+        text = self._text(m["text"][1], f"{where}.text", m["clip"][0]) if "text" in m else None
         options = self._common(m, where)
         if sound is None or options is None or start is None or gain is None or ("speaker" in m and speaker is None):
             return None
         if ("end" in m and end is None) or ("text" in m and text is None):
             return None
         return Segment(kind="clip", sound=sound, speaker=speaker, start_s=start, end_s=end, gain_db=gain, text=text, **options, **base)  # type: ignore[arg-type]
+
+
+def _misspelt(node: Node, key: str, known: tuple[str, ...]) -> bool:
+    """Whether mapping `node` holds an unknown key that is a near miss for `key` (the reader
+    reports that key, with the suggestion, itself)."""
+    if not isinstance(node, MappingNode):
+        return False
+    written = [k.value for k, _ in node.value if isinstance(k, ScalarNode) and k.value not in known]
+    return bool(difflib.get_close_matches(key, written, n=1, cutoff=0.6))
 
 
 def _as_id(name: str) -> str:

@@ -172,7 +172,8 @@ def _check_tags(name: str, root: Node) -> None:
                 if "python/" in node.tag
                 else "is not plain YAML; remove the tag"
             )
-            raise InputError([Problem(name, mark.line + 1, mark.column + 1, "YAML", f"tag {node.tag!r} {what}")])
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")  # as written
+            raise InputError([Problem(name, mark.line + 1, mark.column + 1, "YAML", f"tag {tag} {what}")])
         if isinstance(node, MappingNode):
             for key, value in node.value:
                 stack += [key, value]
@@ -320,6 +321,10 @@ class Reader:
         if value is None:
             return None
         try:
+            # YYYY-MM-DD only: Python also takes 20191122 and week dates, which YAML, the JSON
+            # Schema and most readers would not see as dates
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+                raise ValueError(value)
             return datetime.date.fromisoformat(value)
         except ValueError:
             self.problem(node, where, f"{value!r} is not a date like 2019-11-22")

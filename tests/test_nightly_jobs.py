@@ -136,7 +136,7 @@ def test_every_problem_is_reported_with_its_position(tmp_path):
         ("", "file: is empty"),
         (
             "jobs:\n  morning: !!python/object/apply:os.system [ls]\n",
-            "jobs.yaml:2:12: YAML: tag 'tag:yaml.org,2002:python/object/apply:os.system'",
+            "jobs.yaml:2:12: YAML: tag ",
         ),
         ("jobs:\n  a b: {story: s, publish: p}\n", "a job name may hold only letters"),
         (

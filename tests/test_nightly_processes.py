@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import feedparser
@@ -206,6 +207,8 @@ def test_a_real_render_killed_mid_build_changes_nothing(tmp_path):
         stderr=subprocess.PIPE,
     )
     wait_for(lambda: any((folder / ".staging").glob("2026-01-02-*")))  # rendering has begun
+    time.sleep(0.3)  # into the render (loading, synthesis); a whole one takes over a second
+    assert process.poll() is None, "the build finished before it could be killed"
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=10)
     assert snapshot(folder) == before

@@ -291,17 +291,25 @@ def test_without_a_feed_section_no_feed_is_written_and_wav_is_kept_when_asked(tm
     )
 
 
-def test_an_unreadable_index_stops_the_build_before_anything_changes(tmp_path):
-    job = site(tmp_path)
+@pytest.mark.parametrize("damage", ["corrupt", "delete"])
+def test_a_lost_index_is_rebuilt_from_the_bulletins_in_the_folder(tmp_path, capsys, damage):
+    job = site(tmp_path, keep=2)
     assert run(job, "2026-01-01") == 0
-    (job.publish / "index.json").write_text("{not json")
-    before = snapshot(job.publish)
-    assert run(job, "2026-01-02") == 1
-    after = snapshot(job.publish)
-    assert {k: v for k, v in after.items() if k != "status.json"} == {
-        k: v for k, v in before.items() if k != "status.json"
-    }
-    assert "index.json" in read_status(job.publish)["last_failure"]["reason"]
+    assert run(job, "2026-01-02") == 0
+    index = job.publish / "index.json"
+    index.write_text("{not json") if damage == "corrupt" else index.unlink()
+    capsys.readouterr()
+    assert run(job, "2026-01-03") == 0
+    # The earlier bulletins were adopted, not swept as unlisted; keep=2 then pruned the oldest.
+    feed = feedparser.parse((job.publish / "feed.xml").read_bytes())
+    assert [e.enclosures[0].href.rsplit("/", 1)[1] for e in feed.entries] == [
+        "test-news-2026-01-03.mp3",
+        "test-news-2026-01-02.mp3",
+    ]
+    assert (job.publish / "test-news-2026-01-02.chapters.json").exists()
+    assert not (job.publish / "test-news-2026-01-01.mp3").exists()
+    out = capsys.readouterr().out
+    assert "morning index rebuilt: index.json is " in out and "rebuilt it from 2 bulletins" in out
 
 
 def test_run_build_uses_today_in_the_jobs_zone_and_the_render_stage(tmp_path, monkeypatch):
