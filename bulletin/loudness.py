@@ -67,10 +67,11 @@ def level_to(audio: Audio, target_lufs: float) -> Audio:
 
 @cache
 def _phases() -> np.ndarray:
-    """The 4x interpolation filter as 4 polyphase branches of 12 taps (the shape BS.1770-4
-    Annex 2 uses: a 48-tap low-pass at a quarter of the oversampled band)."""
-    taps = firwin(12 * OVERSAMPLE, 1 / OVERSAMPLE, window=("kaiser", 8.0)) * OVERSAMPLE
-    return taps.reshape(12, OVERSAMPLE).T.astype(np.float32)
+    """The 4x interpolation filter as 4 polyphase branches of 32 taps: BS.1770-4 Annex 2's
+    48-tap example under-reads content near Nyquist by up to 1 dB (measured on white noise
+    against scipy's resample_poly), so this one is longer."""
+    taps = firwin(32 * OVERSAMPLE, 1 / OVERSAMPLE, window=("kaiser", 8.0)) * OVERSAMPLE
+    return taps.reshape(32, OVERSAMPLE).T.astype(np.float32)
 
 
 def _oversampled_peaks(samples: np.ndarray, floor: float) -> np.ndarray:
