@@ -74,7 +74,8 @@ def _parser() -> argparse.ArgumentParser:
 
     schedule = command("schedule", "run jobs at their times until stopped; --list shows next runs")
     schedule.add_argument("jobs_file", type=Path)
-    schedule.add_argument("--list", action="store_true")
+    schedule.add_argument("--list", action="store_true", help="print each job's next run times and exit")
+    schedule.add_argument("--count", type=int, default=5, metavar="N", help="run times per job for --list (default 5)")
 
     cache = command("cache", "manage the take cache")
     cache.add_argument("action", choices=["clear"])
@@ -192,7 +193,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 def _cmd_schedule(args: argparse.Namespace) -> int:
     from bulletin.nightly import run_schedule
 
-    return run_schedule(args.jobs_file, list_only=args.list)
+    return run_schedule(args.jobs_file, list_only=args.list, count=args.count)
 
 
 def _cmd_cache(args: argparse.Namespace) -> int:

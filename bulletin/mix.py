@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bulletin.audio import Audio, with_channels
-from bulletin.loudness import integrated_lufs, limit, true_peak_dbtp
+from bulletin.loudness import integrated_lufs, limit, oversampled_peaks, true_peak_dbtp
 from bulletin.sounds import loop_to
 from bulletin.timeline import Timeline, bed_gain
 
@@ -60,13 +60,19 @@ def master(audio: Audio, target_lufs: float) -> Master:
     if not np.isfinite(lufs):
         return Master(audio, target_lufs, lufs, true_peak_dbtp(audio))
     gain_db = target_lufs - lufs
-    for _ in range(6):
-        scaled = Audio(audio.samples * np.float32(10 ** (gain_db / 20)), audio.rate_hz)
-        limited = limit(scaled, LIMITER_CEILING_DBTP)
-        lufs = integrated_lufs(limited)
-        if abs(lufs - target_lufs) <= LOUDNESS_TOLERANCE_LU:
+    exact_to_db = -np.inf  # the largest gain the peaks below are exact for
+    for _ in range(8):
+        if gain_db > exact_to_db:
+            # peaks scale with the gain, so find them once for any gain up to 1 dB over this
+            # one (the limiter rarely costs more than that)
+            exact_to_db = gain_db + 1
+            peaks = oversampled_peaks(audio.samples, 10 ** ((LIMITER_CEILING_DBTP - exact_to_db) / 20))
+        limited = limit(audio, LIMITER_CEILING_DBTP, gain_db, peaks)
+        # measure the file as it will be written: 16-bit
+        pcm = np.round(np.clip(limited.samples, -1, 32767 / 32768) * 32768) / 32768
+        written = Audio(pcm.astype(np.float32), audio.rate_hz)
+        measured = integrated_lufs(written)
+        if abs(measured - target_lufs) <= LOUDNESS_TOLERANCE_LU:
             break
-        gain_db += target_lufs - lufs
-    pcm = np.round(np.clip(limited.samples, -1, 32767 / 32768) * 32768) / 32768
-    quantized = Audio(pcm.astype(np.float32), audio.rate_hz)
-    return Master(quantized, target_lufs, integrated_lufs(quantized), true_peak_dbtp(quantized))
+        gain_db += target_lufs - measured
+    return Master(written, target_lufs, measured, true_peak_dbtp(written))

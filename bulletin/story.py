@@ -382,7 +382,9 @@ class _StoryLoader:
         except (OSError, ValueError):  # a NUL byte, a name too long for the file system
             self.r.problem(node, where, f"{label[:80]!r} is not a usable file name")
             return None
-        inside = [p for p, root in zip(candidates, self.roots, strict=True) if p.is_relative_to(root)]
+        # "resolves inside an allowed folder" is the rule, whichever folder it was found from
+        # (a symlink beside the story may point into an --assets folder)
+        inside = [p for p in candidates if any(p.is_relative_to(root) for root in self.roots)]
         if not inside:
             self.r.problem(node, where, f"{label!r} is outside the story's folder; copy the file there "
                            "and give its path relative to the story, or pass --assets DIR")
@@ -408,7 +410,7 @@ class _StoryLoader:
 
         try:
             info = sf.info(str(path))
-        except Exception as error:  # noqa: BLE001 (libsndfile raises several kinds for bad files)
+        except Exception as error:  # libsndfile raises several kinds of error for a bad file
             reason = str(getattr(error, "error_string", "") or error).rstrip(".")
             if path.suffix.lower() in SNDFILE_SUFFIXES or shutil.which("ffmpeg") is None:
                 self.r.problem(node, where, f"cannot read {label!r} as audio ({reason}); use a WAV, FLAC, OGG or MP3 file")
@@ -440,10 +442,12 @@ class _StoryLoader:
             r.problem(node, "stories", "must be a list of stories, each starting `- headline:`; not a mapping")
             return []
         parts = []
-        entries = list(r.items(node, "stories"))
-        if isinstance(node, SequenceNode) and not entries:
+        entries = r.items(node, "stories")
+        if isinstance(node, SequenceNode) and not node.value:
             r.problem(node, "stories", "is empty; add a story: `- headline: ...` with `segments:`")
         for i, entry in entries:
+            if self.count > MAX_SEGMENTS:  # reported once already; the rest adds only noise
+                break
             where = f"stories[{i + 1}]"
             s = r.mapping(entry, where, STORY_KEYS)
             if s is None:

@@ -195,24 +195,23 @@ class Reader:
         line, column = (node.start_mark.line + 1, node.start_mark.column + 1) if node else (1, 1)
         self.problems.append(Problem(self.file, line, column, where, what))
         if len(self.problems) >= MAX_PROBLEMS:
-            self.problems.append(
-                Problem(self.file, line, column, "file", f"{MAX_PROBLEMS} problems so far; fix these and check again")
-            )
-            raise InputError(self.problems)
+            note = Problem(self.file, line, column, "file", f"{MAX_PROBLEMS} problems so far; fix these and check again")
+            raise InputError(self._in_order() + [note])
 
     def visit(self, node: Node) -> None:
         self._visits += 1
         if self._visits > MAX_NODE_VISITS:
-            self.problems.append(
-                Problem(self.file, node.start_mark.line + 1, node.start_mark.column + 1, "YAML",
-                        "aliases repeat the data past the size limit; write it out instead")
-            )
-            raise InputError(self.problems)
+            note = Problem(self.file, node.start_mark.line + 1, node.start_mark.column + 1, "YAML",
+                           "aliases repeat the data past the size limit; write it out instead")
+            raise InputError(self._in_order() + [note])
 
     def raise_if_problems(self) -> None:
         if self.problems:
-            # in file order, the way an editor walks them, whatever order the loader checked in
-            raise InputError(sorted(self.problems, key=lambda p: (p.line, p.column)))
+            raise InputError(self._in_order())
+
+    def _in_order(self) -> list[Problem]:
+        """In file order, the way an editor walks them, whatever order the loader checked in."""
+        return sorted(self.problems, key=lambda p: (p.line, p.column))
 
     # -- containers -------------------------------------------------------------------------
 
@@ -276,7 +275,7 @@ class Reader:
         """Any scalar as the text written (so `anchor: 1984` reads "1984"), stripped, non-empty."""
         self.visit(node)
         if not isinstance(node, ScalarNode) or node.tag.endswith(":null"):
-            self.problem(node, where, f"must be text, not {_kind(node)}")
+            self.problem(node, where, f"must be text, not {_kind(node)}{_text_hint(node)}")
             return None
         value = node.value.strip()
         if not value:
@@ -354,6 +353,15 @@ def _scalar_number(node: Node) -> float | None:
     except (ValueError, OverflowError):  # an explicit `!!int abc`, or an int too big for a float
         return None
     return value if value == value and abs(value) != float("inf") else None
+
+
+def _text_hint(node: Node) -> str:
+    """How text usually turns into something else in YAML, and the fix."""
+    if isinstance(node, MappingNode):
+        return "; put text that contains ': ' in quotes"
+    if isinstance(node, SequenceNode):
+        return "; put text that starts with '[' or '- ' in quotes"
+    return "; write the text after the ':'"
 
 
 def _kind(node: Node) -> str:

@@ -513,3 +513,47 @@ def test_parse_loudness() -> None:
         parse_loudness("podcst")
     with pytest.raises(InputError, match="out of range"):
         parse_loudness("0")
+
+
+def test_symlink_out_of_the_folder_is_refused(tmp_path: Path) -> None:
+    outside = write_wav(tmp_path / "outside.wav")
+    story_dir = tmp_path / "story"
+    story_dir.mkdir()
+    (story_dir / "link.wav").symlink_to(outside)
+    path = story_dir / "story.yaml"
+    path.write_text(segs("clip: link.wav"))
+    with pytest.raises(InputError) as caught:
+        load_story(path)
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.column) == (8, 11) and "outside the story's folder" in problem.what
+    # the same file is fine when its real folder is an assets folder
+    assert load_story(path, assets=(tmp_path,)).segments[0].sound is not None
+
+
+def test_segment_lookup_by_number_or_id() -> None:
+    story = load_story(EXAMPLE)
+    assert story.segment("1").index == 1
+    assert story.segment("signoff").id == "signoff"
+    with pytest.raises(InputError, match="did you mean 'signoff'"):
+        story.segment("sigoff")
+
+
+def test_alias_expansion_is_cut_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a lower limit keeps the file (and the test) small; the mechanism is the same
+    monkeypatch.setattr("bulletin.yamlnodes.MAX_NODE_VISITS", 3_000)
+    path = tmp_path / "story.yaml"
+    members = "".join(f"  m{i}: *member\n" for i in range(1_000))
+    path.write_text("title: T\ncast:\n  anchor: &member {role: anchor}\n" + members + "segments:\n  - pause: 1\n")
+    with pytest.raises(InputError) as caught:
+        load_story(path)
+    last = caught.value.problems[-1]
+    assert last.line == 3 and "aliases repeat" in last.what
+
+
+def test_segment_limit_stops_the_walk(tmp_path: Path) -> None:
+    path = tmp_path / "story.yaml"
+    path.write_text(HEAD + "stories:\n  - &s {headline: A, segments: [{pause: 1}]}\n" + "  - *s\n" * 5_000)
+    with pytest.raises(InputError) as caught:
+        load_story(path)
+    (problem,) = caught.value.problems
+    assert problem.where == "segment 2001" and problem.line == 8
