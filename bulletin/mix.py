@@ -28,6 +28,17 @@ class Master:
     true_peak_dbtp: float
 
 
+def _next_gain(tried: list[tuple[float, float]], target_lufs: float) -> float:
+    """Secant step on loudness(gain): the limiter makes each dB of gain worth less than a dB of
+    loudness, so plain steps of (target - measured) creep up on the target."""
+    gain, measured = tried[-1]
+    slope = 1.0
+    if len(tried) > 1 and tried[-1][0] != tried[-2][0]:
+        slope = (tried[-1][1] - tried[-2][1]) / (tried[-1][0] - tried[-2][0])
+        slope = min(max(slope, 0.2), 1.0)
+    return gain + (target_lufs - measured) / slope
+
+
 def mix(timeline: Timeline, takes: dict[int, Audio], beds: dict[int, Audio], rate_hz: int) -> Audio:
     """Every placed take (and bed, ducked) summed into one (frames, channels) buffer."""
     sources = [*takes.values(), *beds.values()]
@@ -61,11 +72,12 @@ def master(audio: Audio, target_lufs: float) -> Master:
         return Master(audio, target_lufs, lufs, true_peak_dbtp(audio))
     gain_db = target_lufs - lufs
     exact_to_db = -np.inf  # the largest gain the peaks below are exact for
+    tried: list[tuple[float, float]] = []  # (gain, loudness measured)
     for _ in range(8):
         if gain_db > exact_to_db:
-            # peaks scale with the gain, so find them once for any gain up to 1 dB over this
-            # one (the limiter rarely costs more than that)
-            exact_to_db = gain_db + 1
+            # peaks scale with the gain, so find them once for any gain up to 3 dB over this
+            # one (the limiter seldom costs more than that)
+            exact_to_db = gain_db + 3
             peaks = oversampled_peaks(audio.samples, 10 ** ((LIMITER_CEILING_DBTP - exact_to_db) / 20))
         limited = limit(audio, LIMITER_CEILING_DBTP, gain_db, peaks)
         # measure the file as it will be written: 16-bit
@@ -74,5 +86,6 @@ def master(audio: Audio, target_lufs: float) -> Master:
         measured = integrated_lufs(written)
         if abs(measured - target_lufs) <= LOUDNESS_TOLERANCE_LU:
             break
-        gain_db += target_lufs - measured
+        tried.append((gain_db, measured))
+        gain_db = _next_gain(tried, target_lufs)
     return Master(written, target_lufs, measured, true_peak_dbtp(written))
