@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy import ndimage, signal
+import scipy
 
 from bulletin.audio import Audio
 from bulletin.errors import BulletinError
@@ -63,18 +63,18 @@ def apply_effect(audio: Audio, effect: str) -> Audio:
 def _phone(samples: np.ndarray, rate_hz: int) -> np.ndarray:
     """Band-limit, compress, saturate, band-limit again (saturation makes new harmonics)."""
     band = _phone_band(rate_hz)
-    out = signal.sosfilt(band, samples, axis=0)
+    out = scipy.signal.sosfilt(band, samples, axis=0)
     out = _compress(out, rate_hz, threshold_db=PHONE_THRESHOLD_DB, ratio=PHONE_RATIO)
     out = _saturate(out, drive=PHONE_DRIVE)
-    out = signal.sosfilt(band, out, axis=0)
+    out = scipy.signal.sosfilt(band, out, axis=0)
     return _match_rms(out, samples)
 
 
 def _phone_band(rate_hz: int) -> np.ndarray:
-    high_pass = signal.ellip(8, 0.5, 50, PHONE_LOW_HZ, "highpass", fs=rate_hz, output="sos")
+    high_pass = scipy.signal.ellip(8, 0.5, 50, PHONE_LOW_HZ, "highpass", fs=rate_hz, output="sos")
     if PHONE_HIGH_HZ >= 0.45 * rate_hz:  # a rate this low is already narrower than a phone
         return high_pass
-    low_pass = signal.ellip(10, 0.5, 70, PHONE_HIGH_HZ, "lowpass", fs=rate_hz, output="sos")
+    low_pass = scipy.signal.ellip(10, 0.5, 70, PHONE_HIGH_HZ, "lowpass", fs=rate_hz, output="sos")
     return np.vstack([high_pass, low_pass])
 
 
@@ -98,7 +98,7 @@ def _compress(
     """
     power = np.mean(samples**2, axis=1)
     power = _one_pole(power, attack_s, rate_hz)
-    power = ndimage.maximum_filter1d(power, size=max(1, round(hold_s * rate_hz)))
+    power = scipy.ndimage.maximum_filter1d(power, size=max(1, round(hold_s * rate_hz)))
     level_db = 10 * np.log10(np.maximum(power, 1e-12))
     over_db = np.maximum(level_db - (level_db.max() + threshold_db), 0.0)
     gain_db = _one_pole(-over_db * (1 - 1 / ratio), release_s, rate_hz)
@@ -118,7 +118,7 @@ def _saturate(samples: np.ndarray, drive: float) -> np.ndarray:
 
 def _field(samples: np.ndarray, rate_hz: int) -> np.ndarray:
     """A narrower microphone band, a little room colour, and room tone under it all."""
-    out = signal.sosfilt(_field_band(rate_hz), samples, axis=0)
+    out = scipy.signal.sosfilt(_field_band(rate_hz), samples, axis=0)
     out = _reflections(out, rate_hz)
     out = _match_rms(out, samples)
     # The room tone sits a fixed distance below the take's peak, so it is heard
@@ -132,7 +132,7 @@ def _field(samples: np.ndarray, rate_hz: int) -> np.ndarray:
 
 def _field_band(rate_hz: int) -> np.ndarray:
     high_hz = min(FIELD_HIGH_HZ, 0.45 * rate_hz)
-    return signal.butter(4, [FIELD_LOW_HZ, high_hz], "bandpass", fs=rate_hz, output="sos")
+    return scipy.signal.butter(4, [FIELD_LOW_HZ, high_hz], "bandpass", fs=rate_hz, output="sos")
 
 
 def _reflections(samples: np.ndarray, rate_hz: int) -> np.ndarray:
@@ -152,18 +152,18 @@ def _room_tone(shape: tuple[int, ...], rate_hz: int) -> np.ndarray:
     """
     rng = np.random.default_rng(_ROOM_TONE_SEED)
     noise = rng.standard_normal(shape)
-    rumble = signal.sosfilt(
-        signal.butter(2, [60.0, 500.0], "bandpass", fs=rate_hz, output="sos"), noise, axis=0
+    rumble = scipy.signal.sosfilt(
+        scipy.signal.butter(2, [60.0, 500.0], "bandpass", fs=rate_hz, output="sos"), noise, axis=0
     )
-    hiss = signal.sosfilt(
-        signal.butter(
+    hiss = scipy.signal.sosfilt(
+        scipy.signal.butter(
             2, [500.0, min(5000.0, 0.45 * rate_hz)], "bandpass", fs=rate_hz, output="sos"
         ),
         noise[::-1],
         axis=0,  # reversed: a second, independent noise from the same draw
     )
     tone = rumble / _rms(rumble) + 0.35 * hiss / _rms(hiss)
-    tone = signal.sosfilt(_field_band(rate_hz), tone, axis=0)  # heard through the same microphone
+    tone = scipy.signal.sosfilt(_field_band(rate_hz), tone, axis=0)  # heard through the same microphone
     tone /= _rms(tone)
     fade = min(round(0.02 * rate_hz), shape[0] // 2)
     if fade > 0:
@@ -179,7 +179,7 @@ def _room_tone(shape: tuple[int, ...], rate_hz: int) -> np.ndarray:
 def _one_pole(values: np.ndarray, time_constant_s: float, rate_hz: int) -> np.ndarray:
     """Exponential smoothing with `time_constant_s`, as a linear filter so it runs in C."""
     pole = np.exp(-1.0 / max(time_constant_s * rate_hz, 1e-9))
-    return signal.lfilter([1 - pole], [1, -pole], values, zi=[values[0] * pole])[0]
+    return scipy.signal.lfilter([1 - pole], [1, -pole], values, zi=[values[0] * pole])[0]
 
 
 def _rms(samples: np.ndarray) -> float:

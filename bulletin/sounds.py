@@ -21,7 +21,7 @@ import functools
 from collections.abc import Callable
 
 import numpy as np
-from scipy import signal
+import scipy
 
 from bulletin.audio import Audio
 from bulletin.errors import BulletinError
@@ -225,7 +225,7 @@ def _bed(rate_hz: int) -> np.ndarray:
             )
         )
     mono = pad / np.abs(pad).max() + 0.6 * sub / np.abs(sub).max()
-    mono = signal.resample(mono, round(BED_LOOP_S * rate_hz))
+    mono = scipy.signal.resample(mono, round(BED_LOOP_S * rate_hz))
     return mono * (10 ** (BED_PEAK_DBFS / 20) / np.abs(mono).max())
 
 
@@ -344,7 +344,7 @@ def _timpani(freq_hz: float, rate_hz: int, decay_s: float = 0.5) -> np.ndarray:
     )
     rng = np.random.default_rng(_SEED + round(freq_hz))
     thump = rng.standard_normal(t_s.shape[0]) * np.exp(-t_s / 0.006)
-    out = out + 0.3 * signal.sosfilt(_lowpass(1500, rate_hz), thump)
+    out = out + 0.3 * scipy.signal.sosfilt(_lowpass(1500, rate_hz), thump)
     out *= np.sin(0.5 * np.pi * np.clip(t_s / 0.002, 0.0, 1.0))  # 2 ms strike, no click
     out *= np.cos(0.5 * np.pi * np.clip(t_s / t_s[-1], 0.0, 1.0))  # ends at exact zero
     return out
@@ -366,8 +366,8 @@ def _swoosh(duration_s: float, rate_hz: int) -> np.ndarray:
     centres_hz = np.geomspace(300, min(6000, 0.4 * rate_hz), 10)
     out = np.zeros(frames)
     for i, centre_hz in enumerate(centres_hz):
-        band = signal.sosfilt(
-            signal.butter(
+        band = scipy.signal.sosfilt(
+            scipy.signal.butter(
                 2, [centre_hz / 1.25, centre_hz * 1.25], "bandpass", fs=rate_hz, output="sos"
             ),
             noise,
@@ -402,7 +402,7 @@ def _spread_phase(key: float) -> float:
 
 
 def _lowpass(cutoff_hz: float, rate_hz: int) -> np.ndarray:
-    return signal.butter(2, cutoff_hz, "lowpass", fs=rate_hz, output="sos")
+    return scipy.signal.butter(2, cutoff_hz, "lowpass", fs=rate_hz, output="sos")
 
 
 def _periodic_sine(

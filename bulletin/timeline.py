@@ -10,10 +10,13 @@ import numpy as np
 from bulletin.story import Segment, Sound, Story, StoryPart
 
 BED_FADE_IN_S = 1.5
+# a bed under a story that opens with speech plays alone this long first (under a sting, it
+# rises with the sting)
+BED_LEAD_IN_S = 2.0
 BED_FADE_OUT_S = 2.0
 DUCK_DB = -22.0  # bed level under speech, relative to its own level (at least 18 dB down)
 DUCK_ATTACK_S = 0.01
-DUCK_RELEASE_S = 1.0
+DUCK_RELEASE_S = 0.8
 # speech parts of one segment closer than this stay ducked: no pumping between words
 DUCK_HOLD_S = 0.6
 
@@ -67,6 +70,8 @@ def arrange(story: Story, durations: dict[int, float]) -> Timeline:
         if n > 0:
             t += story.master.story_gap_s - _gap_after(story, placements[-1].segment) if placements else 0.0
         story_start = t
+        if part.bed and part.segments and part.segments[0].kind != "sting":
+            t += BED_LEAD_IN_S  # the bed is heard on its own before the first word
         for i, segment in enumerate(part.segments):
             duration = segment.pause_s if segment.kind == "pause" else durations[segment.index]
             placements.append(Placement(segment, t, duration))
@@ -94,21 +99,34 @@ def _bed(part: StoryPart, start_s: float, end_s: float) -> BedPlacement:
 def bed_gain(timeline: Timeline, bed: BedPlacement, rate_hz: int) -> np.ndarray:
     """Linear gain over the bed's span: fades at its ends, ducked while anyone speaks.
 
-    Computed from the timeline, not from the signal: we know exactly when speech plays, so the
-    bed is already down when the first word starts (the attack ends at the word's start).
+    Computed from the timeline, not guessed from the signal: we know exactly when speech plays,
+    so the bed is already down when the first word starts (the attack ends at the word's
+    start) and comes back up after the last (a raised-cosine release, within 3 dB of full
+    level after 60% of it). Spans closer than DUCK_HOLD_S stay ducked: no pumping between
+    the words and sentences of one segment, or between segments spoken back to back.
     """
     n = round((bed.end_s - bed.start_s) * rate_hz)
-    t = bed.start_s + np.arange(n) / rate_hz
-    # ducking in dB: 0 outside speech, DUCK_DB inside; spans closer than DUCK_HOLD_S merge
+    ducked = np.zeros(n, np.float32)  # 0 = full level, 1 = fully ducked
     spans = _merged([(a, b) for a, b in timeline.voiced() if b > bed.start_s and a < bed.end_s])
-    duck = np.zeros(n, np.float32)
+    attack, release = round(DUCK_ATTACK_S * rate_hz), round(DUCK_RELEASE_S * rate_hz)
     for a, b in spans:
-        attack = np.clip((t - (a - DUCK_ATTACK_S)) / DUCK_ATTACK_S, 0, 1)
-        release = np.clip(1 - (t - b) / DUCK_RELEASE_S, 0, 1)
-        duck = np.minimum(duck, DUCK_DB * np.minimum(attack, release))
-    fade_in = np.clip((t - bed.start_s) / BED_FADE_IN_S, 0, 1)
-    fade_out = np.clip((bed.end_s - t) / BED_FADE_OUT_S, 0, 1)
-    return (10 ** (duck / 20) * fade_in * fade_out).astype(np.float32)
+        first, last = round((a - bed.start_s) * rate_hz), round((b - bed.start_s) * rate_hz)
+        _maximum_at(ducked, first, np.ones(max(last - first, 0), np.float32))
+        _maximum_at(ducked, first - attack, np.linspace(0, 1, attack, endpoint=False, dtype=np.float32))
+        fall = 0.5 + 0.5 * np.cos(np.linspace(0, np.pi, release, dtype=np.float32))
+        _maximum_at(ducked, last, fall)
+    floor = np.float32(10 ** (DUCK_DB / 20))
+    gain = 1 - ducked * (1 - floor)
+    t = np.arange(n, dtype=np.float32) / rate_hz
+    gain *= np.clip(t / BED_FADE_IN_S, 0, 1) * np.clip((n / rate_hz - t) / BED_FADE_OUT_S, 0, 1)
+    return gain
+
+
+def _maximum_at(out: np.ndarray, start: int, values: np.ndarray) -> None:
+    """out[start:start+len(values)] = max(out, values), clipped to out's bounds."""
+    lo, hi = max(start, 0), min(start + values.size, out.size)
+    if hi > lo:
+        np.maximum(out[lo:hi], values[lo - start : hi - start], out=out[lo:hi])
 
 
 def _merged(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:

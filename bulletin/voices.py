@@ -9,6 +9,7 @@ from bulletin.errors import InputError
 from bulletin.yamlnodes import Reader, compose_file
 
 PROJECT_VOICES = Path(__file__).resolve().parent.parent / "voices"
+LEXICON = "lexicon.yaml"  # beside the presets: default respellings, not a preset
 PRESET_KEYS = (
     "engine", "voice", "model", "speaker", "pitch", "pitch_range", "rate_wpm", "volume",
     "roles", "priority", "description",
@@ -46,6 +47,8 @@ def load_presets(story_folder: Path | None = None) -> dict[str, Preset]:
     folders = [PROJECT_VOICES] + ([story_folder / "voices"] if story_folder else [])
     for folder in folders:
         for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+            if path.name == LEXICON:
+                continue
             try:
                 presets[path.stem] = load_preset(path)
             except InputError as error:
@@ -88,3 +91,21 @@ def load_preset(path: Path) -> Preset:
         values["description"] = r.text(m["description"][1], "description")
     r.raise_if_problems()
     return Preset(name=path.stem, **values)  # type: ignore[arg-type]
+
+
+def load_lexicon(story_folder: Path | None = None) -> dict[str, str]:
+    """Default respellings: the project's voices/lexicon.yaml, then a story's beside it."""
+    lexicon: dict[str, str] = {}
+    folders = [PROJECT_VOICES] + ([story_folder / "voices"] if story_folder else [])
+    for path in (folder / LEXICON for folder in folders):
+        if not path.is_file():
+            continue
+        root = compose_file(path, max_bytes=256_000)
+        r = Reader(str(path))
+        for word, (key_node, value_node) in (r.mapping(root, "lexicon") or {}).items() if root else []:
+            if not word.strip() or any(c.isspace() for c in word.strip()):
+                r.problem(key_node, word, "must be a single word")
+            elif (spoken := r.text(value_node, word)) is not None:
+                lexicon[word.strip()] = spoken
+        r.raise_if_problems()
+    return lexicon

@@ -150,3 +150,11 @@ def test_choices_come_from_the_loader() -> None:
     assert master["mp3_bitrate"]["enum"] == list(story_module.MP3_BITRATES)
     segments = story_schema()["properties"]["segments"]
     assert segments["maxItems"] == story_module.MAX_SEGMENTS
+
+
+def test_committed_schema_file_is_current():
+    """story.schema.json (which example stories point editors at) matches `bulletin schema`."""
+    import json
+
+    committed = json.loads((Path(__file__).resolve().parent.parent / "story.schema.json").read_text())
+    assert committed == story_schema()
