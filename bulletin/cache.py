@@ -1,7 +1,9 @@
 """A content-addressed cache of takes in the user's cache folder.
 
 Safe when renders run at once: entries are written to a unique temporary name and renamed
-into place, so a reader sees a whole entry or none. Bounded in size: oldest-used first out.
+into place, so a reader sees a whole entry or none; a render never relies on an entry staying
+there after it read it (another render may prune it). Bounded in size (BULLETIN_CACHE_MB,
+default 512): least recently used first out.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+# entries live in folders named by the first two hex digits of their key
+ENTRIES = "[0-9a-f][0-9a-f]/*.npy"
 
 
 def cache_folder() -> Path:
@@ -30,48 +34,61 @@ class TakeCache:
     def __init__(self, folder: Path | None = None, max_bytes: int | None = None) -> None:
         self.folder = folder or cache_folder()
         env_limit = os.environ.get("BULLETIN_CACHE_MB")
-        self.max_bytes = max_bytes or (int(env_limit) * 1024 * 1024 if env_limit else DEFAULT_MAX_BYTES)
+        self.max_bytes = max_bytes or (int(float(env_limit) * 1024 * 1024) if env_limit else DEFAULT_MAX_BYTES)
 
-    def _path(self, key: str) -> Path:
+    def path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.npy"
 
     def get(self, key: str) -> np.ndarray | None:
-        path = self._path(key)
+        path = self.path(key)
         try:
             samples = np.load(path, allow_pickle=False)
             os.utime(path)  # mark as recently used, for pruning
-        except (OSError, ValueError):
+        except (OSError, ValueError, EOFError):
             return None
         return samples
 
-    def put(self, key: str, samples: np.ndarray) -> None:
-        path = self._path(key)
+    def put(self, key: str, samples: np.ndarray) -> Path | None:
+        """Store `samples` under `key`; the entry's path, or None when it could not be written."""
+        path = self.path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npy")
-            with os.fdopen(fd, "wb") as out:
-                np.save(out, samples, allow_pickle=False)
-            os.replace(tmp, path)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    np.save(out, samples, allow_pickle=False)
+                os.replace(tmp, path)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
         except OSError:
-            return  # a cache that cannot be written only costs speed
+            return None  # a cache that cannot be written only costs speed
+        return path
 
-    def prune(self) -> None:
-        """Drop least recently used entries until the cache fits its size."""
-        try:
-            entries = [(p.stat(), p) for p in self.folder.glob("*/*.npy")]
-        except OSError:
-            return
+    def prune(self) -> int:
+        """Drop least recently used entries until the cache fits its size; returns how many."""
+        entries = []
+        for path in self.folder.glob(ENTRIES):
+            try:
+                entries.append((path.stat(), path))
+            except OSError:
+                continue  # pruned by another render meanwhile
         total = sum(s.st_size for s, _ in entries)
-        for stat, path in sorted(entries, key=lambda e: e[0].st_mtime):
+        removed = 0
+        for stat, path in sorted(entries, key=lambda e: e[0].st_mtime_ns):
             if total <= self.max_bytes:
                 break
             path.unlink(missing_ok=True)
             total -= stat.st_size
+            removed += 1
+        return removed
 
     def clear(self) -> int:
         """Empty the cache; returns the number of entries removed."""
         removed = 0
-        for path in self.folder.glob("*/*.npy"):
+        for path in self.folder.glob(ENTRIES):
             path.unlink(missing_ok=True)
             removed += 1
+        for path in self.folder.glob("[0-9a-f][0-9a-f]/.tmp-*.part"):
+            path.unlink(missing_ok=True)  # left by a render that was killed while writing
         return removed

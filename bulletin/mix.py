@@ -1,31 +1,167 @@
-"""Mix the timeline to one buffer at the output rate, then master it: integrated loudness to
-the target and a true-peak ceiling, reached with a limiter rather than by clipping."""
+"""Mix the timeline and master it: integrated loudness to the target and a true-peak ceiling,
+reached with a limiter rather than by clipping.
+
+Both work a stretch (CHUNK_FRAMES) at a time, so an hour-long bulletin is never in memory
+whole: the mix is made on demand from the takes, once to measure it and once to write it.
+
+1. Measure (stage "mix"): the K-weighted energy of every 400 ms gating block and of every
+   32-frame block, and every 32-frame block's true peak.
+2. Solve (stage "master"): the gain that puts the limited signal at the target. The limiter's
+   gain is constant over each 32-frame block, so the loudness after it follows from the block
+   energies without filtering again (measured: within 0.001 LU of filtering the limited signal,
+   with 40% of the blocks limited).
+3. Write (stage "encode"): gain and limiter applied, rounded to 16 bits, handed to the outputs
+   (WAV, MP3), and the written samples measured exactly: loudness and true peak of the file.
+   Were the loudness off by more than LOUDNESS_TOLERANCE_LU, the gain is corrected and the
+   outputs written again (not seen in practice).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from bulletin.audio import Audio, with_channels
-from bulletin.loudness import integrated_lufs, limit, oversampled_peaks, true_peak_dbtp
-from bulletin.sounds import loop_to
-from bulletin.timeline import Timeline, bed_gain
+from bulletin.loudness import (
+    BLOCK,
+    CHUNK_FRAMES,
+    GATE_BLOCK_S,
+    TRUE_PEAK_CONTEXT,
+    LoudnessMeter,
+    apply_gains,
+    block_true_peaks,
+    gated_lufs,
+    limiter_gains,
+)
+from bulletin.takes import Take
+from bulletin.timeline import Timeline
 
 CEILING_DBTP = -1.0
 # the limiter aims under the ceiling so that 16-bit rounding and MP3 coding (whose decoded
 # peaks overshoot by a few tenths of a dB) stay under it
 LIMITER_CEILING_DBTP = -1.8
 LOUDNESS_TOLERANCE_LU = 0.1
+PREDICTION_TOLERANCE_LU = 0.005  # how close the solved gain's predicted loudness must be
 BED_LEVEL_DB = -14.0  # a bed's own level, relative to the level takes are made at
 
 
 @dataclass(frozen=True)
 class Master:
-    audio: Audio
     target_lufs: float
-    integrated_lufs: float
+    integrated_lufs: float  # of the samples as written (16-bit)
     true_peak_dbtp: float
+    frames: int
+    rate_hz: int
+    gain_db: float = 0.0
+    audio: Audio | None = None  # the mastered samples, when mastered in memory (`master`)
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.rate_hz
+
+
+class Source(Protocol):
+    """Audio made a stretch at a time: frames [start, stop), zeros outside the signal."""
+
+    frames: int
+    channels: int
+    rate_hz: int
+
+    def render(self, start: int, stop: int) -> np.ndarray: ...
+
+
+class Sink(Protocol):
+    """An output of the master: `begin` (again, to start over), `write` 16-bit frames, `end`."""
+
+    def begin(self, frames: int, channels: int, rate_hz: int) -> None: ...
+
+    def write(self, pcm: np.ndarray) -> None: ...
+
+    def end(self) -> None: ...
+
+
+class ArraySource:
+    def __init__(self, audio: Audio) -> None:
+        self.samples = np.asarray(audio.samples, np.float32)
+        self.frames, self.channels = self.samples.shape
+        self.rate_hz = audio.rate_hz
+
+    def render(self, start: int, stop: int) -> np.ndarray:
+        out = np.zeros((stop - start, self.channels), np.float32)
+        lo, hi = max(start, 0), min(stop, self.frames)
+        if hi > lo:
+            out[lo - start : hi - start] = self.samples[lo:hi]
+        return out
+
+
+class Mixdown:
+    """The timeline's mix, made on demand: every placed take (and bed, ducked) summed. Takes
+    are read when a stretch first needs them and let go once it is past them."""
+
+    def __init__(self, timeline: Timeline, takes: dict[int, Take], beds: dict[int, Take], rate_hz: int) -> None:
+        self.rate_hz = rate_hz
+        self.channels = max([t.channels for t in [*takes.values(), *beds.values()]] or [1])
+        self.frames = round(timeline.duration_s * rate_hz) + 1
+        self._items: list[tuple[int, int, Callable[[], np.ndarray]]] = []
+        for placement in timeline.placements:
+            take = takes.get(placement.segment.index)
+            if take is not None:  # else a pause
+                self._items.append((round(placement.start_s * rate_hz), take.frames, self._take_loader(take)))
+        for bed in timeline.beds:
+            frames = round((bed.end_s - bed.start_s) * rate_hz)
+            self._items.append((round(bed.start_s * rate_hz), frames, self._bed_loader(timeline, bed, beds[bed.story])))
+        self._starts = np.array([s for s, _, _ in self._items], np.int64)
+        self._ends = np.array([s + n for s, n, _ in self._items], np.int64)
+        self._loaded: dict[int, np.ndarray] = {}
+        self._last = 0
+
+    def _take_loader(self, take: Take) -> Callable[[], np.ndarray]:
+        return lambda: with_channels(take.audio(), self.channels).samples
+
+    def _bed_loader(self, timeline: Timeline, bed: object, source: Take) -> Callable[[], np.ndarray]:
+        def load() -> np.ndarray:
+            from bulletin.sounds import loop_to
+            from bulletin.timeline import bed_gain
+
+            gain = bed_gain(timeline, bed, self.rate_hz) * np.float32(10 ** (BED_LEVEL_DB / 20))
+            looped = loop_to(with_channels(source.audio(), self.channels), bed.end_s - bed.start_s)
+            return looped.samples[: gain.size] * gain[: looped.samples.shape[0], None]
+
+        return load
+
+    def render(self, start: int, stop: int) -> np.ndarray:
+        out = np.zeros((stop - start, self.channels), np.float32)
+        if start < self._last:
+            self._loaded.clear()  # a new pass from the beginning
+        self._last = start
+        for i in list(self._loaded):
+            if self._ends[i] <= start:
+                del self._loaded[i]
+        for i in np.flatnonzero((self._starts < stop) & (self._ends > start)):
+            begin = int(self._starts[i])
+            if i not in self._loaded:
+                self._loaded[i] = self._items[i][2]()
+            samples = self._loaded[i]
+            lo, hi = max(start, begin, 0), min(stop, begin + samples.shape[0], self.frames)
+            if hi > lo:
+                out[lo - start : hi - start] += samples[lo - begin : hi - begin]
+        return out
+
+
+def mix(timeline: Timeline, takes: dict[int, Take], beds: dict[int, Take], rate_hz: int) -> Audio:
+    """The whole mix in memory (for short pieces; `master_to` makes it a stretch at a time)."""
+    mixdown = Mixdown(timeline, takes, beds, rate_hz)
+    return Audio(mixdown.render(0, mixdown.frames), rate_hz)
+
+
+def _stretches(frames: int) -> Iterable[tuple[int, int, int]]:
+    """(first frame, frames, frames rounded up to whole blocks) of each stretch."""
+    for at in range(0, frames, CHUNK_FRAMES):
+        n = min(CHUNK_FRAMES, frames - at)
+        yield at, n, -(-n // BLOCK) * BLOCK
 
 
 def _next_gain(tried: list[tuple[float, float]], target_lufs: float) -> float:
@@ -39,53 +175,130 @@ def _next_gain(tried: list[tuple[float, float]], target_lufs: float) -> float:
     return gain + (target_lufs - measured) / slope
 
 
-def mix(timeline: Timeline, takes: dict[int, Audio], beds: dict[int, Audio], rate_hz: int) -> Audio:
-    """Every placed take (and bed, ducked) summed into one (frames, channels) buffer."""
-    sources = [*takes.values(), *beds.values()]
-    channels = max([a.channels for a in sources] or [1])
-    out = np.zeros((round(timeline.duration_s * rate_hz) + 1, channels), np.float32)
-    for placement in timeline.placements:
-        take = takes.get(placement.segment.index)
-        if take is None:
-            continue  # a pause
-        _add(out, with_channels(take, channels).samples, round(placement.start_s * rate_hz))
-    for bed in timeline.beds:
-        gain = bed_gain(timeline, bed, rate_hz) * np.float32(10 ** (BED_LEVEL_DB / 20))
-        looped = loop_to(with_channels(beds[bed.story], channels), bed.end_s - bed.start_s)
-        _add(out, looped.samples[: gain.size] * gain[: looped.samples.shape[0], None], round(bed.start_s * rate_hz))
-    return Audio(out, rate_hz)
+class _Analysis:
+    """What the first pass measured: enough to predict the loudness after gain and limiter."""
+
+    def __init__(self, meter: LoudnessMeter, peaks: np.ndarray) -> None:
+        self.meter, self.peaks = meter, peaks
+        self.unlimited = meter.integrated_lufs()
+        self.z = meter.block_mean_squares()
+        assert meter.energies is not None
+        self.energies = meter.energies
+
+    @staticmethod
+    def _removed_at(removed: np.ndarray, frames: np.ndarray) -> np.ndarray:
+        """The energy in `removed` (per block, spread evenly over a block's frames) before each
+        of the sorted, distinct `frames`."""
+        block = frames // BLOCK
+        out = np.zeros(frames.size)
+        whole = (block > 0) & (block < removed.size)
+        if whole.any():
+            segments = np.add.reduceat(removed, np.concatenate([[0], block[whole]]), dtype=np.float64)
+            out[whole] = np.cumsum(segments)[:-1]
+        out[block >= removed.size] = float(removed.sum(dtype=np.float64))
+        inside = block < removed.size
+        out[inside] += removed[block[inside]] * ((frames[inside] % BLOCK) / BLOCK)
+        return out
+
+    def predict(self, gain_db: float) -> tuple[float, np.ndarray]:
+        """The integrated loudness after `gain_db` and the limiter, and the limiter's gains."""
+        raise_by = 10 ** (gain_db / 20)
+        gains = limiter_gains(self.peaks, raise_by, 10 ** (LIMITER_CEILING_DBTP / 20), self.meter.rate_hz)
+        if gains.min(initial=1.0) >= 1:
+            return self.unlimited + gain_db, gains
+        # the energy the limiter takes out of each block, at unit gain
+        removed = gains * gains
+        np.subtract(1, removed, out=removed)
+        removed *= self.energies
+        at = self._removed_at(removed, self.meter.marks)
+        at_start = at[np.searchsorted(self.meter.marks, self.meter.starts)]
+        at_end = at[np.searchsorted(self.meter.marks, self.meter.ends)]
+        z = raise_by**2 * (self.z - (at_end - at_start) / (GATE_BLOCK_S * self.meter.rate_hz))
+        return gated_lufs(z), gains
+
+    def solve(self, target_lufs: float, offset: float = 0.0) -> tuple[float, np.ndarray, float]:
+        """The gain whose predicted loudness (+ `offset`) is the target: (gain, gains, predicted)."""
+        gain_db = target_lufs - self.unlimited
+        tried: list[tuple[float, float]] = []
+        for _ in range(30):
+            predicted, gains = self.predict(gain_db)
+            predicted += offset
+            if abs(predicted - target_lufs) <= PREDICTION_TOLERANCE_LU:
+                break
+            tried.append((gain_db, predicted))
+            gain_db = _next_gain(tried, target_lufs)
+        return gain_db, gains, predicted
 
 
-def _add(out: np.ndarray, samples: np.ndarray, start: int) -> None:
-    end = min(start + samples.shape[0], out.shape[0])
-    out[start:end] += samples[: end - start]
+def master_to(source: Source, target_lufs: float, sinks: list[Sink],
+              on_stage: Callable[[str], None] = lambda stage: None) -> Master:
+    """Master `source` into `sinks`: loudness to `target_lufs` within LOUDNESS_TOLERANCE_LU, true
+    peak under the ceiling, 16-bit. Measures the samples as written."""
+    rate, frames = source.rate_hz, source.frames
+    on_stage("mix")
+    meter = LoudnessMeter(rate, source.channels, frames, block_energies=True)
+    peaks = np.zeros(-(-frames // BLOCK), np.float32)
+    for at, n, whole in _stretches(frames):
+        x = source.render(at - TRUE_PEAK_CONTEXT, at + whole + TRUE_PEAK_CONTEXT)
+        meter.add(x[TRUE_PEAK_CONTEXT : TRUE_PEAK_CONTEXT + n])
+        peaks[at // BLOCK : (at + whole) // BLOCK] = block_true_peaks(x)
+    on_stage("master")
+    analysis = _Analysis(meter, peaks)
+    if not np.isfinite(analysis.unlimited):  # silence: written as it is
+        gain_db, gains, predicted = 0.0, np.ones(peaks.size, np.float32), analysis.unlimited
+    else:
+        gain_db, gains, predicted = analysis.solve(target_lufs)
+    on_stage("encode")
+    for _ in range(4):
+        measured, peak_dbtp = _write(source, gain_db, gains, sinks)
+        if not np.isfinite(measured) or abs(measured - target_lufs) <= LOUDNESS_TOLERANCE_LU:
+            break
+        gain_db, gains, predicted = analysis.solve(target_lufs, offset=measured - predicted)
+    return Master(target_lufs, measured, peak_dbtp, frames, rate, gain_db)
+
+
+def _write(source: Source, gain_db: float, gains: np.ndarray, sinks: list[Sink]) -> tuple[float, float]:
+    """One pass writing the mastered samples to `sinks`: their loudness and true peak."""
+    rate, frames, channels = source.rate_hz, source.frames, source.channels
+    raise_by = 10 ** (gain_db / 20)
+    for sink in sinks:
+        sink.begin(frames, channels, rate)
+    meter = LoudnessMeter(rate, channels, frames)
+    peak = 0.0
+    for at, n, whole in _stretches(frames):
+        x = source.render(at - TRUE_PEAK_CONTEXT, at + whole + TRUE_PEAK_CONTEXT)
+        pcm = np.round(np.clip(apply_gains(x, at - TRUE_PEAK_CONTEXT, raise_by, gains), -1, 32767 / 32768) * 32768)
+        written = pcm * np.float32(1 / 32768)
+        peak = max(peak, float(block_true_peaks(written).max(initial=0.0)))
+        inner = slice(TRUE_PEAK_CONTEXT, TRUE_PEAK_CONTEXT + n)
+        meter.add(written[inner])
+        pcm16 = pcm[inner].astype(np.int16)
+        for sink in sinks:
+            sink.write(pcm16)
+    for sink in sinks:
+        sink.end()
+    return meter.integrated_lufs(), (20 * np.log10(peak) if peak > 0 else float("-inf"))
+
+
+class MemorySink:
+    """The written samples, kept (float32, as the file holds them)."""
+
+    def begin(self, frames: int, channels: int, rate_hz: int) -> None:
+        self.samples = np.zeros((frames, channels), np.float32)
+        self.rate_hz = rate_hz
+        self.at = 0
+
+    def write(self, pcm: np.ndarray) -> None:
+        self.samples[self.at : self.at + pcm.shape[0]] = pcm * np.float32(1 / 32768)
+        self.at += pcm.shape[0]
+
+    def end(self) -> None:
+        pass
 
 
 def master(audio: Audio, target_lufs: float) -> Master:
-    """Loudness to `target_lufs` within 0.1 LU and true peak under the ceiling.
-
-    Gain moves the loudness, the limiter then takes the peaks down (which lowers loudness a
-    little), so repeat on the unlimited signal with the corrected gain until both hold.
-    """
-    lufs = integrated_lufs(audio)
-    if not np.isfinite(lufs):
-        return Master(audio, target_lufs, lufs, true_peak_dbtp(audio))
-    gain_db = target_lufs - lufs
-    exact_to_db = -np.inf  # the largest gain the peaks below are exact for
-    tried: list[tuple[float, float]] = []  # (gain, loudness measured)
-    for _ in range(8):
-        if gain_db > exact_to_db:
-            # peaks scale with the gain, so find them once for any gain up to 3 dB over this
-            # one (the limiter seldom costs more than that)
-            exact_to_db = gain_db + 3
-            peaks = oversampled_peaks(audio.samples, 10 ** ((LIMITER_CEILING_DBTP - exact_to_db) / 20))
-        limited = limit(audio, LIMITER_CEILING_DBTP, gain_db, peaks)
-        # measure the file as it will be written: 16-bit
-        pcm = np.round(np.clip(limited.samples, -1, 32767 / 32768) * 32768) / 32768
-        written = Audio(pcm.astype(np.float32), audio.rate_hz)
-        measured = integrated_lufs(written)
-        if abs(measured - target_lufs) <= LOUDNESS_TOLERANCE_LU:
-            break
-        tried.append((gain_db, measured))
-        gain_db = _next_gain(tried, target_lufs)
-    return Master(written, target_lufs, measured, true_peak_dbtp(written))
+    """Master audio in memory (see `master_to`); the result holds the samples as written."""
+    sink = MemorySink()
+    result = master_to(ArraySource(audio), target_lufs, [sink])
+    return Master(result.target_lufs, result.integrated_lufs, result.true_peak_dbtp, result.frames,
+                  result.rate_hz, result.gain_db, Audio(sink.samples, audio.rate_hz))

@@ -5,11 +5,16 @@ without it every decoded bulletin starts about 25 ms late."""
 
 from __future__ import annotations
 
+import queue
+import tempfile
+import threading
+from typing import BinaryIO
+
 import numpy as np
 
 # LAME 3.100's encoder delay, recorded in the tag; decoders add their own 529 themselves
 ENCODER_DELAY = 576
-QUALITY = 5  # LAME's 0 (best, slowest) to 9; 5 is its speed/quality default for CBR
+QUALITY = 7
 # lameenc's LAME scales its input by 0.9504 (measured: libsndfile and ffmpeg both decode a
 # 0.5 sine as 0.4752), which would leave every MP3 0.44 LU under the master's loudness
 INPUT_SCALE = 1 / 0.9504
@@ -19,24 +24,83 @@ _RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 
 MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 
 
+class Mp3Encoder:
+    """LAME on a thread of its own (lameenc lets go of the GIL while it encodes), fed frames as
+    the master writes them. The MP3 frames wait in a spool (on disk past SPOOL_BYTES, so an
+    hour-long bulletin does not hold its MP3 in memory); `finish` gives the gapless MP3."""
+
+    SPOOL_BYTES = 8 * 1024 * 1024
+
+    def __init__(self, rate_hz: int, channels: int, bitrate_kbps: int) -> None:
+        import lameenc
+
+        self.encoder = lameenc.Encoder()
+        self.encoder.set_bit_rate(bitrate_kbps)
+        self.encoder.set_in_sample_rate(rate_hz)
+        self.encoder.set_out_sample_rate(rate_hz)
+        self.encoder.set_channels(channels)
+        self.encoder.set_quality(QUALITY)
+        self.frames = 0
+        self.spool = tempfile.SpooledTemporaryFile(max_size=self.SPOOL_BYTES)
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self.failed: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="mp3", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while (pcm := self.queue.get()) is not None:
+                self.spool.write(self.encoder.encode(pcm))
+            self.spool.write(self.encoder.flush())
+        except BaseException as error:  # handed to the caller in finish()
+            self.failed = error
+            while self.queue.get() is not None:
+                pass
+
+    def write(self, samples: np.ndarray) -> None:
+        """(frames, channels) float samples in [-1, 1]."""
+        self.frames += samples.shape[0]
+        self.queue.put(to_pcm(samples).tobytes())
+
+    def finish(self) -> tuple[bytes, BinaryIO, int]:
+        """(the Info frame, a file positioned at the start of the MP3 frames that follow it,
+        their length in bytes)."""
+        self.queue.put(None)
+        self.thread.join()
+        if self.failed is not None:
+            raise self.failed
+        size = self.spool.tell()
+        self.spool.seek(0)
+        head = self.spool.read(4)
+        self.spool.seek(0)
+        count = _count_frames_in(self.spool)
+        self.spool.seek(0)
+        return _info_frame(head, count, size, self.frames), self.spool, size
+
+    def close(self) -> None:
+        self.spool.close()
+
+
+def to_pcm(samples: np.ndarray) -> np.ndarray:
+    """What LAME is given: 16-bit, scaled by INPUT_SCALE."""
+    return np.round(np.clip(samples * np.float32(INPUT_SCALE), -1.0, 32767 / 32768) * 32768).astype("<i2")
+
+
 def encode_mp3(samples: np.ndarray, rate_hz: int, bitrate_kbps: int) -> bytes:
     """CBR MP3 of (frames, channels) float samples in [-1, 1] at an MP3 sample rate."""
-    import lameenc
-
-    frames, channels = samples.shape
-    pcm = np.round(np.clip(samples * INPUT_SCALE, -1.0, 32767 / 32768) * 32768).astype("<i2")
-    encoder = lameenc.Encoder()
-    encoder.set_bit_rate(bitrate_kbps)
-    encoder.set_in_sample_rate(rate_hz)
-    encoder.set_out_sample_rate(rate_hz)
-    encoder.set_channels(channels)
-    encoder.set_quality(QUALITY)
-    audio = bytes(encoder.encode(pcm.tobytes()) + encoder.flush())
-    return _info_frame(audio, frames) + audio
+    encoder = Mp3Encoder(rate_hz, samples.shape[1], bitrate_kbps)
+    for at in range(0, samples.shape[0], 1 << 17):
+        encoder.write(samples[at : at + (1 << 17)])
+    info, frames, _ = encoder.finish()
+    try:
+        return info + frames.read()
+    finally:
+        encoder.close()
 
 
-def _info_frame(audio: bytes, samples: int) -> bytes:
-    header = audio[:4]
+def _info_frame(header: bytes, audio_frames: int, audio_bytes: int, samples: int) -> bytes:
+    """The LAME Info frame for `audio_frames` frames (`audio_bytes` bytes, the first starting with
+    `header`) holding `samples` samples: frame count, size, encoder delay and padding."""
     version = (header[1] >> 3) & 3  # 3 = MPEG-1, 2 = MPEG-2, 0 = MPEG-2.5
     mono = header[3] >> 6 == 3
     rate = _RATES[version][(header[2] >> 2) & 3]
@@ -44,13 +108,12 @@ def _info_frame(audio: bytes, samples: int) -> bytes:
     samples_per_frame = 1152 if version == 3 else 576
     frame_bytes = (144 if version == 3 else 72) * bitrate * 1000 // rate
     side_info = (17 if mono else 32) if version == 3 else (9 if mono else 17)
-    audio_frames = _count_frames(audio)
     padding = audio_frames * samples_per_frame - ENCODER_DELAY - samples
 
     frame = bytearray(frame_bytes)
     frame[:4] = bytes((header[0], header[1] | 1, header[2] & ~2 & 0xFF, header[3]))  # no CRC, no pad
     at = 4 + side_info
-    total_bytes = frame_bytes + len(audio)
+    total_bytes = frame_bytes + audio_bytes
     toc = bytes(min(255, i * 256 // 100) for i in range(100))
     tag = b"Info" + (0x0F).to_bytes(4, "big") + audio_frames.to_bytes(4, "big")
     tag += total_bytes.to_bytes(4, "big") + toc + (50).to_bytes(4, "big")
@@ -69,17 +132,28 @@ def _info_frame(audio: bytes, samples: int) -> bytes:
     return bytes(frame)
 
 
-def _count_frames(audio: bytes) -> int:
-    """Walk the frame headers (CBR, but padding varies frame to frame)."""
-    count, at = 0, 0
-    while at + 4 <= len(audio) and audio[at] == 0xFF and audio[at + 1] & 0xE0 == 0xE0:
-        version = (audio[at + 1] >> 3) & 3
-        rate = _RATES[version][(audio[at + 2] >> 2) & 3]
-        bitrate = (_BITRATES_V1 if version == 3 else _BITRATES_V2)[audio[at + 2] >> 4]
-        pad = (audio[at + 2] >> 1) & 1
+def _count_frames_in(audio: BinaryIO) -> int:
+    """Walk the frame headers (CBR, but padding varies frame to frame) of a file of frames."""
+    count, at = 0, 0  # `at`: the next header, counted from the start of `data`
+    data = b""
+    while True:
+        if at + 4 > len(data):
+            if at > len(data):
+                audio.seek(at - len(data), 1)  # the rest of a frame longer than `data`
+                data, at = b"", 0
+            more = audio.read(1 << 20)
+            if not more:
+                return count
+            data, at = data[at:] + more, 0
+            continue
+        if not (data[at] == 0xFF and data[at + 1] & 0xE0 == 0xE0):
+            return count
+        version = (data[at + 1] >> 3) & 3
+        rate = _RATES[version][(data[at + 2] >> 2) & 3]
+        bitrate = (_BITRATES_V1 if version == 3 else _BITRATES_V2)[data[at + 2] >> 4]
+        pad = (data[at + 2] >> 1) & 1
         at += (144 if version == 3 else 72) * bitrate * 1000 // rate + pad
         count += 1
-    return count
 
 
 def _crc16(data: bytes) -> int:

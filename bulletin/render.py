@@ -6,27 +6,34 @@
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from bulletin.audio import Audio
+from bulletin.audio import Audio, with_channels
 from bulletin.cache import TakeCache
 from bulletin.casting import cast_voices, segment_preset
 from bulletin.engines import engine_problem, get_engine
-from bulletin.errors import BulletinError, InputError, Problem
-from bulletin.export import output_files, wav_bytes, write_all
-from bulletin.mix import master, mix
+from bulletin.errors import InputError, Problem
+from bulletin.export import Staged, audio_writers, text_files, wav_bytes, write_all
 from bulletin.story import MAX_DURATION_S, Story, load_story, parse_loudness
-from bulletin.takes import clip_take, default_workers, sound_take, speech_jobs, synthesize_speech
+from bulletin.takes import (
+    TAKE_LUFS,
+    Take,
+    TakeStore,
+    default_workers,
+    sound_takes,
+    speech_jobs,
+    synthesize_speech,
+)
 from bulletin.timeline import Timeline, arrange
-from bulletin.voices import Preset, load_presets
+from bulletin.voices import Preset, load_lexicon, load_presets
 
-# the level every take is made at before mixing, so voices, clips and stings match
-TAKE_LUFS = -20.0
 # characters per word, to estimate a speech segment's duration from its preset's pace
 CHARS_PER_WORD = 5.7
 
@@ -50,10 +57,22 @@ class RenderResult:
 
 def plan(story_path: Path, assets: tuple[Path, ...] = ()) -> Plan:
     """Load, validate and cast: everything a render needs to know before making audio."""
-    story = load_story(story_path, assets)
+    return cast_story(load_story(story_path, assets))
+
+
+def cast_story(story: Story) -> Plan:
+    """Cast a loaded story: a preset per member and per speech segment, checked on this machine."""
+    # the default respellings (voices/lexicon.yaml, the project's then the story's); the story's own win
+    story = replace(story, pronounce={**load_lexicon(story.folder), **story.pronounce})
     presets = load_presets(story.folder)
-    usable = {p.name: engine_problem(p.engine) is None for p in presets.values()}
-    cast = cast_voices(story, presets, lambda p: usable[p.name])
+    usable: dict[str, bool] = {}  # by engine, found out only when `auto` casting asks
+
+    def engine_usable(preset: Preset) -> bool:
+        if preset.engine not in usable:
+            usable[preset.engine] = engine_problem(preset.engine) is None
+        return usable[preset.engine]
+
+    cast = cast_voices(story, presets, engine_usable)
     voices = {
         s.index: segment_preset(s.voice, s.speaker or "", cast, presets)
         for s in story.segments
@@ -91,30 +110,50 @@ def make_takes(
     rate_hz: int,
     *,
     workers: int,
-    cache: TakeCache | None,
+    store: TakeStore,
     on_take: Callable[[int], None] = lambda index: None,
-) -> dict[int, Audio]:
-    """Takes for the segments in `indices`, levelled to TAKE_LUFS (clips then get their gain)."""
-    from bulletin.loudness import level_to
+    helpers: ThreadPoolExecutor | None = None,
+    sounds: Future | None = None,
+) -> tuple[dict[int, Take], dict[int, Take]]:
+    """Takes for the segments in `indices`, levelled to TAKE_LUFS (clips then get their gain),
+    and the beds (by story) when `sounds` (from `start_sounds`) includes them. Stings, clips and
+    beds are made on a helper thread while the engine speaks."""
+    with ThreadPoolExecutor(max_workers=HELPERS, thread_name_prefix="takes") if helpers is None else _kept(helpers) as pool:
+        if sounds is None:
+            sounds = start_sounds(p.story, indices, rate_hz, store, pool, beds=False)
+        jobs = {i: j for i, j in speech_jobs(p.story, p.voices, rate_hz).items() if i in indices}
+        takes = synthesize_speech(jobs, store, workers, on_take, pool)
+        sound, bed = sounds.result()
+    for index in sound:
+        on_take(index)
+    return takes | sound, bed
 
-    jobs = {i: j for i, j in speech_jobs(p.story, p.voices, rate_hz).items() if i in indices}
-    takes = {i: level_to(t, TAKE_LUFS) for i, t in synthesize_speech(jobs, cache, workers, on_take).items()}
-    for s in p.story.segments:
-        if s.index not in indices or s.kind in ("speech", "pause"):
-            continue
-        try:
-            if s.kind == "clip":
-                plain = replace(s, gain_db=0.0)
-                take = level_to(clip_take(plain, rate_hz), TAKE_LUFS)
-                takes[s.index] = Audio(take.samples * np.float32(10 ** (s.gain_db / 20)), rate_hz)
-            else:
-                assert s.sound is not None
-                takes[s.index] = level_to(sound_take(s.sound, rate_hz), TAKE_LUFS)
-        except BulletinError as error:
-            message = str(error)
-            raise BulletinError(message if message.startswith("segment") else f"segment {s.index}: {message}") from None
-        on_take(s.index)
-    return takes
+
+# threads that make takes beside the engine: stings, clips and beds on one, the effect,
+# resampling and levelling of the engine's takes on the others
+HELPERS = 3
+
+
+class _kept:
+    """A pool used as a context without shutting it down at the end."""
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self.pool = pool
+
+    def __enter__(self) -> ThreadPoolExecutor:
+        return self.pool
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def start_sounds(story: Story, indices: set[int], rate_hz: int, store: TakeStore, pool: ThreadPoolExecutor,
+                 beds: bool) -> Future:
+    """Start making the sting and clip takes among `indices` (and the beds) on `pool`: they
+    need no casting, so a render starts them right after loading the story."""
+    segments = [s for s in story.segments if s.index in indices and s.kind in ("sting", "clip")]
+    bed_sounds = {part.index: part.bed for part in story.stories if part.bed} if beds else {}
+    return pool.submit(sound_takes, segments, bed_sounds, store, rate_hz)
 
 
 def render(
@@ -129,43 +168,43 @@ def render(
     date: datetime.date | None = None,
     on_stage: Callable[[str], None] = lambda stage: None,
     on_take: Callable[[int], None] = lambda index: None,
+    on_total: Callable[[int], None] = lambda segments: None,
 ) -> RenderResult:
     """Render the whole bulletin into `out_dir`; InputError before any audio for a bad story."""
+    from bulletin.mix import Mixdown, master_to  # not needed by preview and check
+
     target = parse_loudness(loudness) if loudness is not None else None
     on_stage("load")
-    p = plan(Path(story_path), tuple(Path(a) for a in assets))
-    story = p.story
+    story = load_story(Path(story_path), tuple(Path(a) for a in assets))
     if date is not None:
         story = replace(story, date=date)
-        p = replace(p, story=story)
+    on_total(len(story.segments))
     chosen = tuple(formats) if formats else story.master.formats
     rate_hz = story.master.sample_rate
-    on_stage("synthesize")
-    cache = TakeCache() if use_cache else None
-    takes = make_takes(p, {s.index for s in story.segments}, rate_hz,
-                       workers=jobs or default_workers(), cache=cache, on_take=on_take)
-    beds = {part.index: sound_take(part.bed, rate_hz) for part in story.stories if part.bed}
-    on_stage("arrange")
-    timeline = arrange(story, {i: t.duration_s for i, t in takes.items()})
-    if timeline.duration_s > MAX_DURATION_S:
-        raise InputError(f"{story.path}: the bulletin would last {timeline.duration_s / 3600:.1f} h; the limit is 4 h")
-    on_stage("mix")
-    mixed = mix(timeline, takes, _levelled_beds(beds), rate_hz)
-    on_stage("master")
-    mastered = master(mixed, target if target is not None else story.master.target_lufs)
-    on_stage("encode")
-    makers = output_files(story, timeline, mastered, p.cast, chosen)
-    files = write_all(Path(out_dir), f"{story.slug}-{story.date.isoformat()}", makers)
-    import json
-
-    cue = json.loads(files["json"].read_text())
-    return RenderResult(files, mastered.audio.duration_s, mastered.integrated_lufs, mastered.true_peak_dbtp, cue)
-
-
-def _levelled_beds(beds: dict[int, Audio]) -> dict[int, Audio]:
-    from bulletin.loudness import level_to
-
-    return {i: level_to(b, TAKE_LUFS) for i, b in beds.items()}
+    everything = {s.index for s in story.segments}
+    with TakeStore(TakeCache() if use_cache else None) as store, \
+            ThreadPoolExecutor(max_workers=HELPERS, thread_name_prefix="takes") as helpers:
+        sounds = start_sounds(story, everything, rate_hz, store, helpers, beds=True)
+        on_stage("cast")
+        p = cast_story(story)
+        on_stage("synthesize")
+        takes, beds = make_takes(p, everything, rate_hz, workers=jobs or default_workers(), store=store,
+                                 on_take=on_take, helpers=helpers, sounds=sounds)
+        on_stage("arrange")
+        timeline = arrange(story, {i: t.duration_s for i, t in takes.items()})
+        if timeline.duration_s > MAX_DURATION_S:
+            raise InputError(f"{story.path}: the bulletin would last {timeline.duration_s / 3600:.1f} h; the limit is 4 h")
+        mixdown = Mixdown(timeline, takes, beds, rate_hz)
+        with Staged(Path(out_dir), f"{story.slug}-{story.date.isoformat()}") as staged:
+            audio_files = {ext: staged.open(ext) for ext in ("wav", "mp3") if ext in chosen}
+            mastered = master_to(mixdown, target if target is not None else story.master.target_lufs,
+                                 audio_writers(audio_files, story, timeline), on_stage)
+            texts = text_files(story, timeline, mastered, p.cast)
+            for ext, data in texts.items():
+                staged.open(ext).write(data)
+        store.prune()
+    cue = json.loads(texts["json"])
+    return RenderResult(staged.paths, mastered.duration_s, mastered.integrated_lufs, mastered.true_peak_dbtp, cue)
 
 
 def preview(
@@ -181,17 +220,14 @@ def preview(
     p = plan(Path(story_path), assets)
     chosen = [p.story.segment(ref) for ref in refs]
     rate_hz = p.story.master.sample_rate
-    takes = make_takes(p, {s.index for s in chosen}, rate_hz, workers=jobs or default_workers(),
-                       cache=TakeCache() if use_cache else None)
+    with TakeStore(TakeCache() if use_cache else None) as store:
+        takes, _ = make_takes(p, {s.index for s in chosen}, rate_hz, workers=jobs or default_workers(), store=store)
+        pieces = [takes[s.index].audio() if s.index in takes else Audio.silence(s.pause_s, rate_hz) for s in chosen]
+        store.prune()
     gap = Audio.silence(p.story.master.gap_s, rate_hz)
-    pieces = []
-    for s in chosen:
-        pieces.append(takes[s.index] if s.index in takes else Audio.silence(s.pause_s, rate_hz))
-        pieces.append(gap)
+    pieces = [piece for audio in pieces for piece in (audio, gap)][:-1]
     channels = max(a.channels for a in pieces)
-    from bulletin.audio import with_channels
-
-    samples = np.concatenate([with_channels(a, channels).samples for a in pieces[:-1]])
+    samples = np.concatenate([with_channels(a, channels).samples for a in pieces])
     audio = Audio(samples, rate_hz)
     peak = float(np.abs(samples).max()) if samples.size else 0.0
     if peak > 0.89:  # keep a preview out of clipping without mastering it
@@ -201,4 +237,4 @@ def preview(
     return next(iter(written.values()))
 
 
-__all__ = ["Plan", "RenderResult", "Timeline", "plan", "render", "preview", "estimate_duration_s"]
+__all__ = ["Plan", "RenderResult", "Timeline", "TAKE_LUFS", "plan", "render", "preview", "estimate_duration_s"]

@@ -1,33 +1,54 @@
-"""Synthesize: every segment becomes a Take (its audible audio at the output rate).
+"""Synthesize: every segment becomes a Take (its audible audio at the output rate, levelled to
+TAKE_LUFS so voices, clips and stings match before mixing).
 
-Speech goes through an engine, in parallel worker processes when it is worth it, and through
-the content-addressed cache. Clips and stings are Takes too.
+Speech goes through an engine, in parallel worker processes when it is worth it (in this
+process, the engine's C code runs while a thread finishes the previous take), and through the
+content-addressed cache, which holds takes already levelled: a warm render reads them and
+measures nothing. Clips and stings are Takes too, cached the same way, made on a thread while
+the engine speaks.
+
+A long bulletin's takes do not all stay in memory: past MEMORY_BUDGET_BYTES they wait in
+files (hard links to cache entries where possible) and are read when they are mixed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import shutil
+import tempfile
+import threading
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, replace
+from functools import cache
 from multiprocessing import get_context
+from pathlib import Path
+from types import TracebackType
 
 import numpy as np
 
 from bulletin.audio import Audio, read_audio, resample
 from bulletin.cache import TakeCache, content_key
-from bulletin.effects import apply_effect
 from bulletin.engines import get_engine
 from bulletin.errors import BulletinError
-from bulletin.sounds import builtin
 from bulletin.story import Segment, Sound, Story
 from bulletin.voices import Preset
 
+# the level every take is made at before mixing, so voices, clips and stings match
+TAKE_LUFS = -20.0
 # below this, a sample is silence when finding the audible span of a take (-50 dBFS)
 SILENCE_LEVEL = 10 ** (-50 / 20)
 # worker processes cost about a third of a second each to start: use them only for more work
 PARALLEL_MIN_SECONDS = 1.5
+# takes kept in memory; past this they wait in files until mixed (an hour at 44.1 kHz is 635 MB)
+MEMORY_BUDGET_BYTES = 48 * 1024 * 1024
+# engine takes waiting for their effect and level (in this process): bounds their memory
+PENDING = 8
+# what the cache holds: bump when the meaning of an entry changes (v2: levelled to TAKE_LUFS)
+CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -43,8 +64,128 @@ class SpeechJob:
     def key(self, engine_version: str) -> str:
         return content_key(
             {"engine": engine_version, "preset": self.preset.sound_settings(), "text": self.text,
-             "rate": self.rate, "effect": self.effect, "rate_hz": self.rate_hz, "v": 1}
+             "rate": self.rate, "effect": self.effect, "rate_hz": self.rate_hz,
+             "level": TAKE_LUFS, "v": CACHE_VERSION}
         )
+
+
+class Take:
+    """A segment's audio at the output rate, levelled: in memory, or in a file read when it is
+    mixed. `gain` (a clip's own gain) is applied as the samples are read."""
+
+    def __init__(self, frames: int, channels: int, rate_hz: int, *, samples: np.ndarray | None = None,
+                 path: Path | None = None, gain: float = 1.0) -> None:
+        self.frames, self.channels, self.rate_hz = frames, channels, rate_hz
+        self._samples, self.path, self.gain = samples, path, gain
+
+    @classmethod
+    def of(cls, samples: np.ndarray, rate_hz: int) -> Take:
+        return cls(samples.shape[0], samples.shape[1], rate_hz, samples=samples)
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.rate_hz
+
+    def samples(self) -> np.ndarray:
+        samples = self._samples if self._samples is not None else np.load(self.path, allow_pickle=False)
+        return samples * np.float32(self.gain) if self.gain != 1.0 else samples
+
+    def audio(self) -> Audio:
+        return Audio(self.samples(), self.rate_hz)
+
+
+class TakeStore:
+    """Where takes go once made or found: the cache (when there is one) and memory, or past the
+    memory budget a private folder of this render (removed when it ends), so a take never
+    depends on a cache entry that another render may prune."""
+
+    def __init__(self, cache: TakeCache | None, budget_bytes: int = MEMORY_BUDGET_BYTES) -> None:
+        self.cache = cache
+        self.budget = budget_bytes
+        self.in_memory = 0
+        self.added = 0
+        self._spill: tempfile.TemporaryDirectory | None = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> TakeStore:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._spill is not None:
+            self._spill.cleanup()
+            self._spill = None
+
+    def _reserve(self, nbytes: int) -> bool:
+        with self._lock:
+            if self.in_memory + nbytes > self.budget:
+                return False
+            self.in_memory += nbytes
+            return True
+
+    def _spill_path(self, key: str) -> Path:
+        with self._lock:
+            if self._spill is None:
+                self._spill = tempfile.TemporaryDirectory(prefix="bulletin-takes-")
+            return Path(self._spill.name) / f"{key}.npy"
+
+    def lookup(self, key: str, rate_hz: int) -> Take | None:
+        """The cached take of `key`, or None."""
+        if self.cache is None:
+            return None
+        path = self.cache.path(key)
+        if self.in_memory < self.budget:
+            samples = self.cache.get(key)
+            if samples is None or samples.ndim != 2:
+                return None
+            if self._reserve(samples.nbytes):
+                return Take.of(samples, rate_hz)
+            shape = samples.shape
+            del samples
+        else:
+            try:
+                shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
+            except (OSError, ValueError, EOFError):
+                return None
+            if len(shape) != 2:
+                return None
+        spilled = self._spill_path(key)
+        try:
+            _link_or_copy(path, spilled)
+            os.utime(path)
+        except OSError:
+            return None
+        return Take(shape[0], shape[1], rate_hz, path=spilled)
+
+    def add(self, key: str | None, samples: np.ndarray, rate_hz: int) -> Take:
+        """A take just made: into the cache, and kept in memory or spilled."""
+        cached = self.cache.put(key, samples) if self.cache is not None and key else None
+        with self._lock:
+            self.added += 1
+        if self._reserve(samples.nbytes):
+            return Take.of(samples, rate_hz)
+        spilled = self._spill_path(key or f"take-{id(samples)}")
+        try:
+            if cached is None:
+                raise OSError
+            _link_or_copy(cached, spilled)
+        except OSError:
+            with open(spilled, "wb") as out:
+                np.save(out, samples, allow_pickle=False)
+        return Take(samples.shape[0], samples.shape[1], rate_hz, path=spilled)
+
+    def prune(self) -> None:
+        if self.cache is not None and self.added:
+            self.cache.prune()
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def respell(text: str, pronounce: dict[str, str]) -> str:
@@ -67,13 +208,33 @@ def audible(audio: Audio, pad_s: float = 0.005) -> Audio:
     return Audio(audio.samples[first:last], audio.rate_hz)
 
 
-def speak(job: SpeechJob) -> np.ndarray:
-    """Make one speech take (runs in a worker process or in this one)."""
+def levelled(audio: Audio) -> np.ndarray:
+    from bulletin.loudness import level_to
+
+    return level_to(audio, TAKE_LUFS).samples
+
+
+def _voice(job: SpeechJob) -> Audio:
+    """The engine's part of a speech take: its audible span at the engine's rate."""
     engine = get_engine(job.preset.engine)
     raw = audible(engine.synthesize(job.text, job.preset, job.rate))
     if raw.samples.shape[0] == 0:
         raise BulletinError(f"{job.preset.engine} produced only silence for {job.text[:40]!r}")
-    return resample(apply_effect(raw, job.effect), job.rate_hz).samples
+    return raw
+
+
+def _finish(job: SpeechJob, raw: Audio) -> np.ndarray:
+    """The rest: effect, output rate, level."""
+    if job.effect != "none":
+        from bulletin.effects import apply_effect
+
+        raw = apply_effect(raw, job.effect)
+    return levelled(resample(raw, job.rate_hz))
+
+
+def speak(job: SpeechJob) -> np.ndarray:
+    """Make one speech take, levelled (runs in a worker process or in this one)."""
+    return _finish(job, _voice(job))
 
 
 def speech_jobs(story: Story, voices: dict[int, Preset], rate_hz: int) -> dict[int, SpeechJob]:
@@ -87,63 +248,140 @@ def speech_jobs(story: Story, voices: dict[int, Preset], rate_hz: int) -> dict[i
 
 def synthesize_speech(
     jobs: dict[int, SpeechJob],
-    cache: TakeCache | None,
+    store: TakeStore,
     workers: int,
     on_take: Callable[[int], None] = lambda index: None,
-) -> dict[int, Audio]:
+    helpers: ThreadPoolExecutor | None = None,
+) -> dict[int, Take]:
     """Takes for speech jobs: from the cache where it has them, else from the engines."""
-    takes: dict[int, Audio] = {}
+    takes: dict[int, Take] = {}
     todo: dict[int, tuple[SpeechJob, str]] = {}
+    versions: dict[str, str] = {}
     for index, job in jobs.items():
-        key = job.key(get_engine(job.preset.engine).version())
-        hit = cache.get(key) if cache else None
+        engine = job.preset.engine
+        if engine not in versions:
+            versions[engine] = get_engine(engine).version()
+        key = job.key(versions[engine])
+        hit = store.lookup(key, job.rate_hz)
         if hit is not None:
-            takes[index] = Audio(hit, job.rate_hz)
+            takes[index] = hit
             on_take(index)
         else:
             todo[index] = (job, key)
     seconds = sum(len(j.text) / get_engine(j.preset.engine).chars_per_second for j, _ in todo.values())
     if workers > 1 and len(todo) > 1 and seconds > PARALLEL_MIN_SECONDS:
-        made = _in_workers(todo, workers, on_take)
-    else:
-        made = {}
-        for index, (job, _) in todo.items():
-            made[index] = _speak_segment(index, job)
-            on_take(index)
-    for index, samples in made.items():
-        job, key = todo[index]
-        if cache:
-            cache.put(key, samples)
-        takes[index] = Audio(samples, job.rate_hz)
-    if cache and todo:
-        cache.prune()
+        _in_workers(todo, workers, store, takes, on_take)
+    elif todo:
+        _in_process(todo, store, takes, on_take, helpers)
     return takes
+
+
+def _segment_error(index: int, error: BulletinError) -> BulletinError:
+    message = str(error)
+    return BulletinError(message if message.startswith("segment") else f"segment {index}: {message}")
 
 
 def _speak_segment(index: int, job: SpeechJob) -> np.ndarray:
     try:
         return speak(job)
     except BulletinError as error:
-        raise BulletinError(f"segment {index}: {error}") from None
+        raise _segment_error(index, error) from None
+
+
+def _in_process(
+    todo: dict[int, tuple[SpeechJob, str]],
+    store: TakeStore,
+    takes: dict[int, Take],
+    on_take: Callable[[int], None],
+    helpers: ThreadPoolExecutor | None,
+) -> None:
+    """The engine speaks here, one take after another (its C code lets other threads run),
+    while a helper thread applies the effect, resamples and levels the previous take."""
+    own = helpers is None
+    pool = helpers or ThreadPoolExecutor(max_workers=1)
+    pending: deque[tuple[int, SpeechJob, str, Future]] = deque()
+
+    def collect() -> None:
+        index, job, key, future = pending.popleft()
+        try:
+            samples = future.result()
+        except BulletinError as error:
+            raise _segment_error(index, error) from None
+        takes[index] = store.add(key, samples, job.rate_hz)
+        on_take(index)
+
+    try:
+        for index, (job, key) in todo.items():
+            try:
+                raw = _voice(job)
+            except BulletinError as error:
+                raise _segment_error(index, error) from None
+            pending.append((index, job, key, pool.submit(_finish, job, raw)))
+            while pending and (len(pending) > PENDING or pending[0][3].done()):
+                collect()
+        while pending:
+            collect()
+    finally:
+        for *_, future in pending:
+            future.cancel()
+        if own:
+            pool.shutdown(wait=True)
 
 
 def _in_workers(
-    todo: dict[int, tuple[SpeechJob, str]], workers: int, on_take: Callable[[int], None]
-) -> dict[int, np.ndarray]:
+    todo: dict[int, tuple[SpeechJob, str]],
+    workers: int,
+    store: TakeStore,
+    takes: dict[int, Take],
+    on_take: Callable[[int], None],
+) -> None:
     # spawn, never fork: an engine initialised in this process must not be copied into a child
     # (a forked espeak-ng or onnxruntime hangs)
-    made: dict[int, np.ndarray] = {}
     with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context("spawn")) as pool:
         futures = {pool.submit(_speak_segment, index, job): index for index, (job, _) in todo.items()}
-        for future, index in futures.items():
-            made[index] = future.result()
+        for future in as_completed(futures):
+            index = futures.pop(future)
+            job, key = todo[index]
+            takes[index] = store.add(key, future.result(), job.rate_hz)
             on_take(index)
-    return made
+            del future
+
+
+# Sounds: stings, beds and clips ------------------------------------------------------------
+
+
+@cache
+def _builtin_code() -> str:
+    """What the builtin sounds are made by: a change to it changes their cache keys."""
+    from bulletin import sounds
+
+    return hashlib.sha256(Path(sounds.__file__).read_bytes()).hexdigest()[:16]
+
+
+def _file_identity(path: Path) -> dict[str, object] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None  # not cached: reading it says what is wrong
+    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def sound_key(sound: Sound, rate_hz: int, trim: tuple[float, float | None] | None = None) -> str | None:
+    """The cache key of a sting, bed or clip take, or None when it cannot be cached."""
+    if sound.builtin:
+        source: dict[str, object] | None = {"builtin": sound.builtin, "code": _builtin_code()}
+    else:
+        source = _file_identity(sound.path) if sound.path is not None else None
+    if source is None:
+        return None
+    return content_key({"sound": source, "trim": trim, "rate_hz": rate_hz, "level": TAKE_LUFS, "v": CACHE_VERSION})
 
 
 def sound_take(sound: Sound, rate_hz: int) -> Audio:
     """A sting or bed source at the output rate."""
     if sound.builtin:
+        from bulletin.sounds import builtin
+
         return resample(builtin(sound.builtin, rate_hz), rate_hz)
     assert sound.path is not None
     return resample(read_audio(sound.path), rate_hz)
@@ -163,6 +401,38 @@ def clip_take(segment: Segment, rate_hz: int) -> Audio:
     if take.samples.shape[0] == 0:
         raise BulletinError(f"segment {segment.index}: clip {segment.sound.label!r} is silent between start and end")
     return take
+
+
+def sound_takes(
+    segments: list[Segment],
+    beds: dict[int, Sound],
+    store: TakeStore,
+    rate_hz: int,
+) -> tuple[dict[int, Take], dict[int, Take]]:
+    """Levelled takes of the sting and clip `segments` (by segment index; a clip's gain
+    applied after levelling) and of `beds` (by story index), from the cache where it has them."""
+    takes: dict[int, Take] = {}
+    for s in segments:
+        try:
+            if s.kind == "clip":
+                assert s.sound is not None
+                plain = replace(s, gain_db=0.0)
+                key = sound_key(s.sound, rate_hz, (s.start_s, s.end_s))
+                take = (store.lookup(key, rate_hz) if key else None) or store.add(key, levelled(clip_take(plain, rate_hz)), rate_hz)
+                take.gain = float(np.float32(10 ** (s.gain_db / 20)))
+            else:
+                assert s.sound is not None
+                take = _sound(s.sound, store, rate_hz)
+        except BulletinError as error:
+            raise _segment_error(s.index, error) from None
+        takes[s.index] = take
+    return takes, {index: _sound(sound, store, rate_hz) for index, sound in beds.items()}
+
+
+def _sound(sound: Sound, store: TakeStore, rate_hz: int) -> Take:
+    key = sound_key(sound, rate_hz)
+    hit = store.lookup(key, rate_hz) if key else None
+    return hit or store.add(key, levelled(sound_take(sound, rate_hz)), rate_hz)
 
 
 def default_workers() -> int:

