@@ -1,5 +1,8 @@
 """A content-addressed cache of takes in the user's cache folder.
 
+Each entry is a take (`KEY.npy`, float32 frames x channels, levelled) and, beside it, its
+profile for mastering (`KEY.profile`, the same .npy format; see loudness.level_and_profile).
+
 Safe when renders run at once: entries are written to a unique temporary name and renamed
 into place, so a reader sees a whole entry or none; a render never relies on an entry staying
 there after it read it (another render may prune it). Bounded in size (BULLETIN_CACHE_MB,
@@ -39,6 +42,9 @@ class TakeCache:
     def path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.npy"
 
+    def profile_path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.profile"
+
     def get(self, key: str) -> np.ndarray | None:
         path = self.path(key)
         try:
@@ -48,15 +54,27 @@ class TakeCache:
             return None
         return samples
 
-    def put(self, key: str, samples: np.ndarray) -> Path | None:
-        """Store `samples` under `key`; the entry's path, or None when it could not be written."""
-        path = self.path(key)
+    def get_profile(self, key: str) -> np.ndarray | None:
+        try:
+            return np.load(self.profile_path(key), allow_pickle=False)
+        except (OSError, ValueError, EOFError):
+            return None
+
+    def put(self, key: str, samples: np.ndarray, profile: np.ndarray | None = None) -> Path | None:
+        """Store `samples` (and their profile) under `key`; the take's path, or None when it
+        could not be written."""
+        path = self._write(self.path(key), samples)
+        if profile is not None and path is not None:
+            self._write(self.profile_path(key), profile)
+        return path
+
+    def _write(self, path: Path, array: np.ndarray) -> Path | None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
             try:
                 with os.fdopen(fd, "wb") as out:
-                    np.save(out, samples, allow_pickle=False)
+                    np.save(out, array, allow_pickle=False)
                 os.replace(tmp, path)
             finally:
                 if os.path.exists(tmp):
@@ -69,17 +87,28 @@ class TakeCache:
         """Drop least recently used entries until the cache fits its size; returns how many."""
         entries = []
         for path in self.folder.glob(ENTRIES):
+            profile = path.with_suffix(".profile")
             try:
-                entries.append((path.stat(), path))
+                size = path.stat().st_size
+                used = path.stat().st_mtime_ns
             except OSError:
                 continue  # pruned by another render meanwhile
-        total = sum(s.st_size for s, _ in entries)
+            try:
+                size += profile.stat().st_size
+            except OSError:
+                pass
+            entries.append((used, size, path))
+        for profile in self.folder.glob("[0-9a-f][0-9a-f]/*.profile"):
+            if not profile.with_suffix(".npy").exists():
+                profile.unlink(missing_ok=True)  # its take was pruned, or never written
+        total = sum(size for _, size, _ in entries)
         removed = 0
-        for stat, path in sorted(entries, key=lambda e: e[0].st_mtime_ns):
+        for _, size, path in sorted(entries):
             if total <= self.max_bytes:
                 break
             path.unlink(missing_ok=True)
-            total -= stat.st_size
+            path.with_suffix(".profile").unlink(missing_ok=True)
+            total -= size
             removed += 1
         return removed
 
@@ -89,6 +118,7 @@ class TakeCache:
         for path in self.folder.glob(ENTRIES):
             path.unlink(missing_ok=True)
             removed += 1
-        for path in self.folder.glob("[0-9a-f][0-9a-f]/.tmp-*.part"):
-            path.unlink(missing_ok=True)  # left by a render that was killed while writing
+        for pattern in ("[0-9a-f][0-9a-f]/*.profile", "[0-9a-f][0-9a-f]/.tmp-*.part"):
+            for path in self.folder.glob(pattern):
+                path.unlink(missing_ok=True)  # profiles; temporaries of a render killed while writing
         return removed

@@ -20,11 +20,16 @@ MIN_PITCH_STEP = 20
 MIN_PACE_RATIO = 1.15
 
 
+# engines whose presets cannot change pitch (Piper ignores it): only the pace tells them apart
+PITCHLESS_ENGINES = ("piper",)
+
+
 def alike(a: Preset, b: Preset) -> bool:
     if a.engine != b.engine or a.voice != b.voice or a.speaker != b.speaker:
         return False
     pace = max(a.rate_wpm, b.rate_wpm) / min(a.rate_wpm, b.rate_wpm)
-    return abs(a.pitch - b.pitch) < MIN_PITCH_STEP and pace < MIN_PACE_RATIO
+    same_pitch = a.engine in PITCHLESS_ENGINES or abs(a.pitch - b.pitch) < MIN_PITCH_STEP
+    return same_pitch and pace < MIN_PACE_RATIO
 
 
 def clashes(p: Plan) -> list[str]:

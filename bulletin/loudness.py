@@ -147,7 +147,9 @@ class LoudnessMeter:
         self.sums = np.zeros(self.marks.size)  # running energy at each mark
         self.energies = np.zeros(-(-frames // BLOCK), np.float32) if block_energies else None
 
-    def add(self, x: np.ndarray) -> None:
+    def add(self, x: np.ndarray, filtered: np.ndarray | None = None) -> None:
+        """The next `x.shape[0]` frames; `filtered`, when given, is their K-weighted version
+        (as this meter's filter would make it, the frames before them included)."""
         n = x.shape[0]
         if n == 0:
             return
@@ -155,9 +157,8 @@ class LoudnessMeter:
             self.raw_power += float(np.sum(np.square(x, dtype=np.float64)))
             self.at += n
             return
-        y = self.filter(x)
-        power = np.square(y)
-        energy = power[:, 0] * self.weights[0] if self.channels == 1 else power @ self.weights
+        y = self.filter(x) if filtered is None else filtered
+        energy = weighted_power(y, self.weights)
         # the running energy at the marks in this piece: sums between them, in float64
         lo, hi = np.searchsorted(self.marks, [self.at + 1, self.at + n + 1])
         cuts = self.marks[lo:hi] - self.at
@@ -185,6 +186,65 @@ class LoudnessMeter:
             power = self.raw_power / max(self.frames, 1) if self.frames else 0.0
             return -0.691 + 10 * math.log10(power) if power > 0 else float("-inf")
         return gated_lufs(self.block_mean_squares())
+
+
+def weighted_power(y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per frame, the channel-weighted sum of squares (float32)."""
+    power = np.square(y)
+    return power[:, 0] * weights[0] if y.shape[1] == 1 else power @ weights
+
+
+def cumulative_at(per_block: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """The sum of `per_block` (values per BLOCK frames, each spread evenly over its frames)
+    before each of the sorted, distinct `frames` (float64)."""
+    block = frames // BLOCK
+    out = np.zeros(frames.size)
+    whole = (block > 0) & (block < per_block.size)
+    if whole.any():
+        segments = np.add.reduceat(per_block, np.concatenate([[0], block[whole]]), dtype=np.float64)
+        out[whole] = np.cumsum(segments)[:-1]
+    out[block >= per_block.size] = float(per_block.sum(dtype=np.float64))
+    inside = block < per_block.size
+    out[inside] += per_block[block[inside]] * ((frames[inside] % BLOCK) / BLOCK)
+    return out
+
+
+# Take profiles: what mastering needs to know of a take, worked out once, when it is made ---------
+
+PROFILE_LEAD = BLOCK  # a profile's first block holds the BLOCK frames before the take
+
+
+def profile_blocks(frames: int, rate_hz: int) -> int:
+    """Blocks in the profile of a take of `frames` frames: the lead block, the take, and the
+    K-weighting filter's ring-out after it."""
+    return -(-(PROFILE_LEAD + frames + _k_impulse(rate_hz).size - 1) // BLOCK)
+
+
+def level_and_profile(samples: np.ndarray, rate_hz: int, target_lufs: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """`samples` scaled to `target_lufs` (as `level_to`; None: as they are), and their profile:
+    a (2, blocks) float32 array of, per block of BLOCK frames from PROFILE_LEAD frames before
+    the take, the K-weighted energy (channel weights applied, ring-out included) and the true
+    peak. One pass of the K-weighting filter gives both the loudness and the energies."""
+    n, channels = samples.shape
+    blocks = profile_blocks(n, rate_hz)
+    padded = np.zeros((blocks * BLOCK, channels), np.float32)
+    padded[PROFILE_LEAD : PROFILE_LEAD + n] = samples
+    y = KFilter(rate_hz, channels)(padded)
+    gain = 1.0
+    if target_lufs is not None:
+        meter = LoudnessMeter(rate_hz, channels, n)
+        meter.add(samples, filtered=y[PROFILE_LEAD : PROFILE_LEAD + n])
+        lufs = meter.integrated_lufs()
+        if np.isfinite(lufs):
+            gain = float(np.float32(10 ** ((target_lufs - lufs) / 20)))
+    if gain != 1.0:
+        samples = samples * np.float32(gain)
+        padded[PROFILE_LEAD : PROFILE_LEAD + n] = samples
+    weights = np.array(CHANNEL_WEIGHTS[:channels], np.float32)
+    energy = weighted_power(y, weights).reshape(blocks, BLOCK).sum(axis=1, dtype=np.float64) * gain**2
+    context = np.zeros((TRUE_PEAK_CONTEXT, channels), np.float32)
+    peaks = block_true_peaks(np.concatenate([context, padded, context]))
+    return samples, np.stack([energy.astype(np.float32), peaks])
 
 
 def gated_lufs(z: np.ndarray) -> float:

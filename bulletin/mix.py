@@ -19,6 +19,7 @@ whole: the mix is made on demand from the takes, once to measure it and once to 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,11 +30,14 @@ from bulletin.loudness import (
     BLOCK,
     CHUNK_FRAMES,
     GATE_BLOCK_S,
+    PROFILE_LEAD,
     TRUE_PEAK_CONTEXT,
     LoudnessMeter,
     apply_gains,
     block_true_peaks,
+    cumulative_at,
     gated_lufs,
+    level_and_profile,
     limiter_gains,
 )
 from bulletin.takes import Take
@@ -106,17 +110,53 @@ class Mixdown:
         self.channels = max([t.channels for t in [*takes.values(), *beds.values()]] or [1])
         self.frames = round(timeline.duration_s * rate_hz) + 1
         self._items: list[tuple[int, int, Callable[[], np.ndarray]]] = []
+        self._profiles: list[Callable[[], np.ndarray]] = []
         for placement in timeline.placements:
             take = takes.get(placement.segment.index)
             if take is not None:  # else a pause
                 self._items.append((round(placement.start_s * rate_hz), take.frames, self._take_loader(take)))
+                self._profiles.append(take.profile)
         for bed in timeline.beds:
             frames = round((bed.end_s - bed.start_s) * rate_hz)
-            self._items.append((round(bed.start_s * rate_hz), frames, self._bed_loader(timeline, bed, beds[bed.story])))
+            load = self._bed_loader(timeline, bed, beds[bed.story])
+            self._items.append((round(bed.start_s * rate_hz), frames, load))
+            self._profiles.append(lambda load=load: level_and_profile(load(), rate_hz, None)[1])
         self._starts = np.array([s for s, _, _ in self._items], np.int64)
         self._ends = np.array([s + n for s, n, _ in self._items], np.int64)
         self._loaded: dict[int, np.ndarray] = {}
         self._last = 0
+
+    def analysis(self) -> _Analysis | None:
+        """What mastering needs to know of the mix, from its takes' profiles (no pass over the
+        audio): per block, the K-weighted energy (the takes' energies added: exact where takes
+        do not overlap) and a bound on the true peak (the takes' peaks added, each over the
+        blocks it touches), and the 400 ms blocks' energies. None for a mix too short to gate."""
+        rate = self.rate_hz
+        if self.frames < int(GATE_BLOCK_S * rate):
+            return None
+        blocks = -(-self.frames // BLOCK)
+        energies = np.zeros(blocks, np.float32)
+        peaks = np.zeros(blocks, np.float32)
+        for i, (start, _, _) in enumerate(self._items):
+            energy, peak = self._profile(i)
+            first = start - PROFILE_LEAD
+            block, offset = first // BLOCK, first % BLOCK
+            # a take's block straddles two of the mix's when it does not start on a block edge
+            spans = [(energy * ((BLOCK - offset) / BLOCK), block)]
+            if offset:
+                spans.append((energy * (offset / BLOCK), block + 1))
+                peak = np.maximum(np.append(peak, 0), np.insert(peak, 0, 0))
+            for values, at in spans:
+                _add_clipped(energies, values, at)
+            _add_clipped(peaks, peak, block)
+        meter = LoudnessMeter(rate, self.channels, self.frames)
+        at_marks = cumulative_at(energies, meter.marks)
+        z = (at_marks[np.searchsorted(meter.marks, meter.ends)] - at_marks[np.searchsorted(meter.marks, meter.starts)])
+        return _Analysis(meter, z / (GATE_BLOCK_S * rate), energies, peaks)
+
+    def _profile(self, item: int) -> tuple[np.ndarray, np.ndarray]:
+        profile = self._profiles[item]()
+        return profile[0], profile[1]
 
     def _take_loader(self, take: Take) -> Callable[[], np.ndarray]:
         return lambda: with_channels(take.audio(), self.channels).samples
@@ -151,6 +191,13 @@ class Mixdown:
         return out
 
 
+def _add_clipped(out: np.ndarray, values: np.ndarray, at: int) -> None:
+    """out[at : at + len(values)] += values, the part inside `out`."""
+    lo, hi = max(at, 0), min(at + values.size, out.size)
+    if hi > lo:
+        out[lo:hi] += values[lo - at : hi - at]
+
+
 def mix(timeline: Timeline, takes: dict[int, Take], beds: dict[int, Take], rate_hz: int) -> Audio:
     """The whole mix in memory (for short pieces; `master_to` makes it a stretch at a time)."""
     mixdown = Mixdown(timeline, takes, beds, rate_hz)
@@ -176,29 +223,20 @@ def _next_gain(tried: list[tuple[float, float]], target_lufs: float) -> float:
 
 
 class _Analysis:
-    """What the first pass measured: enough to predict the loudness after gain and limiter."""
+    """What mastering knows of the mix before writing it: the 400 ms blocks' mean squares (z)
+    and, per block of BLOCK frames, the K-weighted energy and the true peak (or a bound on it):
+    enough to predict the loudness after gain and limiter."""
 
-    def __init__(self, meter: LoudnessMeter, peaks: np.ndarray) -> None:
-        self.meter, self.peaks = meter, peaks
-        self.unlimited = meter.integrated_lufs()
-        self.z = meter.block_mean_squares()
+    def __init__(self, meter: LoudnessMeter, z: np.ndarray, energies: np.ndarray, peaks: np.ndarray) -> None:
+        self.meter, self.z, self.energies, self.peaks = meter, z, energies, peaks
+        self.unlimited = gated_lufs(z)
+
+    @classmethod
+    def measured(cls, meter: LoudnessMeter, peaks: np.ndarray) -> _Analysis:
         assert meter.energies is not None
-        self.energies = meter.energies
-
-    @staticmethod
-    def _removed_at(removed: np.ndarray, frames: np.ndarray) -> np.ndarray:
-        """The energy in `removed` (per block, spread evenly over a block's frames) before each
-        of the sorted, distinct `frames`."""
-        block = frames // BLOCK
-        out = np.zeros(frames.size)
-        whole = (block > 0) & (block < removed.size)
-        if whole.any():
-            segments = np.add.reduceat(removed, np.concatenate([[0], block[whole]]), dtype=np.float64)
-            out[whole] = np.cumsum(segments)[:-1]
-        out[block >= removed.size] = float(removed.sum(dtype=np.float64))
-        inside = block < removed.size
-        out[inside] += removed[block[inside]] * ((frames[inside] % BLOCK) / BLOCK)
-        return out
+        analysis = cls(meter, meter.block_mean_squares(), meter.energies, peaks)
+        analysis.unlimited = meter.integrated_lufs()  # the short-audio fallback included
+        return analysis
 
     def predict(self, gain_db: float) -> tuple[float, np.ndarray]:
         """The integrated loudness after `gain_db` and the limiter, and the limiter's gains."""
@@ -210,7 +248,7 @@ class _Analysis:
         removed = gains * gains
         np.subtract(1, removed, out=removed)
         removed *= self.energies
-        at = self._removed_at(removed, self.meter.marks)
+        at = cumulative_at(removed, self.meter.marks)
         at_start = at[np.searchsorted(self.meter.marks, self.meter.starts)]
         at_end = at[np.searchsorted(self.meter.marks, self.meter.ends)]
         z = raise_by**2 * (self.z - (at_end - at_start) / (GATE_BLOCK_S * self.meter.rate_hz))
@@ -236,14 +274,17 @@ def master_to(source: Source, target_lufs: float, sinks: list[Sink],
     peak under the ceiling, 16-bit. Measures the samples as written."""
     rate, frames = source.rate_hz, source.frames
     on_stage("mix")
-    meter = LoudnessMeter(rate, source.channels, frames, block_energies=True)
-    peaks = np.zeros(-(-frames // BLOCK), np.float32)
-    for at, n, whole in _stretches(frames):
-        x = source.render(at - TRUE_PEAK_CONTEXT, at + whole + TRUE_PEAK_CONTEXT)
-        meter.add(x[TRUE_PEAK_CONTEXT : TRUE_PEAK_CONTEXT + n])
-        peaks[at // BLOCK : (at + whole) // BLOCK] = block_true_peaks(x)
+    analysis = source.analysis() if isinstance(source, Mixdown) else None
+    if analysis is None:  # measure the mix itself
+        meter = LoudnessMeter(rate, source.channels, frames, block_energies=True)
+        peaks = np.zeros(-(-frames // BLOCK), np.float32)
+        with _Beside() as metering:
+            for at, n, whole in _stretches(frames):
+                x = source.render(at - TRUE_PEAK_CONTEXT, at + whole + TRUE_PEAK_CONTEXT)
+                metering.run(meter.add, x[TRUE_PEAK_CONTEXT : TRUE_PEAK_CONTEXT + n])
+                peaks[at // BLOCK : (at + whole) // BLOCK] = block_true_peaks(x)
+        analysis = _Analysis.measured(meter, peaks)
     on_stage("master")
-    analysis = _Analysis(meter, peaks)
     if not np.isfinite(analysis.unlimited):  # silence: written as it is
         gain_db, gains, predicted = 0.0, np.ones(peaks.size, np.float32), analysis.unlimited
     else:
@@ -257,6 +298,33 @@ def master_to(source: Source, target_lufs: float, sinks: list[Sink],
     return Master(target_lufs, measured, peak_dbtp, frames, rate, gain_db)
 
 
+class _Beside:
+    """Calls run in order on one thread beside this one (the meter's FFTs let go of the GIL),
+    a few at most waiting; their errors come out when the block ends."""
+
+    WAITING = 3
+
+    def __enter__(self) -> _Beside:
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meter")
+        self.pending: list = []
+        return self
+
+    def run(self, call: Callable, *args: object) -> None:
+        self.pending.append(self.pool.submit(call, *args))
+        while len(self.pending) > self.WAITING:
+            self.pending.pop(0).result()
+
+    def __exit__(self, kind: object, error: object, tb: object) -> None:
+        try:
+            if kind is None:
+                for future in self.pending:
+                    future.result()
+        finally:
+            for future in self.pending:
+                future.cancel()
+            self.pool.shutdown(wait=True)
+
+
 def _write(source: Source, gain_db: float, gains: np.ndarray, sinks: list[Sink]) -> tuple[float, float]:
     """One pass writing the mastered samples to `sinks`: their loudness and true peak."""
     rate, frames, channels = source.rate_hz, source.frames, source.channels
@@ -265,16 +333,17 @@ def _write(source: Source, gain_db: float, gains: np.ndarray, sinks: list[Sink])
         sink.begin(frames, channels, rate)
     meter = LoudnessMeter(rate, channels, frames)
     peak = 0.0
-    for at, n, whole in _stretches(frames):
-        x = source.render(at - TRUE_PEAK_CONTEXT, at + whole + TRUE_PEAK_CONTEXT)
-        pcm = np.round(np.clip(apply_gains(x, at - TRUE_PEAK_CONTEXT, raise_by, gains), -1, 32767 / 32768) * 32768)
-        written = pcm * np.float32(1 / 32768)
-        peak = max(peak, float(block_true_peaks(written).max(initial=0.0)))
-        inner = slice(TRUE_PEAK_CONTEXT, TRUE_PEAK_CONTEXT + n)
-        meter.add(written[inner])
-        pcm16 = pcm[inner].astype(np.int16)
-        for sink in sinks:
-            sink.write(pcm16)
+    with _Beside() as metering:
+        for at, n, whole in _stretches(frames):
+            x = source.render(at - TRUE_PEAK_CONTEXT, at + whole + TRUE_PEAK_CONTEXT)
+            pcm = np.round(np.clip(apply_gains(x, at - TRUE_PEAK_CONTEXT, raise_by, gains), -1, 32767 / 32768) * 32768)
+            written = pcm * np.float32(1 / 32768)
+            inner = slice(TRUE_PEAK_CONTEXT, TRUE_PEAK_CONTEXT + n)
+            metering.run(meter.add, written[inner])
+            pcm16 = pcm[inner].astype(np.int16)
+            for sink in sinks:
+                sink.write(pcm16)
+            peak = max(peak, float(block_true_peaks(written).max(initial=0.0)))
     for sink in sinks:
         sink.end()
     return meter.integrated_lufs(), (20 * np.log10(peak) if peak > 0 else float("-inf"))

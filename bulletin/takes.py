@@ -34,6 +34,7 @@ from bulletin.audio import Audio, read_audio, resample
 from bulletin.cache import TakeCache, content_key
 from bulletin.engines import get_engine
 from bulletin.errors import BulletinError
+from bulletin.loudness import level_and_profile, profile_blocks
 from bulletin.story import Segment, Sound, Story
 from bulletin.voices import Preset
 
@@ -71,16 +72,20 @@ class SpeechJob:
 
 class Take:
     """A segment's audio at the output rate, levelled: in memory, or in a file read when it is
-    mixed. `gain` (a clip's own gain) is applied as the samples are read."""
+    mixed; and its profile for mastering (see loudness.level_and_profile), in memory or in a
+    file, or made from the samples when first asked for. `gain` (a clip's own gain) is applied
+    as the samples and the profile are read."""
 
     def __init__(self, frames: int, channels: int, rate_hz: int, *, samples: np.ndarray | None = None,
-                 path: Path | None = None, gain: float = 1.0) -> None:
+                 path: Path | None = None, gain: float = 1.0, profile: np.ndarray | None = None,
+                 profile_path: Path | None = None) -> None:
         self.frames, self.channels, self.rate_hz = frames, channels, rate_hz
         self._samples, self.path, self.gain = samples, path, gain
+        self._profile, self.profile_path = profile, profile_path
 
     @classmethod
-    def of(cls, samples: np.ndarray, rate_hz: int) -> Take:
-        return cls(samples.shape[0], samples.shape[1], rate_hz, samples=samples)
+    def of(cls, samples: np.ndarray, rate_hz: int, profile: np.ndarray | None = None) -> Take:
+        return cls(samples.shape[0], samples.shape[1], rate_hz, samples=samples, profile=profile)
 
     @property
     def duration_s(self) -> float:
@@ -92,6 +97,23 @@ class Take:
 
     def audio(self) -> Audio:
         return Audio(self.samples(), self.rate_hz)
+
+    def profile(self) -> np.ndarray:
+        """(energies, true peaks) per block from PROFILE_LEAD frames before the take."""
+        profile = self._profile
+        if profile is None and self.profile_path is not None:
+            try:
+                profile = np.load(self.profile_path, allow_pickle=False)
+            except (OSError, ValueError, EOFError):
+                profile = None
+        if profile is None or profile.shape != (2, profile_blocks(self.frames, self.rate_hz)):
+            samples = self._samples if self._samples is not None else np.load(self.path, allow_pickle=False)
+            profile = level_and_profile(np.asarray(samples, np.float32), self.rate_hz, None)[1]
+        if self._samples is not None:
+            self._profile = profile  # small beside the samples
+        if self.gain != 1.0:
+            return profile * np.array([[self.gain**2], [self.gain]], np.float32)
+        return profile
 
 
 class TakeStore:
@@ -141,7 +163,7 @@ class TakeStore:
             if samples is None or samples.ndim != 2:
                 return None
             if self._reserve(samples.nbytes):
-                return Take.of(samples, rate_hz)
+                return Take.of(samples, rate_hz, self.cache.get_profile(key))
             shape = samples.shape
             del samples
         else:
@@ -157,15 +179,21 @@ class TakeStore:
             os.utime(path)
         except OSError:
             return None
-        return Take(shape[0], shape[1], rate_hz, path=spilled)
+        profile = spilled.with_suffix(".profile")
+        try:
+            _link_or_copy(self.cache.profile_path(key), profile)
+        except OSError:
+            profile = None  # made from the samples when needed
+        return Take(shape[0], shape[1], rate_hz, path=spilled, profile_path=profile)
 
-    def add(self, key: str | None, samples: np.ndarray, rate_hz: int) -> Take:
-        """A take just made: into the cache, and kept in memory or spilled."""
-        cached = self.cache.put(key, samples) if self.cache is not None and key else None
+    def add(self, key: str | None, made: tuple[np.ndarray, np.ndarray | None], rate_hz: int) -> Take:
+        """A take just made, (samples, profile): into the cache, and kept in memory or spilled."""
+        samples, profile = made
+        cached = self.cache.put(key, samples, profile) if self.cache is not None and key else None
         with self._lock:
             self.added += 1
         if self._reserve(samples.nbytes):
-            return Take.of(samples, rate_hz)
+            return Take.of(samples, rate_hz, profile)
         spilled = self._spill_path(key or f"take-{id(samples)}")
         try:
             if cached is None:
@@ -174,7 +202,7 @@ class TakeStore:
         except OSError:
             with open(spilled, "wb") as out:
                 np.save(out, samples, allow_pickle=False)
-        return Take(samples.shape[0], samples.shape[1], rate_hz, path=spilled)
+        return Take(samples.shape[0], samples.shape[1], rate_hz, path=spilled, profile=profile)
 
     def prune(self) -> None:
         if self.cache is not None and self.added:
@@ -208,10 +236,9 @@ def audible(audio: Audio, pad_s: float = 0.005) -> Audio:
     return Audio(audio.samples[first:last], audio.rate_hz)
 
 
-def levelled(audio: Audio) -> np.ndarray:
-    from bulletin.loudness import level_to
-
-    return level_to(audio, TAKE_LUFS).samples
+def levelled(audio: Audio) -> tuple[np.ndarray, np.ndarray]:
+    """The take levelled to TAKE_LUFS, and its profile."""
+    return level_and_profile(np.asarray(audio.samples, np.float32), audio.rate_hz, TAKE_LUFS)
 
 
 def _voice(job: SpeechJob) -> Audio:
@@ -223,8 +250,8 @@ def _voice(job: SpeechJob) -> Audio:
     return raw
 
 
-def _finish(job: SpeechJob, raw: Audio) -> np.ndarray:
-    """The rest: effect, output rate, level."""
+def _finish(job: SpeechJob, raw: Audio) -> tuple[np.ndarray, np.ndarray]:
+    """The rest: effect, output rate, level (and the take's profile)."""
     if job.effect != "none":
         from bulletin.effects import apply_effect
 
@@ -232,8 +259,8 @@ def _finish(job: SpeechJob, raw: Audio) -> np.ndarray:
     return levelled(resample(raw, job.rate_hz))
 
 
-def speak(job: SpeechJob) -> np.ndarray:
-    """Make one speech take, levelled (runs in a worker process or in this one)."""
+def speak(job: SpeechJob) -> tuple[np.ndarray, np.ndarray]:
+    """Make one speech take, levelled, and its profile (in a worker process or in this one)."""
     return _finish(job, _voice(job))
 
 
@@ -281,7 +308,7 @@ def _segment_error(index: int, error: BulletinError) -> BulletinError:
     return BulletinError(message if message.startswith("segment") else f"segment {index}: {message}")
 
 
-def _speak_segment(index: int, job: SpeechJob) -> np.ndarray:
+def _speak_segment(index: int, job: SpeechJob) -> tuple[np.ndarray, np.ndarray]:
     try:
         return speak(job)
     except BulletinError as error:
@@ -304,10 +331,10 @@ def _in_process(
     def collect() -> None:
         index, job, key, future = pending.popleft()
         try:
-            samples = future.result()
+            made = future.result()
         except BulletinError as error:
             raise _segment_error(index, error) from None
-        takes[index] = store.add(key, samples, job.rate_hz)
+        takes[index] = store.add(key, made, job.rate_hz)
         on_take(index)
 
     try:

@@ -14,7 +14,7 @@ from tests.conftest import ROOT
 
 STORY = (
     "title: Kill Test\ndate: 2026-03-04\n"
-    "cast: {anchor: {role: anchor}, kim: {role: reporter}}\n"
+    "cast: {anchor: {role: anchor, voice: anchor-us}, kim: {role: reporter, voice: reporter-us}}\n"
     "segments:\n  - sting: builtin:open\n"
     + "".join(f"  - anchor: Story number {i} begins here, and it goes on for a while longer.\n  - kim: Thank you. Here is report {i}.\n" for i in range(12))
     + "  - sting: builtin:close\n"

@@ -155,8 +155,13 @@ def test_two_renders_at_once_into_one_cache(story: Path, tmp_path: Path, cache_h
     for run in runs:
         out, err = run.communicate(timeout=300)
         assert run.returncode == 0, err
-    sizes = {(tmp_path / f"out{i}" / "cache-test-2026-02-03.wav").stat().st_size for i in range(2)}
-    assert len(sizes) == 1 and sizes.pop() > 44
+    import soundfile as sf
+
+    infos = [sf.info(str(tmp_path / f"out{i}" / "cache-test-2026-02-03.wav")) for i in range(2)]
+    # both whole (espeak-ng's noise can move a take's trimmed end by a frame or two between
+    # two syntheses of it, so the two need not be identical)
+    assert all(info.frames > 44100 for info in infos)
+    assert abs(infos[0].duration - infos[1].duration) < 0.01
     assert len(entries(cache_home)) == 3
     assert not list((cache_home / "bulletin" / "takes").glob("*/.tmp-*"))  # no temporaries left
     # and the entries they left are whole: a third render reads them all
