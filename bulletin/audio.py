@@ -35,6 +35,24 @@ class Audio:
         return cls(np.asarray(samples, np.float32).reshape(-1, 1), rate_hz)
 
 
+def release_memory() -> None:
+    """Hand memory freed by numpy back to the system (glibc keeps what threads freed in their
+    own arenas, and a long render's peak memory then grows with its length). No-op elsewhere."""
+    global _trim
+    if _trim is None:
+        try:
+            import ctypes
+
+            _trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _trim = False
+    if _trim:
+        _trim(0)
+
+
+_trim = None
+
+
 def resample(audio: Audio, rate_hz: int) -> Audio:
     """Resample with soxr's high-quality converter; a no-op at the same rate."""
     if audio.rate_hz == rate_hz or audio.samples.shape[0] == 0:

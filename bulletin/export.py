@@ -3,6 +3,7 @@ all read off the timeline, and every file written beside its name and renamed in
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -165,6 +166,14 @@ class Mp3Writer:
             self.out.write(info)
             shutil.copyfileobj(frames, self.out, 1 << 20)
         finally:
+            self.encoder.close()
+            self.encoder = None
+
+    def abandon(self) -> None:
+        """The master failed: stop the encoder and drop what it made."""
+        if self.encoder is not None:
+            with contextlib.suppress(Exception):  # the master's own error is the one to report
+                self.encoder.finish()
             self.encoder.close()
             self.encoder = None
 

@@ -23,6 +23,7 @@ import numpy as np
 from bulletin.audio import Audio
 
 OVERSAMPLE = 4
+INTERSAMPLE_DB = 3.0  # how far over its sample peaks programme audio's true peak can go
 LIMITER_LOOKAHEAD_S = 0.003
 LIMITER_HOLD_S = 0.020
 BLOCK = 32  # frames: the unit of the limiter's gain and of the true-peak meter (0.7 ms)
@@ -143,7 +144,8 @@ class LoudnessMeter:
         count = max(count, 0)
         self.starts = (GATE_BLOCK_S * GATE_STEP * np.arange(count) * rate_hz).astype(int)
         self.ends = np.minimum((GATE_BLOCK_S * (GATE_STEP * np.arange(count) + 1) * rate_hz).astype(int), frames)
-        self.marks = np.unique(np.concatenate([self.starts, self.ends]))
+        marks = np.sort(np.concatenate([self.starts, self.ends]))
+        self.marks = marks[np.concatenate([[True], marks[1:] != marks[:-1]])] if marks.size else marks
         self.sums = np.zeros(self.marks.size)  # running energy at each mark
         self.energies = np.zeros(-(-frames // BLOCK), np.float32) if block_energies else None
 
@@ -314,11 +316,15 @@ def _interpolator_t() -> np.ndarray:
 TRUE_PEAK_CONTEXT = 16  # frames of context the interpolator needs on each side of a block
 
 
-def block_true_peaks(x: np.ndarray) -> np.ndarray:
+def block_true_peaks(x: np.ndarray, floor: float = 0.0) -> np.ndarray:
     """Per block of BLOCK frames, the largest absolute value of the signal and of its 4x
     oversampled version, over all channels. `x` holds TRUE_PEAK_CONTEXT frames before the
     blocks and TRUE_PEAK_CONTEXT after them (zeros past the ends of the signal); the blocks'
-    frames in between are a whole number of blocks."""
+    frames in between are a whole number of blocks.
+
+    With a `floor`, blocks whose samples (theirs and their neighbours') stay INTERSAMPLE_DB
+    under it are not interpolated (their sample peak is given): programme audio's intersample
+    peaks stay within about 3 dB of its sample peaks, so they cannot reach the floor."""
     inner = x.shape[0] - 2 * TRUE_PEAK_CONTEXT
     assert inner >= 0 and inner % BLOCK == 0
     blocks = inner // BLOCK
@@ -329,29 +335,36 @@ def block_true_peaks(x: np.ndarray) -> np.ndarray:
     batch = 1024  # blocks at a time: the working arrays stay in cache
     pairs = np.empty((min(batch, blocks), 2 * BLOCK), np.float32)
     values = np.empty((matrix.shape[0], min(batch, blocks)), np.float32)
-    interpolated = np.empty(blocks, np.float32)
     for c in range(x.shape[1]):
         z = np.ascontiguousarray(x[:, c], np.float32).reshape(blocks + 1, BLOCK)
         samples = np.abs(z.ravel()[TRUE_PEAK_CONTEXT : TRUE_PEAK_CONTEXT + inner]).reshape(blocks, BLOCK).max(axis=1)
         np.maximum(out, samples, out=out)
-        for at in range(0, blocks, batch):
-            stop = min(at + batch, blocks)
+        chosen = None
+        if floor > 0:
+            near = np.maximum(samples, np.maximum(np.roll(samples, 1), np.roll(samples, -1)))
+            chosen = np.flatnonzero(near * np.float32(10 ** (INTERSAMPLE_DB / 20)) >= floor)
+            if chosen.size == 0:
+                continue
+        count = blocks if chosen is None else chosen.size
+        for at in range(0, count, batch):
+            stop = min(at + batch, count)
             k = stop - at
-            pairs[:k, :BLOCK] = z[at:stop]
-            pairs[:k, BLOCK:] = z[at + 1 : stop + 1]
+            if chosen is None:
+                pairs[:k, :BLOCK] = z[at:stop]
+                pairs[:k, BLOCK:] = z[at + 1 : stop + 1]
+            else:
+                rows = chosen[at:stop]
+                pairs[:k, :BLOCK] = z[rows]
+                pairs[:k, BLOCK:] = z[rows + 1]
             v = values[:, :k]
             np.matmul(matrix, pairs[:k].T, out=v)  # (values of the block, blocks)
             np.abs(v, out=v)
-            v.max(axis=0, out=interpolated[at:stop])
-        np.maximum(out, interpolated, out=out)
+            peak = v.max(axis=0)
+            if chosen is None:
+                np.maximum(out[at:stop], peak, out=out[at:stop])
+            else:
+                out[rows] = np.maximum(out[rows], peak)
     return out
-
-
-def _with_context(samples: np.ndarray) -> np.ndarray:
-    """`samples` padded for block_true_peaks: context zeros, and up to a whole block."""
-    n = samples.shape[0]
-    pad_end = TRUE_PEAK_CONTEXT + (-n % BLOCK)
-    return np.pad(np.asarray(samples, np.float32), ((TRUE_PEAK_CONTEXT, pad_end), (0, 0)))
 
 
 def true_peaks(samples: np.ndarray) -> np.ndarray:

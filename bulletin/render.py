@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bulletin.audio import Audio, with_channels
+from bulletin.audio import Audio, release_memory, with_channels
 from bulletin.cache import TakeCache
 from bulletin.casting import cast_voices, segment_preset
 from bulletin.engines import engine_problem, get_engine
@@ -153,6 +153,10 @@ def start_sounds(story: Story, indices: set[int], rate_hz: int, store: TakeStore
     need no casting, so a render starts them right after loading the story."""
     segments = [s for s in story.segments if s.index in indices and s.kind in ("sting", "clip")]
     bed_sounds = {part.index: part.bed for part in story.stories if part.bed} if beds else {}
+    if not segments and not bed_sounds:
+        nothing: Future = Future()
+        nothing.set_result(({}, {}))
+        return nothing
     return pool.submit(sound_takes, segments, bed_sounds, store, rate_hz)
 
 
@@ -190,6 +194,7 @@ def render(
         on_stage("synthesize")
         takes, beds = make_takes(p, everything, rate_hz, workers=jobs or default_workers(), store=store,
                                  on_take=on_take, helpers=helpers, sounds=sounds)
+        release_memory()
         on_stage("arrange")
         timeline = arrange(story, {i: t.duration_s for i, t in takes.items()})
         if timeline.duration_s > MAX_DURATION_S:

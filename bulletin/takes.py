@@ -21,16 +21,15 @@ import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from functools import cache
-from multiprocessing import get_context
 from pathlib import Path
 from types import TracebackType
 
 import numpy as np
 
-from bulletin.audio import Audio, read_audio, resample
+from bulletin.audio import Audio, read_audio, release_memory, resample
 from bulletin.cache import TakeCache, content_key
 from bulletin.engines import get_engine
 from bulletin.errors import BulletinError
@@ -48,6 +47,8 @@ PARALLEL_MIN_SECONDS = 1.5
 MEMORY_BUDGET_BYTES = 48 * 1024 * 1024
 # engine takes waiting for their effect and level (in this process): bounds their memory
 PENDING = 8
+# takes between handing freed memory back (see audio.release_memory)
+TRIM_EVERY = 16
 # what the cache holds: bump when the meaning of an entry changes (v2: levelled to TAKE_LUFS)
 CACHE_VERSION = 2
 
@@ -91,6 +92,11 @@ class Take:
     def duration_s(self) -> float:
         return self.frames / self.rate_hz
 
+    def with_gain(self, gain: float) -> Take:
+        """The same take at `gain` (shares its samples and profile)."""
+        return Take(self.frames, self.channels, self.rate_hz, samples=self._samples, path=self.path, gain=gain,
+                    profile=self._profile, profile_path=self.profile_path)
+
     def samples(self) -> np.ndarray:
         samples = self._samples if self._samples is not None else np.load(self.path, allow_pickle=False)
         return samples * np.float32(self.gain) if self.gain != 1.0 else samples
@@ -127,6 +133,8 @@ class TakeStore:
         self.in_memory = 0
         self.added = 0
         self._spill: tempfile.TemporaryDirectory | None = None
+        self._spilled = 0
+        self._known: dict[str, Take] = {}  # by key: a key's take is made once per render
         self._lock = threading.Lock()
 
     def __enter__(self) -> TakeStore:
@@ -148,36 +156,44 @@ class TakeStore:
             return True
 
     def _spill_path(self, key: str) -> Path:
+        """A new file name in the spill folder (never one in use: a file there never changes)."""
         with self._lock:
             if self._spill is None:
                 self._spill = tempfile.TemporaryDirectory(prefix="bulletin-takes-")
-            return Path(self._spill.name) / f"{key}.npy"
+            self._spilled += 1
+            return Path(self._spill.name) / f"{self._spilled}-{key[:16]}.npy"
 
     def lookup(self, key: str, rate_hz: int) -> Take | None:
-        """The cached take of `key`, or None."""
+        """The take of `key` made or found earlier in this render, else the cached one, or None."""
+        with self._lock:
+            if key in self._known:
+                return self._known[key]
+        take = self._lookup(key, rate_hz)
+        if take is not None:
+            with self._lock:
+                take = self._known.setdefault(key, take)
+        return take
+
+    def _lookup(self, key: str, rate_hz: int) -> Take | None:
         if self.cache is None:
             return None
-        path = self.cache.path(key)
         if self.in_memory < self.budget:
             samples = self.cache.get(key)
             if samples is None or samples.ndim != 2:
                 return None
             if self._reserve(samples.nbytes):
                 return Take.of(samples, rate_hz, self.cache.get_profile(key))
-            shape = samples.shape
             del samples
-        else:
-            try:
-                shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
-            except (OSError, ValueError, EOFError):
-                return None
-            if len(shape) != 2:
-                return None
+        # a link to the entry (a file there never changes, whatever another render does to
+        # the cache), read when mixed
         spilled = self._spill_path(key)
         try:
-            _link_or_copy(path, spilled)
-            os.utime(path)
-        except OSError:
+            _link_or_copy(self.cache.path(key), spilled)
+            os.utime(self.cache.path(key))
+            shape = np.load(spilled, mmap_mode="r", allow_pickle=False).shape
+        except (OSError, ValueError, EOFError):
+            return None
+        if len(shape) != 2:
             return None
         profile = spilled.with_suffix(".profile")
         try:
@@ -187,7 +203,15 @@ class TakeStore:
         return Take(shape[0], shape[1], rate_hz, path=spilled, profile_path=profile)
 
     def add(self, key: str | None, made: tuple[np.ndarray, np.ndarray | None], rate_hz: int) -> Take:
-        """A take just made, (samples, profile): into the cache, and kept in memory or spilled."""
+        """A take just made, (samples, profile): into the cache, and kept in memory or spilled.
+        The first take made of a key in a render is the one every segment of that key gets."""
+        take = self._add(key, made, rate_hz)
+        if key:
+            with self._lock:
+                take = self._known.setdefault(key, take)
+        return take
+
+    def _add(self, key: str | None, made: tuple[np.ndarray, np.ndarray | None], rate_hz: int) -> Take:
         samples, profile = made
         cached = self.cache.put(key, samples, profile) if self.cache is not None and key else None
         with self._lock:
@@ -199,7 +223,10 @@ class TakeStore:
             if cached is None:
                 raise OSError
             _link_or_copy(cached, spilled)
-        except OSError:
+            if np.load(spilled, mmap_mode="r", allow_pickle=False).shape != samples.shape:
+                raise OSError  # another render put its own take of this key there meanwhile
+        except (OSError, ValueError, EOFError):
+            spilled.unlink(missing_ok=True)
             with open(spilled, "wb") as out:
                 np.save(out, samples, allow_pickle=False)
         return Take(samples.shape[0], samples.shape[1], rate_hz, path=spilled, profile=profile)
@@ -295,11 +322,22 @@ def synthesize_speech(
             on_take(index)
         else:
             todo[index] = (job, key)
+    first: dict[str, int] = {}
+    repeats: dict[int, int] = {}  # segments that say what another one says: made once
+    for index, (_, key) in list(todo.items()):
+        if key in first:
+            repeats[index] = first[key]
+            del todo[index]
+        else:
+            first[key] = index
     seconds = sum(len(j.text) / get_engine(j.preset.engine).chars_per_second for j, _ in todo.values())
     if workers > 1 and len(todo) > 1 and seconds > PARALLEL_MIN_SECONDS:
         _in_workers(todo, workers, store, takes, on_take)
     elif todo:
         _in_process(todo, store, takes, on_take, helpers)
+    for index, same in repeats.items():
+        takes[index] = takes[same]
+        on_take(index)
     return takes
 
 
@@ -336,6 +374,8 @@ def _in_process(
             raise _segment_error(index, error) from None
         takes[index] = store.add(key, made, job.rate_hz)
         on_take(index)
+        if len(takes) % TRIM_EVERY == 0:
+            release_memory()
 
     try:
         for index, (job, key) in todo.items():
@@ -362,6 +402,9 @@ def _in_workers(
     takes: dict[int, Take],
     on_take: Callable[[int], None],
 ) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
     # spawn, never fork: an engine initialised in this process must not be copied into a child
     # (a forked espeak-ng or onnxruntime hangs)
     with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context("spawn")) as pool:
@@ -372,6 +415,8 @@ def _in_workers(
             takes[index] = store.add(key, future.result(), job.rate_hz)
             on_take(index)
             del future
+            if len(takes) % TRIM_EVERY == 0:
+                release_memory()
 
 
 # Sounds: stings, beds and clips ------------------------------------------------------------
@@ -446,7 +491,7 @@ def sound_takes(
                 plain = replace(s, gain_db=0.0)
                 key = sound_key(s.sound, rate_hz, (s.start_s, s.end_s))
                 take = (store.lookup(key, rate_hz) if key else None) or store.add(key, levelled(clip_take(plain, rate_hz)), rate_hz)
-                take.gain = float(np.float32(10 ** (s.gain_db / 20)))
+                take = take.with_gain(float(np.float32(10 ** (s.gain_db / 20))))
             else:
                 assert s.sound is not None
                 take = _sound(s.sound, store, rate_hz)

@@ -14,10 +14,13 @@ resource.getrusage(RUSAGE_CHILDREN)). For the example (default examples/gsomia/s
   the same texts with the same voices to WAV files, one process per take, then ffmpeg encoding
   the rendered WAV to 128 kbps CBR MP3; the render/floor ratio.
 
-Each is the median of --repeat runs (the machine may be busy: repeat). Per-stage times come
-from the cold renders' logs (medians). Then generated bulletins of --long minutes (the
-example's stories repeated with varied words): cold render time and peak memory each, time per
-audio minute for linearity, and for the longest also warm, one edit and preview.
+Each is the median of --repeat runs (the machine may be busy: repeat), as wall time and as CPU
+time (user + system of all the render's processes and threads: on a busy machine the truer
+measure of work). Per-stage times come from further cold renders run in-process in a child
+Python (medians). Then generated bulletins of --long minutes (the example's stories repeated,
+every copy's lines opening with different words): cold render time and peak memory each, time
+per audio minute for linearity, and for the longest also warm, one edit and preview. Renders
+run with BULLETIN_CACHE_MB=4096, so the longest bulletin's takes all stay in the cache.
 
 The bench renders the example with espeak-ng voices: where `auto` casting would pick a voice
 on another engine (the neural preset, when installed), that member is pinned to the preset
@@ -29,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -40,7 +42,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-STAGES = ("load", "cast", "synthesize", "arrange", "mix", "master", "encode")
+STAGES = ("import", "load", "cast", "synthesize", "arrange", "mix", "master", "encode")
 # runs a command, then prints its wall time and the peak RSS of its children (kB on Linux)
 WRAPPER = (
     "import resource, subprocess, sys, time\n"
@@ -53,10 +55,15 @@ WRAPPER = (
 )
 
 
+# the take cache holds every take of the longest bulletin (the default 512 MB holds about 48
+# minutes of takes at 44.1 kHz), so that warm is warm
+CACHE_MB = "4096"
+
+
 def run(args: list[str], cache: Path, check: bool = True) -> tuple[float, float, str]:
     """(wall seconds, peak MB, stderr) of one command in its own wrapper process; its CPU time
     (user + system, all its processes) in LAST_CPU[0]."""
-    env = dict(os.environ, XDG_CACHE_HOME=str(cache))
+    env = dict(os.environ, XDG_CACHE_HOME=str(cache), BULLETIN_CACHE_MB=CACHE_MB)
     done = subprocess.run([PYTHON, "-c", WRAPPER, *args], env=env, capture_output=True, text=True, cwd=ROOT)
     wall, rss_kb, code, cpu = done.stdout.split()
     if check and code != "0":
@@ -72,19 +79,30 @@ def render_cmd(story: Path, out: Path, jobs: int | None) -> list[str]:
     return [PYTHON, "-m", "bulletin", "render", str(story), "-o", str(out)] + (["--jobs", str(jobs)] if jobs else [])
 
 
-def stage_times(log: str, wall: float) -> dict[str, float]:
-    """Stage durations from a render's log lines (`  1.234s stage`); `start` is everything
-    before the first stage (Python, imports), measured as wall minus the render's own time."""
-    marks = [(float(t), name) for t, name in re.findall(r"^\s*([\d.]+)s (\w+)$", log, re.M)]
-    if not marks:
-        return {}
-    end = next((t for t, name in marks if name == "done"), None)
-    times = {name: following - t for (t, name), (following, _) in zip(marks, marks[1:], strict=False)}
-    if end is None:  # a log without `done`: the last stage runs to the end of the process
-        times[marks[-1][1]] = float("nan")
-        end = marks[-1][0]
-    times["start"] = wall - end
-    return times
+STAGED = (
+    "import json, sys, time\n"
+    "t0 = time.perf_counter()\n"
+    "from pathlib import Path\n"
+    "import bulletin.cli, bulletin.render\n"
+    "marks = [('import', t0), ('load', time.perf_counter())]\n"
+    "stage = lambda name: marks.append((name, time.perf_counter())) if name != 'load' else None\n"
+    "bulletin.render.render(Path(sys.argv[1]), Path(sys.argv[2]), on_stage=stage)\n"
+    "marks.append(('end', time.perf_counter()))\n"
+    "print(json.dumps({a: c - b for (a, b), (_, c) in zip(marks, marks[1:])}))\n"
+)
+
+
+def stage_times(story: Path, out: Path, cache: Path) -> dict[str, float]:
+    """Per-stage wall times of a cold render run in-process in a child Python (`start`: the
+    interpreter starting, before the first import; `import`: importing the render)."""
+    env = dict(os.environ, XDG_CACHE_HOME=str(cache), OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS", "1"))
+    started = time.perf_counter()
+    done = subprocess.run([PYTHON, "-c", STAGED, str(story), str(out)], env=env, capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"staged render failed:\n{done.stderr}")
+    times = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"start": wall - sum(times.values()), **times}
 
 
 # Stories -------------------------------------------------------------------------------------
@@ -148,13 +166,14 @@ def espeak_cast(story_path: Path):  # noqa: ANN201
 
 
 def varied(part, n: int):  # noqa: ANN001, ANN201
-    """A copy of a story part whose speech says something different (repetition `n`): a new
-    opening word per segment, so no take repeats (about 4% longer)."""
+    """A copy of a story part whose speech says something different (repetition `n`): one or
+    two opening words, different for every copy, so no take repeats (about 4% longer)."""
     from dataclasses import replace
 
     words = ["Meanwhile", "Later", "Separately", "Elsewhere", "Also", "Today", "Earlier", "Now", "Again"]
-    segments = [replace(s, id=None, text=f"{words[(n + i) % len(words)]}, {s.text}") if s.kind == "speech"
-                else replace(s, id=None) for i, s in enumerate(part.segments)]
+    opening = words[n % len(words)] + (f" {words[n // len(words) - 1].lower()}" if n >= len(words) else "")
+    segments = [replace(s, id=None, text=f"{opening}, {s.text}") if s.kind == "speech" else replace(s, id=None)
+                for s in part.segments]
     return replace(part, headline=f"{part.headline} ({n + 1})", segments=segments)
 
 
@@ -220,7 +239,8 @@ def measure(story: Path, work: Path, repeat: int, jobs: int | None, preview_ref:
         results["cold"].append(wall)
         results["cold_cpu"].append(LAST_CPU[0])
         results["cold_mb"].append(mb)
-        stages.append(stage_times(log, wall))
+        if with_floor is not None:  # the example: per-stage times too, from another cold render
+            stages.append(stage_times(story, work / f"staged{n}", work / f"staged-cache{n}"))
         cue = json.loads(next(out.glob("*.json")).read_text())
         audio_s = cue["duration"]
         results["warm"].append(run(render_cmd(story, out, jobs), cache)[0])
@@ -241,7 +261,7 @@ def measure(story: Path, work: Path, repeat: int, jobs: int | None, preview_ref:
         shutil.rmtree(cache, ignore_errors=True)
     story.write_text(original)
     median = {k: statistics.median(v) for k, v in results.items() if v}
-    median["stages"] = {k: statistics.median(s.get(k, float("nan")) for s in stages) for k in ("start", *STAGES)}
+    median["stages"] = {k: statistics.median(s.get(k, float("nan")) for s in stages) for k in ("start", *STAGES)} if stages else {}
     median["audio_s"] = audio_s
     return median
 
@@ -285,14 +305,15 @@ def main() -> None:
             print(f"{'cold render / floor':32}{cold / total:8.2f}{'':8}{ex['cold_cpu'] / ex['floor_cpu']:8.2f}")
         else:
             print("floor: espeak-ng or ffmpeg not installed")
-        print("stages of the cold render (s): " + "  ".join(f"{k} {v:.3f}" for k, v in ex["stages"].items()))
+        print("stages of a cold render, in-process (s): " + "  ".join(f"{k} {v:.3f}" for k, v in ex["stages"].items()))
         print(f"real-time factor (cold): {ex['audio_s'] / cold:.0f}x; peak memory {ex['cold_mb']:.0f} MB")
         if args.no_long:
             return
         minutes = [float(m) for m in args.long.split(",") if m.strip()]
         print()
         print(f"{'generated':12}{'audio min':>10}{'cold s':>9}{'s/audio min':>13}{'peak MB':>9}")
-        per_minute = []
+        per_minute: list[float] = []
+        runs: list[dict] = []
         longest = None
         for m in minutes:
             path = work / f"long{m:g}" / "story.yaml"
@@ -313,10 +334,14 @@ def main() -> None:
                 r = {"cold": statistics.median(walls), "cold_mb": statistics.median(mbs), "audio_s": audio}
             rate = r["cold"] / (r["audio_s"] / 60)
             per_minute.append(rate)
+            runs.append(r)
             print(f"{m:>8g} min{r['audio_s'] / 60:10.1f}{r['cold']:9.2f}{rate:13.3f}{r['cold_mb']:9.0f}")
         if len(per_minute) > 1:
             print(f"linearity: seconds per audio minute within {100 * (max(per_minute) / min(per_minute) - 1):.1f}% "
-                  "(shortest to longest)")
+                  "of each other")
+            steps = [(b["cold"] - a["cold"]) / ((b["audio_s"] - a["audio_s"]) / 60) for a, b in zip(runs, runs[1:], strict=False)]
+            print("  each added audio minute (s): " + ", ".join(f"{x:.3f}" for x in steps)
+                  + f"; fixed part (the fit's intercept): {runs[0]['cold'] - steps[0] * runs[0]['audio_s'] / 60:.2f} s")
         if longest is not None:
             c = longest["cold"]
             print(f"{max(minutes):g}-minute: warm {longest['warm']:.2f} s ({longest['warm'] / c:.2f}x cold), "
