@@ -35,7 +35,9 @@ from bulletin.timeline import Timeline, arrange
 from bulletin.voices import Preset, load_lexicon, load_presets
 
 # characters per word, to estimate a speech segment's duration from its preset's pace
-CHARS_PER_WORD = 5.7
+CHARS_PER_WORD = 6.4
+# and the pause at each punctuation mark inside a text (both fitted to the example's takes)
+PAUSE_S = 0.11
 
 
 @dataclass(frozen=True)
@@ -65,14 +67,15 @@ def cast_story(story: Story) -> Plan:
     # the default respellings (voices/lexicon.yaml, the project's then the story's); the story's own win
     story = replace(story, pronounce={**load_lexicon(story.folder), **story.pronounce})
     presets = load_presets(story.folder)
-    usable: dict[str, bool] = {}  # by engine, found out only when `auto` casting asks
+    usable: dict[str, bool] = {}  # by preset, found out only when `auto` casting asks
 
-    def engine_usable(preset: Preset) -> bool:
-        if preset.engine not in usable:
-            usable[preset.engine] = engine_problem(preset.engine) is None
-        return usable[preset.engine]
+    def preset_usable(preset: Preset) -> bool:
+        # the engine must load and have the preset's voice (piper without its model: no)
+        if preset.name not in usable:
+            usable[preset.name] = _preset_problem(preset) is None
+        return usable[preset.name]
 
-    cast = cast_voices(story, presets, engine_usable)
+    cast = cast_voices(story, presets, preset_usable)
     voices = {
         s.index: segment_preset(s.voice, s.speaker or "", cast, presets)
         for s in story.segments
@@ -100,7 +103,7 @@ def estimate_duration_s(plan: Plan, index: int) -> float:
     segment = next(s for s in plan.story.segments if s.index == index)
     preset = plan.voices[index]
     words = len(segment.text or "") / CHARS_PER_WORD
-    pauses = len(re.findall(r"[.!?;:,]\s", segment.text or "")) * 0.12
+    pauses = len(re.findall(r"[.!?;:,]\s", segment.text or "")) * PAUSE_S
     return words / (preset.rate_wpm * segment.rate / 60) + pauses
 
 

@@ -131,3 +131,13 @@ def test_pause_is_silent_and_cli_prints_summary(tmp_path: Path):
     data, rate = sf.read(str(out / "test-news-2026-01-02.wav"))
     assert np.abs(data[int(pause["start"] * rate) : int(pause["end"] * rate)]).max() == 0.0
     assert abs(cue["loudness"]["integrated_lufs"] - -23.0) <= 0.5
+
+
+def test_check_estimates_are_within_15_percent_of_the_render(rendered):
+    from bulletin.checking import check_report
+
+    report, ok = check_report(EXAMPLE)
+    estimated = re.search(r"estimated total: (\d+):([\d.]+)", report)
+    assert ok and estimated
+    total_s = int(estimated.group(1)) * 60 + float(estimated.group(2))
+    assert abs(total_s - rendered.duration_s) <= 0.15 * rendered.duration_s
