@@ -107,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `bulletin check story.yaml | head`: the reader left, not an error
+        sys.stderr.close()
+        return 0
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
