@@ -189,6 +189,11 @@ def test_a_real_broken_story_leaves_latest_and_feed_byte_identical(tmp_path, cap
 def test_a_real_render_killed_mid_build_changes_nothing(tmp_path):
     jobs_file = make_site(tmp_path, ["2026-01-01", "2026-01-02"])
     assert run_build(jobs_file, "morning", dt.date(2026, 1, 1)) == 0
+    # a long story of fresh words (nothing cached), so the render lasts long enough to be killed
+    long_story = STORY + "".join(
+        f"  - anchor: Item {i} {time.time_ns()}, and the news goes on for a little while longer.\n" for i in range(80)
+    )
+    write_story(tmp_path, "2026-01-02", long_story)
     folder = tmp_path / "public" / "morning"
     before = snapshot(folder)
     process = subprocess.Popen(
@@ -207,7 +212,7 @@ def test_a_real_render_killed_mid_build_changes_nothing(tmp_path):
         stderr=subprocess.PIPE,
     )
     wait_for(lambda: any((folder / ".staging").glob("2026-01-02-*")))  # rendering has begun
-    time.sleep(0.3)  # into the render (loading, synthesis); a whole one takes over a second
+    time.sleep(0.3)  # into the render (loading, synthesis); this one takes a few seconds
     assert process.poll() is None, "the build finished before it could be killed"
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=10)
