@@ -311,8 +311,7 @@ def main() -> None:
             return
         minutes = [float(m) for m in args.long.split(",") if m.strip()]
         print()
-        print(f"{'generated':12}{'audio min':>10}{'cold s':>9}{'s/audio min':>13}{'peak MB':>9}")
-        per_minute: list[float] = []
+        print(f"{'generated':12}{'audio min':>10}{'cold s':>9}{'s/audio min':>13}{'cpu s':>8}{'cpu/audio min':>15}{'peak MB':>9}")
         runs: list[dict] = []
         longest = None
         for m in minutes:
@@ -323,25 +322,29 @@ def main() -> None:
                 longest = measure(path, work / f"run{m:g}", args.long_repeat, args.jobs, preview_ref="2")
                 r = longest
             else:
-                walls, mbs, audio = [], [], 0.0
+                walls, cpus, mbs, audio = [], [], [], 0.0
                 for n in range(args.long_repeat):
                     out = work / f"run{m:g}-{n}"
                     wall, mb, _ = run(render_cmd(path, out, args.jobs), work / f"cache-long{m:g}-{n}")
                     walls.append(wall)
+                    cpus.append(LAST_CPU[0])
                     mbs.append(mb)
                     audio = json.loads(next(out.glob("*.json")).read_text())["duration"]
                     shutil.rmtree(work / f"cache-long{m:g}-{n}", ignore_errors=True)
-                r = {"cold": statistics.median(walls), "cold_mb": statistics.median(mbs), "audio_s": audio}
-            rate = r["cold"] / (r["audio_s"] / 60)
-            per_minute.append(rate)
+                r = {"cold": statistics.median(walls), "cold_cpu": statistics.median(cpus),
+                     "cold_mb": statistics.median(mbs), "audio_s": audio}
+            r["per_minute"] = r["cold"] / (r["audio_s"] / 60)
+            r["cpu_per_minute"] = r["cold_cpu"] / (r["audio_s"] / 60)
             runs.append(r)
-            print(f"{m:>8g} min{r['audio_s'] / 60:10.1f}{r['cold']:9.2f}{rate:13.3f}{r['cold_mb']:9.0f}")
-        if len(per_minute) > 1:
-            print(f"linearity: seconds per audio minute within {100 * (max(per_minute) / min(per_minute) - 1):.1f}% "
-                  "of each other")
+            print(f"{m:>8g} min{r['audio_s'] / 60:10.1f}{r['cold']:9.2f}{r['per_minute']:13.3f}"
+                  f"{r['cold_cpu']:8.2f}{r['cpu_per_minute']:15.3f}{r['cold_mb']:9.0f}")
+        if len(runs) > 1:
+            for key, what in (("per_minute", "wall"), ("cpu_per_minute", "CPU")):
+                values = [r[key] for r in runs]
+                print(f"linearity ({what}): seconds per audio minute within {100 * (max(values) / min(values) - 1):.1f}% "
+                      "of each other")
             steps = [(b["cold"] - a["cold"]) / ((b["audio_s"] - a["audio_s"]) / 60) for a, b in zip(runs, runs[1:], strict=False)]
-            print("  each added audio minute (s): " + ", ".join(f"{x:.3f}" for x in steps)
-                  + f"; fixed part (the fit's intercept): {runs[0]['cold'] - steps[0] * runs[0]['audio_s'] / 60:.2f} s")
+            print("  wall seconds per added audio minute: " + ", ".join(f"{x:.3f}" for x in steps))
         if longest is not None:
             c = longest["cold"]
             print(f"{max(minutes):g}-minute: warm {longest['warm']:.2f} s ({longest['warm'] / c:.2f}x cold), "
