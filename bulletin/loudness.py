@@ -11,6 +11,8 @@ bulletin is measured without ever being in memory whole. scipy is not imported h
   relative (tests/test_loudness.py holds the meter to pyloudnorm within 0.01 LU).
 - True peak is measured per block of BLOCK frames, exactly everywhere (one matrix product per
   block), not only near the loudest sample.
+- A take's profile (its K-weighted energy and true peak per block, `level_and_profile`) is made
+  with the take and cached with it, so mastering knows a mix of cached takes without measuring it.
 """
 
 from __future__ import annotations
