@@ -160,10 +160,14 @@ def test_espeak_engine_first_then_piper_in_one_process():
     assert run.stdout.split() == ["reporter-us", "True", "anchor-neural", "True"] * 2
 
 
-def test_auto_casting_prefers_the_neural_anchor():
+def test_auto_casting_prefers_the_neural_anchor(tmp_path: Path):
     from bulletin.render import plan
 
-    p = plan(ROOT / "examples" / "gsomia" / "story.yaml")
+    # the example with its anchor left to `auto` (story.yaml pins the espeak anchor)
+    story = (ROOT / "examples" / "gsomia" / "story.yaml").read_text()
+    auto = tmp_path / "story.yaml"
+    auto.write_text(story.replace("{role: anchor, voice: anchor-us}", "{role: anchor}"))
+    p = plan(auto)
     assert p.cast["anchor"].name == "anchor-neural"
     assert p.cast["kim"].engine == "espeak"  # one neural voice: the reporter stays distinct
     neural = plan(ROOT / "examples" / "gsomia" / "story-neural.yaml")
