@@ -40,3 +40,15 @@ def median_f0_hz(samples: np.ndarray, rate_hz: int) -> float:
 def rms_db(samples: np.ndarray) -> float:
     power = float(np.mean(np.square(samples, dtype=np.float64)))
     return 10 * np.log10(power) if power > 0 else -200.0
+
+
+# presets a test story keeps beside it (a voices/ folder beside a story wins), independent
+# of the project's
+PRESETS = {"test-one": "en-us", "test-two": "en-gb-x-rp+f3", "test-three": "en-us+m3"}
+
+
+def write_presets(folder: Path) -> None:
+    (folder / "voices").mkdir(exist_ok=True)
+    for pitch, (name, voice) in enumerate(PRESETS.items()):
+        (folder / "voices" / f"{name}.yaml").write_text(
+            f"engine: espeak\nvoice: {voice}\npitch: {30 + 20 * pitch}\nrate_wpm: 170\nroles: [anchor]\n")

@@ -16,7 +16,7 @@ from bulletin.cache import TakeCache, cache_folder
 from bulletin.render import render
 from bulletin.takes import SpeechJob
 from bulletin.voices import load_presets
-from tests.conftest import ROOT
+from tests.conftest import ROOT, write_presets
 
 STORY = """title: Cache Test
 date: 2026-02-03
@@ -29,16 +29,6 @@ segments:
   - anchor: Good morning, here is the news.
   - kim: Thank you. The cache keeps every take it made.
 """
-
-# the story's own presets (a voices/ folder beside it wins): independent of the project's
-PRESETS = {"test-one": "en-us", "test-two": "en-gb-x-rp+f3", "test-three": "en-us+m3"}
-
-
-def write_presets(folder: Path) -> None:
-    (folder / "voices").mkdir(exist_ok=True)
-    for pitch, (name, voice) in enumerate(PRESETS.items()):
-        (folder / "voices" / f"{name}.yaml").write_text(
-            f"engine: espeak\nvoice: {voice}\npitch: {30 + 20 * pitch}\nrate_wpm: 170\nroles: [anchor]\n")
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import ROOT, rms_db
+from tests.conftest import ROOT, rms_db, write_presets
 
 STORY = """title: Preview Test
 date: 2026-02-03
@@ -27,16 +27,6 @@ segments:
   - {speaker: moon, text: And a phone line., id: moon-bite}
   - {speaker: kim, text: "Kim, for the news.", id: signoff}
 """
-
-# the story's own presets (a voices/ folder beside it wins): independent of the project's
-PRESETS = {"test-one": "en-us", "test-two": "en-gb-x-rp+f3", "test-three": "en-us+m3"}
-
-
-def write_presets(folder: Path) -> None:
-    (folder / "voices").mkdir(exist_ok=True)
-    for pitch, (name, voice) in enumerate(PRESETS.items()):
-        (folder / "voices" / f"{name}.yaml").write_text(
-            f"engine: espeak\nvoice: {voice}\npitch: {30 + 20 * pitch}\nrate_wpm: 170\nroles: [anchor]\n")
 
 
 @pytest.fixture(scope="module")
