@@ -17,7 +17,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from bulletin.effects import EFFECTS
 from bulletin.errors import InputError
 from bulletin.sounds import BUILTIN_NAMES
-from bulletin.yamlnodes import MAX_FILE_BYTES, Reader, compose_file, suggest
+from bulletin.yamlnodes import MAX_FILE_BYTES, Reader, compose_file, describe_node, suggest
 
 ROLES = ("anchor", "reporter", "official", "guest")
 LOUDNESS_PRESETS = {"podcast": -16.0, "broadcast": -23.0}
@@ -255,7 +255,7 @@ class _StoryLoader:
             elif isinstance(value, ScalarNode) and value.tag.endswith((":int", ":float")):
                 values["target_lufs"] = r.number(value, "master.loudness", *LOUDNESS_RANGE)
             else:
-                r.problem(value, "master.loudness", f"{_describe(value)} must be {_LOUDNESS_CHOICES}"
+                r.problem(value, "master.loudness", f"{describe_node(value)} must be {_LOUDNESS_CHOICES}"
                           + suggest(str(getattr(value, "value", "")), tuple(LOUDNESS_PRESETS)))
         if "sample_rate" in m:
             values["sample_rate"] = r.integer(m["sample_rate"][1], "master.sample_rate", *SAMPLE_RATE_RANGE)
@@ -267,7 +267,7 @@ class _StoryLoader:
                     r.problem(node, "master.formats", f"is empty; name at least one of {', '.join(FORMATS)}")
                 values["formats"] = tuple(dict.fromkeys(f for f in formats if f))
             else:
-                r.problem(node, "master.formats", f"must be a list like [{', '.join(FORMATS)}], not {_describe(node)}")
+                r.problem(node, "master.formats", f"must be a list like [{', '.join(FORMATS)}], not {describe_node(node)}")
         if "mp3_bitrate" in m:
             rate = r.integer(m["mp3_bitrate"][1], "master.mp3_bitrate", MP3_BITRATES[0], MP3_BITRATES[-1])
             if rate is not None and rate not in MP3_BITRATES:
@@ -315,7 +315,7 @@ class _StoryLoader:
                 r.visit(value_node)
                 role = value_node.value.strip()
                 hint = f"{{role: {role}}}" if role in ROLES else f"{{role: reporter, name: {role or 'NAME'}}}"
-                r.problem(value_node, where, f"must be a mapping like {hint}, not {_describe(value_node)}")
+                r.problem(value_node, where, f"must be a mapping like {hint}, not {describe_node(value_node)}")
                 continue
             m = r.mapping(value_node, where, MEMBER_KEYS)
             if m is None:
@@ -485,7 +485,7 @@ class _StoryLoader:
         where = f"segment {index}"
         if isinstance(node, ScalarNode):
             r.visit(node)
-            r.problem(node, where, f"{_describe(node)} is not a segment; write `CAST_ID: TEXT` "
+            r.problem(node, where, f"{describe_node(node)} is not a segment; write `CAST_ID: TEXT` "
                       "(e.g. `- anchor: Good morning.`), or pause:, sting: or clip:")
             return None
         m = r.mapping(node, where)
@@ -666,9 +666,3 @@ def _as_id(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", name.strip()).strip("-").lower() or "speaker"
 
 
-def _describe(node: Node) -> str:
-    if isinstance(node, MappingNode):
-        return "a mapping"
-    if isinstance(node, SequenceNode):
-        return "a list"
-    return "nothing" if node.tag.endswith(":null") else repr(node.value)

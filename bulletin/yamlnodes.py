@@ -223,7 +223,7 @@ class Reader:
         Merge keys (`<<: *defaults`) are followed; keys written here win over merged ones."""
         self.visit(node)
         if not isinstance(node, MappingNode):
-            self.problem(node, where or "file", f"must be a mapping (key: value), not {_kind(node)}")
+            self.problem(node, where or "file", f"must be a mapping (key: value), not {describe_node(node)}")
             return None
         out: dict[str, tuple[Node, Node]] = {}
         merges: list[Node] = []
@@ -260,7 +260,7 @@ class Reader:
     def sequence(self, node: Node, where: str) -> list[Node] | None:
         self.visit(node)
         if not isinstance(node, SequenceNode):
-            self.problem(node, where, f"must be a list (lines starting '- ', or [a, b]), not {_kind(node)}")
+            self.problem(node, where, f"must be a list (lines starting '- ', or [a, b]), not {describe_node(node)}")
             return None
         return list(node.value)
 
@@ -275,7 +275,7 @@ class Reader:
         """Any scalar as the text written (so `anchor: 1984` reads "1984"), stripped, non-empty."""
         self.visit(node)
         if not isinstance(node, ScalarNode) or node.tag.endswith(":null"):
-            self.problem(node, where, f"must be text, not {_kind(node)}{_text_hint(node)}")
+            self.problem(node, where, f"must be text, not {describe_node(node)}{_text_hint(node)}")
             return None
         value = node.value.strip()
         if not value:
@@ -364,7 +364,7 @@ def _text_hint(node: Node) -> str:
     return "; write the text after the ':'"
 
 
-def _kind(node: Node) -> str:
+def describe_node(node: Node) -> str:
     if isinstance(node, MappingNode):
         return "a mapping"
     if isinstance(node, SequenceNode):
@@ -373,4 +373,4 @@ def _kind(node: Node) -> str:
 
 
 def _describe(node: Node) -> str:
-    return _kind(node) if not isinstance(node, ScalarNode) else repr(node.value)
+    return describe_node(node) if not isinstance(node, ScalarNode) else repr(node.value)
