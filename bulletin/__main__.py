@@ -1,3 +1,216 @@
-from bulletin.cli import main
+"""Commands only: parse arguments, call one library function, print. Library errors become
+one line per problem and an exit status here, never a traceback."""
 
-raise SystemExit(main())
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from bulletin.base.errors import BulletinError, InputError
+
+# One BLAS thread: the master's matrix products are small, and with a thread per core (the
+# default) they ran 5-10x slower on a busy 2-core machine, where the MP3 encoder holds a core.
+# Set before anything imports numpy; the environment still wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+EXAMPLES = {
+    "render": "bulletin render examples/gsomia/story.yaml -o output/",
+    "preview": "bulletin preview examples/gsomia/story.yaml 2 signoff --play",
+    "check": "bulletin check examples/gsomia/story.yaml",
+    "voices": "bulletin voices --say 'Good morning, this is the news.' anchor-us",
+    "import": "bulletin import transcript.txt -o story.yaml",
+    "schema": "bulletin schema > story.schema.json",
+    "build": "bulletin build jobs.yaml morning --date 2026-11-27",
+    "schedule": "bulletin schedule jobs.yaml --list",
+    "cache": "bulletin cache clear",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's usage errors are exit status 2 too
+        self.print_usage(sys.stderr)
+        raise InputError(f"{self.prog}: {message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="bulletin", description="Turn a written news script into a finished radio bulletin.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help_text, description=help_text,
+                                   epilog=f"example: {EXAMPLES[name]}")
+
+    render = command("render", "render the whole bulletin: WAV, MP3, cue sheet and captions")
+    render.add_argument("story", type=Path)
+    render.add_argument("-o", "--output", type=Path, default=Path("output"), help="folder (default: output/)")
+    render.add_argument("--format", help="comma-separated: wav,mp3 (default: the story's master.formats)")
+    render.add_argument("--loudness", help="podcast (-16 LUFS), broadcast (-23) or a LUFS number")
+    _common(render)
+
+    preview = command("preview", "render only some segments, back to back, to one WAV")
+    preview.add_argument("story", type=Path)
+    preview.add_argument("segments", nargs="+", metavar="SEGMENT", help="segment number or id")
+    preview.add_argument("-o", "--output", type=Path, help="WAV file (default: output/preview.wav)")
+    preview.add_argument("--play", action="store_true", help="play it with the machine's audio player")
+    _common(preview)
+
+    check = command("check", "validate a story and show its cast, segments and timings, without audio")
+    check.add_argument("story", type=Path)
+    check.add_argument("--assets", type=Path, action="append", default=[], metavar="DIR")
+
+    voices = command("voices", "list voice presets and engine voices; --say renders an audition")
+    voices.add_argument("preset", nargs="?")
+    voices.add_argument("--say", metavar="TEXT")
+    voices.add_argument("-o", "--output", type=Path, help="audition WAV (default: output/voice-PRESET.wav)")
+
+    imp = command("import", "turn a broadcast transcript into a story file")
+    imp.add_argument("transcript", type=Path)
+    imp.add_argument("-o", "--output", type=Path, help="story file (default: print it)")
+
+    command("schema", "print the JSON Schema of the story format")
+
+    build = command("build", "run one nightly job once, now (for cron or a systemd timer)")
+    build.add_argument("jobs_file", type=Path)
+    build.add_argument("job")
+    build.add_argument("--date", type=datetime.date.fromisoformat, help="build date YYYY-MM-DD (default: today in the jobs' zone)")
+
+    schedule = command("schedule", "run jobs at their times until stopped; --list shows next runs")
+    schedule.add_argument("jobs_file", type=Path)
+    schedule.add_argument("--list", action="store_true", help="print each job's next run times and exit")
+    schedule.add_argument("--count", type=int, default=5, metavar="N", help="run times per job for --list (default 5)")
+
+    cache = command("cache", "manage the take cache")
+    cache.add_argument("action", choices=["clear"])
+    return parser
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jobs", type=int, metavar="N", help="synthesis processes (default: all cores)")
+    parser.add_argument("--no-cache", action="store_true", help="synthesize every take afresh")
+    parser.add_argument("--assets", type=Path, action="append", default=[], metavar="DIR",
+                        help="another folder audio files may come from")
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        handler: Callable[[argparse.Namespace], int] = globals()[f"_cmd_{args.command}"]
+        return handler(args)
+    except BulletinError as error:
+        for line in error.lines():
+            print(f"error: {line}" if not isinstance(error, InputError) or not error.problems else line, file=sys.stderr)
+        return error.exit_status
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `bulletin check story.yaml | head`: the reader left, not an error
+        sys.stderr.close()
+        return 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from bulletin.pipeline.progress import RenderProgress
+    from bulletin.pipeline.render import render
+
+    formats = [f.strip() for f in args.format.split(",")] if args.format else None
+    for f in formats or []:
+        if f not in ("wav", "mp3"):
+            raise InputError(f"--format: {f!r} is not one of wav, mp3")
+    if args.jobs is not None and args.jobs < 1:
+        raise InputError("--jobs must be at least 1")
+    with RenderProgress() as progress:
+        result = render(args.story, args.output, formats=formats, loudness=args.loudness, jobs=args.jobs,
+                        use_cache=not args.no_cache, assets=args.assets,
+                        on_stage=progress.stage, on_take=progress.take, on_total=progress.set_total)
+    for path in result.files.values():
+        print(path)
+    minutes, seconds = divmod(result.duration_s, 60)
+    print(f"{int(minutes)}:{seconds:05.2f}, {result.integrated_lufs:.1f} LUFS integrated, "
+          f"{result.true_peak_dbtp:.1f} dBTP true peak")
+    return 0
+
+
+def _cmd_preview(args: argparse.Namespace) -> int:
+    from bulletin.pipeline.render import preview
+
+    out = args.output or Path("output") / "preview.wav"
+    path = preview(args.story, args.segments, out, assets=tuple(args.assets), use_cache=not args.no_cache, jobs=args.jobs)
+    print(path)
+    if args.play:
+        from bulletin.pipeline.playback import play
+
+        play(path)
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from bulletin.pipeline.checking import check_report
+
+    report, ok = check_report(args.story, tuple(args.assets))
+    print(report)
+    return 0 if ok else 2
+
+
+def _cmd_voices(args: argparse.Namespace) -> int:
+    from bulletin.pipeline.checking import voices_report
+
+    if args.say:
+        from bulletin.pipeline.checking import audition
+
+        print(audition(args.preset, args.say, args.output))
+        return 0
+    print(voices_report(args.preset))
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from bulletin.export.files import write_all
+    from bulletin.script.transcript import import_transcript
+
+    result = import_transcript(args.transcript)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.output is None:
+        sys.stdout.write(result.story_yaml)
+        return 0
+    out: Path = args.output
+    written = write_all(out.parent, out.stem, {out.suffix.lstrip(".") or "yaml": lambda: result.story_yaml.encode()})
+    print(next(iter(written.values())))
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from bulletin.script.schema import story_schema
+
+    print(json.dumps(story_schema(), indent=2))
+    return 0
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from bulletin.nightly.build import run_build
+
+    return run_build(args.jobs_file, args.job, args.date)
+
+
+def _cmd_schedule(args: argparse.Namespace) -> int:
+    from bulletin.nightly.build import run_schedule
+
+    return run_schedule(args.jobs_file, list_only=args.list, count=args.count)
+
+
+def _cmd_cache(args: argparse.Namespace) -> int:
+    from bulletin.sound.cache import TakeCache
+
+    cache = TakeCache()
+    print(f"removed {cache.clear()} takes from {cache.folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -83,10 +83,10 @@ STAGED = (
     "import json, sys, time\n"
     "t0 = time.perf_counter()\n"
     "from pathlib import Path\n"
-    "import bulletin.cli, bulletin.render\n"
+    "import bulletin.__main__, bulletin.pipeline.render\n"
     "marks = [('import', t0), ('load', time.perf_counter())]\n"
     "stage = lambda name: marks.append((name, time.perf_counter())) if name != 'load' else None\n"
-    "bulletin.render.render(Path(sys.argv[1]), Path(sys.argv[2]), on_stage=stage)\n"
+    "bulletin.pipeline.render.render(Path(sys.argv[1]), Path(sys.argv[2]), on_stage=stage)\n"
     "marks.append(('end', time.perf_counter()))\n"
     "print(json.dumps({a: c - b for (a, b), (_, c) in zip(marks, marks[1:])}))\n"
 )
@@ -155,8 +155,8 @@ def story_yaml(story, cast: dict, stories: list | None = None) -> str:  # noqa: 
 
 def espeak_cast(story_path: Path):  # noqa: ANN201
     """The example's plan, and its cast with members on other engines moved to espeak-ng."""
-    from bulletin.casting import cast_voices
-    from bulletin.render import plan
+    from bulletin.cast.casting import cast_voices
+    from bulletin.pipeline.render import plan
 
     p = plan(story_path)
     pinned = cast_voices(p.story, p.presets, lambda preset: preset.engine == "espeak")
@@ -198,7 +198,7 @@ def floor(p, cast: dict, wav: Path, folder: Path) -> tuple[float, float, float] 
         return None
     import resource
 
-    from bulletin.takes import respell
+    from bulletin.sound.takes import respell
 
     commands = []
     for i, s in enumerate(x for x in p.story.segments if x.kind == "speech"):

@@ -115,10 +115,10 @@ def main() -> int:
 
     import soundfile as sf
 
-    from bulletin.cache import TakeCache
     from bulletin.engines import get_engine
-    from bulletin.render import plan, render
-    from bulletin.takes import speech_jobs
+    from bulletin.pipeline.render import plan, render
+    from bulletin.sound.cache import TakeCache
+    from bulletin.sound.takes import speech_jobs
 
     recogniser = Recogniser()
     p = plan(args.story)

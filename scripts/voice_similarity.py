@@ -24,8 +24,8 @@ TEXT = (
 def render(folder: Path) -> None:
     import soundfile as sf
 
+    from bulletin.cast.presets import load_presets
     from bulletin.engines import engine_problem, get_engine
-    from bulletin.voices import load_presets
 
     folder.mkdir(parents=True, exist_ok=True)
     for name, preset in load_presets().items():

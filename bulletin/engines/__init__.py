@@ -6,11 +6,11 @@ import importlib
 from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
-from bulletin.errors import BulletinError
+from bulletin.base.errors import BulletinError
 
 if TYPE_CHECKING:
-    from bulletin.audio import Audio
-    from bulletin.voices import Preset
+    from bulletin.base.audio import Audio
+    from bulletin.cast.presets import Preset
 
 # engine name -> module that defines `create() -> Engine`
 ENGINES: dict[str, str] = {

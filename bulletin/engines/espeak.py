@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bulletin.audio import Audio
-from bulletin.errors import BulletinError
+from bulletin.base.audio import Audio
+from bulletin.base.errors import BulletinError
 
 if TYPE_CHECKING:
-    from bulletin.voices import Preset
+    from bulletin.cast.presets import Preset
 
 # espeak_PARAMETER values from speak_lib.h
 _RATE, _VOLUME, _PITCH, _RANGE = 1, 2, 3, 4

@@ -42,11 +42,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bulletin.audio import Audio
-from bulletin.errors import BulletinError
+from bulletin.base.audio import Audio
+from bulletin.base.errors import BulletinError
 
 if TYPE_CHECKING:
-    from bulletin.voices import Preset
+    from bulletin.cast.presets import Preset
 
 BUNDLED = "en_US-joe-medium"
 BUNDLED_ALIASES = (BUNDLED, "joe")

@@ -1,0 +1,103 @@
+"""The one internal audio form: float32 (frames, channels) plus its rate; file edges live here."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bulletin.base.errors import BulletinError
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Samples as a two-dimensional (frames x channels) float32 array, and their rate in Hz."""
+
+    samples: np.ndarray
+    rate_hz: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.samples.shape[0] / self.rate_hz
+
+    @property
+    def channels(self) -> int:
+        return self.samples.shape[1]
+
+    @classmethod
+    def silence(cls, duration_s: float, rate_hz: int, channels: int = 1) -> Audio:
+        return cls(np.zeros((round(duration_s * rate_hz), channels), np.float32), rate_hz)
+
+    @classmethod
+    def mono(cls, samples: np.ndarray, rate_hz: int) -> Audio:
+        return cls(np.asarray(samples, np.float32).reshape(-1, 1), rate_hz)
+
+
+def release_memory() -> None:
+    """Hand memory freed by numpy back to the system (glibc keeps what threads freed in their
+    own arenas, and a long render's peak memory then grows with its length). No-op elsewhere."""
+    global _trim
+    if _trim is None:
+        try:
+            import ctypes
+
+            _trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _trim = False
+    if _trim:
+        _trim(0)
+
+
+_trim = None
+
+
+def resample(audio: Audio, rate_hz: int) -> Audio:
+    """Resample with soxr's high-quality converter; a no-op at the same rate."""
+    if audio.rate_hz == rate_hz or audio.samples.shape[0] == 0:
+        return Audio(audio.samples, rate_hz) if audio.samples.shape[0] == 0 else audio
+    import soxr
+
+    out = soxr.resample(audio.samples, audio.rate_hz, rate_hz, quality="HQ")
+    return Audio(np.ascontiguousarray(out, np.float32).reshape(-1, audio.channels), rate_hz)
+
+
+def with_channels(audio: Audio, channels: int) -> Audio:
+    """Mono to stereo by copying, stereo (or more) to mono by averaging."""
+    if audio.channels == channels:
+        return audio
+    if channels == 1:
+        return Audio(audio.samples.mean(axis=1, keepdims=True, dtype=np.float32), audio.rate_hz)
+    return Audio(np.repeat(audio.samples[:, :1], channels, axis=1), audio.rate_hz)
+
+
+def read_audio(path: Path) -> Audio:
+    """Read any file libsndfile reads (WAV, FLAC, OGG, MP3); others through pydub and ffmpeg."""
+    import soundfile as sf
+
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        return Audio(data, rate)
+    except sf.LibsndfileError as error:
+        sndfile_error = error
+    except OSError as error:
+        raise BulletinError(f"cannot read audio file {str(path)!r}: {error}") from error
+    if shutil.which("ffmpeg") is None:
+        raise BulletinError(
+            f"cannot read audio file {str(path)!r}: {sndfile_error}; "
+            "formats other than WAV, FLAC, OGG and MP3 need ffmpeg (apt-get install ffmpeg)"
+        )
+    return _read_with_pydub(path)
+
+
+def _read_with_pydub(path: Path) -> Audio:
+    from pydub import AudioSegment
+
+    try:
+        segment = AudioSegment.from_file(str(path))
+    except Exception as error:  # pydub raises bare exceptions from ffmpeg's exit status
+        raise BulletinError(f"cannot read audio file {str(path)!r}: {error}") from error
+    scale = float(1 << (8 * segment.sample_width - 1))
+    raw = np.array(segment.get_array_of_samples(), dtype=np.float32) / scale
+    return Audio(raw.reshape(-1, segment.channels), segment.frame_rate)

@@ -1,0 +1,1 @@
+"""Who sounds how: voice presets (voices/*.yaml), the lexicon, casting, the voice clash check."""

@@ -1,0 +1,52 @@
+"""Voice clash check: two cast members whose presets would sound alike.
+
+Rule: presets on the same engine voice and variant (same formants, same accent) sound like one
+person unless their base pitch differs by at least 20 on espeak-ng's 0-100 scale or their pace
+by at least 15%. Measured on espeak-ng 1.52 (en-us+m3, median f0 of one sentence): pitch 25,
+40, 45, 60, 70 give 84, 93, 98, 114, 125 Hz, about one semitone per 6 steps; 20 steps are
+3 semitones, the smallest change of mean pitch alone that listeners reliably hear as another
+speaker rather than the same one speaking up.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bulletin.cast.presets import Preset
+    from bulletin.script.story import Story
+
+MIN_PITCH_STEP = 20
+MIN_PACE_RATIO = 1.15
+
+
+# engines whose presets cannot change pitch (Piper ignores it): only the pace tells them apart
+PITCHLESS_ENGINES = ("piper",)
+
+
+def alike(a: Preset, b: Preset) -> bool:
+    if a.engine != b.engine or a.voice != b.voice or a.speaker != b.speaker:
+        return False
+    pace = max(a.rate_wpm, b.rate_wpm) / min(a.rate_wpm, b.rate_wpm)
+    same_pitch = a.engine in PITCHLESS_ENGINES or abs(a.pitch - b.pitch) < MIN_PITCH_STEP
+    return same_pitch and pace < MIN_PACE_RATIO
+
+
+def clashes(story: Story, cast: dict[str, Preset], presets: dict[str, Preset]) -> list[str]:
+    """One warning per pair of members who would sound alike, with a suggestion.
+
+    `cast` maps member id to its preset; `presets` are all the presets a suggestion may name.
+    """
+    warnings = []
+    members = list(story.cast.values())
+    used = {preset.name for preset in cast.values()}
+    for i, a in enumerate(members):
+        for b in members[i + 1:]:
+            pa, pb = cast[a.id], cast[b.id]
+            if alike(pa, pb):
+                spare = [q for q in presets.values() if q.name not in used and not any(alike(q, cast[m.id]) for m in members)]
+                fit = [q for q in spare if b.role in q.roles] or spare
+                hint = f"; try voice: {fit[0].name}" if fit else ""
+                warnings.append(f"{story.path}:{b.line}: cast.{b.id}: sounds like {a.id} "
+                                f"({pb.name} and {pa.name} are both {pa.engine} {pa.voice}){hint}")
+    return warnings

@@ -1,0 +1,1 @@
+"""Files: WAV, MP3 with tags and chapters, cue sheet, captions, written atomically."""

@@ -1,0 +1,1 @@
+"""The timeline (what plays when, how loud), the mixdown and mastering."""

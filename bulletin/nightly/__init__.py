@@ -1,0 +1,1 @@
+"""Nightly builds: the jobs file, build, schedule, publish, the podcast feed."""

@@ -1,0 +1,1 @@
+"""The stages in order: plan, render, preview, check; progress reporting and playback."""

@@ -1,0 +1,1 @@
+"""Takes and their cache, builtin stings and beds, effects, loudness measurement."""

@@ -1,0 +1,559 @@
+"""The story loader: the whole family of malformed stories is refused with a positioned,
+actionable line per problem (exit status 2, no traceback, nothing written), and the valid
+variants the format allows load as written."""
+
+from __future__ import annotations
+
+import datetime
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from bulletin.base.errors import InputError, Problem
+from bulletin.script.story import (
+    LOUDNESS_PRESETS,
+    MAX_SEGMENTS,
+    MAX_TEXT_CHARS,
+    Master,
+    load_story,
+    parse_loudness,
+    slugify,
+)
+from bulletin.script.yamlnodes import MAX_FILE_BYTES
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "gsomia" / "story.yaml"
+FIXTURES = ROOT / "tests" / "data" / "stories"
+
+# Lines 1-6; `segments:` follows on line 7, so the first segment is on line 8.
+HEAD = """\
+title: Test News
+cast:
+  anchor: {role: anchor}
+  kim: {role: reporter, name: Kim Bum-soo}
+stings:
+  open: builtin:open
+"""
+
+
+def segs(*items: str) -> str:
+    """HEAD with a top-level segment list: item i (0-based) starts on line 8 + i."""
+    return HEAD + "segments:\n" + "".join(f"  - {item}\n" for item in items)
+
+
+def write_wav(path: Path, seconds: float = 1.0, rate_hz: int = 8000) -> Path:
+    t = np.arange(int(seconds * rate_hz)) / rate_hz
+    sf.write(str(path), (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), rate_hz)
+    return path
+
+
+def _billion_laughs() -> str:
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, cur in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{cur}: &{cur} [" + ", ".join([f"*{prev}"] * 10) + "]")
+    # the bomb is reached from keys the loader walks, too
+    return "\n".join(lines) + "\n" + HEAD + "stories: *i\n"
+
+
+def _too_many_segments() -> str:
+    return segs(*["pause: 1"] * (MAX_SEGMENTS + 5))
+
+
+def _alias_text_flood() -> str:
+    # 200 aliases to one 9,000-character text: 1.8 million characters of speech from ~10 kB
+    return segs("anchor: &t " + "word " * 1800, *["kim: *t"] * 199)
+
+
+@dataclass(frozen=True)
+class Bad:
+    """One malformed story: its text, and where the (first) problem must be reported."""
+
+    name: str
+    text: str | bytes | Callable[[], str | bytes]
+    line: int
+    column: int | None  # None: any column
+    needle: str  # a piece of the message: what is wrong or how to fix it
+    count: int | None = 1  # how many problems; None: at least one
+
+    def content(self) -> str | bytes:
+        return self.text() if callable(self.text) else self.text
+
+
+BAD = [
+    # -- YAML itself ------------------------------------------------------------------------
+    Bad("bad-indentation", segs("anchor: One.") + "   - kim: Two.\n", 9, 4, "indentation"),
+    Bad("unclosed-quote", segs('anchor: "Good morning.', "kim: Two."), 8, 13, "never closed"),
+    Bad("tab-indentation", HEAD + "segments:\n\t- anchor: One.\n", 8, 1, "tab"),
+    Bad("colon-in-plain-text", segs("anchor: Breaking: news"), 8, 21, "quotes"),
+    Bad("unclosed-flow-list", HEAD + "segments: [{pause: 1}\n", 8, 1, "add ']'"),
+    Bad("two-documents", HEAD + "segments:\n  - pause: 1\n---\ntitle: x\n", 9, 1, "---"),
+    Bad("undefined-alias", segs("anchor: *intro"), 8, 13, "no anchor &intro"),
+    Bad("control-character", segs("anchor: Bell\x07 here"), 8, 17, "U+0007"),
+    Bad("not-utf8", HEAD.encode() + b"segments:\n  - anchor: caf\xe9\n", 8, 16, "UTF-8"),
+    Bad("python-tag", segs("anchor: !!python/object/apply:os.system [ls]"), 8, 13, "refused"),
+    Bad("custom-tag", segs("anchor: !shout Hello"), 8, 13, "remove the tag"),
+    Bad("billion-laughs", _billion_laughs, 1, 1, "must be a mapping", None),
+    Bad("deep-nesting", lambda: "title: " + "[" * 100_000 + "\n", 1, None, "nested more than"),
+    Bad("oversized", lambda: HEAD + "#" * MAX_FILE_BYTES + "\n", 1, 1, "limit"),
+    # -- the file's shape -------------------------------------------------------------------
+    Bad("empty", "", 1, 1, "is empty"),
+    Bad("comments-only", "# nothing here yet\n", 1, 1, "is empty"),
+    Bad("list-not-mapping", "- title: x\n- cast: y\n", 1, 1, "must be a mapping"),
+    Bad("scalar-not-mapping", "just some words\n", 1, 1, "must be a mapping"),
+    Bad("duplicate-key", HEAD + "title: Again\nsegments:\n  - pause: 1\n", 7, 1, "first on line 1"),
+    Bad("unknown-top-key", HEAD.replace("title:", "titel:") + "segments:\n  - pause: 1\n",
+        1, 1, "did you mean 'title'?"),
+    Bad("misspelt-segments-key", HEAD + "segmnts:\n  - pause: 1\n", 7, 1, "did you mean 'segments'?"),
+    Bad("misspelt-text-key", segs("{speaker: kim, txt: Hi.}"), 8, 20, "did you mean 'text'?"),
+    Bad("missing-title", HEAD.replace("title: Test News\n", "") + "segments:\n  - pause: 1\n",
+        1, 1, "is required: add `title:`"),
+    Bad("missing-cast", "title: T\nsegments:\n  - pause: 1\n", 1, 1, "is required: add `cast:`"),
+    Bad("missing-stories", HEAD, 1, 1, "is required: add `stories:`"),
+    Bad("stories-and-segments", HEAD + "stories: []\nsegments:\n  - pause: 1\n", 8, 1, "not both"),
+    Bad("stories-mapping", HEAD + "stories:\n  headline: x\n  segments: []\n", 8, 3, "must be a list"),
+    Bad("stories-empty", HEAD + "stories: []\n", 7, 10, "add a story"),
+    Bad("story-without-headline", HEAD + "stories:\n  - segments:\n      - pause: 1\n",
+        8, 5, "add `headline:`"),
+    Bad("story-without-segments", HEAD + "stories:\n  - headline: One\n", 8, 5,
+        "add `segments:`"),
+    Bad("segments-empty", HEAD + "segments: []\n", 7, 11, "is empty"),
+    Bad("too-many-segments", _too_many_segments, 8 + MAX_SEGMENTS, 5, "at most 2,000"),
+    # -- cast -------------------------------------------------------------------------------
+    Bad("unknown-role", HEAD.replace("role: reporter", "role: reportr") + "segments:\n  - pause: 1\n",
+        4, 15, "did you mean 'reporter'?"),
+    Bad("missing-role", HEAD.replace("role: reporter, ", "") + "segments:\n  - pause: 1\n",
+        4, 8, "add `role:` with one of"),
+    Bad("bad-effect", HEAD.replace("name: Kim", "effect: radio, name: Kim") + "segments:\n  - pause: 1\n",
+        4, 33, "not one of none, phone, field"),
+    Bad("voice-not-text", HEAD.replace("name: Kim", "voice: [a, b], name: Kim") + "segments:\n  - pause: 1\n",
+        4, 32, "must be text"),
+    Bad("member-is-string", HEAD.replace("{role: reporter, name: Kim Bum-soo}", "reporter")
+        + "segments:\n  - kim: Hello.\n", 4, 8, "{role: reporter}"),
+    Bad("cast-id-with-space", HEAD.replace("  kim:", "  kim bum:") + "segments:\n  - anchor: Hi.\n",
+        4, 3, "try 'kim-bum'"),
+    Bad("cast-id-reserved", HEAD.replace("  kim:", "  text:") + "segments:\n  - anchor: Hi.\n",
+        4, 3, "cannot be a cast id"),
+    Bad("cast-empty", "title: T\ncast: {}\nsegments:\n  - pause: 1\n", 2, 7, "name at least one speaker"),
+    Bad("recursive-merge", "title: T\ncast: &c {<<: *c}\nsegments:\n  - pause: 1\n", 2, 7,
+        "includes the mapping itself", None),
+    Bad("pronounce-phrase", HEAD + "pronounce:\n  Moon Jae-in: moon jeh-in\nsegments:\n  - pause: 1\n",
+        8, 3, "single word"),
+    # -- master -----------------------------------------------------------------------------
+    Bad("loudness-word", HEAD + "master: {loudness: loud}\nsegments:\n  - pause: 1\n", 7, 20,
+        "podcast"),
+    Bad("loudness-out-of-range", HEAD + "master: {loudness: -3}\nsegments:\n  - pause: 1\n", 7, 20,
+        "out of range"),
+    Bad("sample-rate-8000", HEAD + "master: {sample_rate: 8000}\nsegments:\n  - pause: 1\n", 7, 23,
+        "at least 22050"),
+    Bad("format-ogg", HEAD + "master: {formats: [ogg]}\nsegments:\n  - pause: 1\n", 7, 20,
+        "not one of wav, mp3"),
+    Bad("formats-not-list", HEAD + "master: {formats: wav}\nsegments:\n  - pause: 1\n", 7, 19,
+        "[wav, mp3]"),
+    Bad("mp3-bitrate-100", HEAD + "master: {mp3_bitrate: 100}\nsegments:\n  - pause: 1\n", 7, 23,
+        "nearest: 96"),
+    Bad("bad-date", HEAD + "date: 2019-13-45\nsegments:\n  - pause: 1\n", 7, 7, "2019-11-22"),
+    # -- segments ---------------------------------------------------------------------------
+    Bad("misspelt-cast-id", segs("anchor: One.", "kin: Two."), 9, 5, "did you mean 'kim'?"),
+    Bad("misspelt-pause", segs("paus: 1"), 8, 5, "did you mean 'pause'?"),
+    Bad("long-form-unknown-speaker", segs("{speaker: kimm, text: Hi.}"), 8, 15, "did you mean 'kim'?"),
+    Bad("pause-and-sting", segs("pause: 1", "sting: open") .replace("- sting", "  sting"), 9, 5,
+        "exactly one thing"),
+    Bad("pause-zero", segs("pause: 0"), 8, 12, "more than 0"),
+    Bad("pause-negative", segs("pause: -1"), 8, 12, "more than 0"),
+    Bad("pause-61", segs("pause: 61"), 8, 12, "at most 60"),
+    Bad("pause-word", segs("pause: abc"), 8, 12, "must be a number"),
+    Bad("pause-with-gap", segs("{pause: 1, gap: 2}"), 8, 16, "a pause takes no other keys"),
+    Bad("rate-3", segs("{speaker: kim, text: Hi., rate: 3.0}"), 8, 37, "at most 2"),
+    Bad("gap-negative", segs("{speaker: kim, text: Hi., gap: -1}"), 8, 36, "at least 0"),
+    Bad("text-too-long", lambda: segs("anchor: " + "x" * (MAX_TEXT_CHARS + 1)), 8, 13, "split it"),
+    Bad("text-null", segs("{speaker: kim, text: null}"), 8, 26, "must be text"),
+    Bad("text-missing", segs("{speaker: kim, id: a}"), 8, 5, "add `text:`"),
+    Bad("speech-list-value", segs("anchor: [One, Two]"), 8, 13, "must be text, not a list"),
+    Bad("short-form-extra-key", segs("anchor: Hi.") + "    gap: 2\n", 9, 5, "long form"),
+    Bad("text-without-speaker", segs("text: Hi."), 8, 5, "speaker: CAST_ID"),
+    Bad("segment-is-string", segs("Good morning."), 8, 5, "is not a segment"),
+    Bad("duplicate-segment-id", segs("{speaker: kim, text: A., id: x}", "{speaker: kim, text: B., id: x}"),
+        9, 34, "line 8"),
+    Bad("numeric-segment-id", segs("{speaker: kim, text: A., id: 7}"), 8, 34, "not plain numbers"),
+    Bad("unknown-sting", segs("sting: opening"), 8, 12, "did you mean 'open'?"),
+    Bad("sting-not-declared", segs("sting: close"), 8, 12, "did you mean 'builtin:close'?"),
+    Bad("unknown-builtin", segs("sting: builtin:opne"), 8, 12, "did you mean 'builtin:open'?"),
+    Bad("bad-builtin-under-stings", HEAD.replace("builtin:open", "builtin:jingle")
+        + "segments:\n  - sting: open\n", 6, 9, "no builtin sound"),
+    Bad("clip-builtin", segs("clip: builtin:open"), 8, 11, "not 'builtin:open'"),
+    Bad("clip-parent", segs("clip: ../x.wav"), 8, 11, "outside the story's folder"),
+    Bad("clip-absolute", segs("clip: /etc/passwd"), 8, 11, "outside the story's folder"),
+    Bad("clip-missing", segs("clip: clips/moon.wav"), 8, 11, "not found"),
+    Bad("clip-folder", segs("clip: sub"), 8, 11, "is a folder"),
+    Bad("clip-not-audio", segs("clip: notes.wav"), 8, 11, "cannot read 'notes.wav' as audio"),
+    Bad("clip-nul-byte", segs('clip: "a\\0.wav"'), 8, 11, "not a usable file name"),
+    Bad("clip-end-before-start", segs("{clip: clip.wav, start: 0.5, end: 0.5}"), 8, 39, "after start"),
+    Bad("clip-start-past-end", segs("{clip: clip.wav, start: 3}"), 8, 29, "past the end"),
+    Bad("clip-unknown-speaker", segs("{clip: clip.wav, speaker: mon}"), 8, 31, "unknown cast id 'mon'"),
+    Bad("alias-text-flood", _alias_text_flood, 8 + 111, 5, "aliases"),
+]
+
+
+def _problems(tmp_path: Path, case: Bad) -> tuple[Path, list[Problem]]:
+    path = _write_case(tmp_path, case)
+    started = time.perf_counter()
+    with pytest.raises(InputError) as caught:
+        load_story(path)
+    # hostile input (alias bombs, deep nesting, huge files) must fail fast, not just fail
+    assert time.perf_counter() - started < 1.0, case.name
+    return path, caught.value.problems
+
+
+def _write_case(tmp_path: Path, case: Bad) -> Path:
+    write_wav(tmp_path / "clip.wav")
+    (tmp_path / "notes.wav").write_text("not audio at all\n")
+    (tmp_path / "sub").mkdir(exist_ok=True)
+    path = tmp_path / "story.yaml"
+    content = case.content()
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def test_there_are_enough_cases() -> None:
+    assert len(BAD) >= 40
+    assert len({case.name for case in BAD}) == len(BAD)
+
+
+@pytest.mark.parametrize("case", BAD, ids=lambda case: case.name)
+def test_malformed_story_is_refused_with_its_place(tmp_path: Path, case: Bad) -> None:
+    path, problems = _problems(tmp_path, case)
+    assert problems, "an InputError must carry positioned problems"
+    lines = [str(p) for p in problems]
+    pattern = re.compile(rf"^{re.escape(str(path))}:\d+:\d+: .+: .+")
+    for line in lines:
+        assert pattern.match(line), line
+        assert "Traceback" not in line
+    if case.count is not None:
+        assert len(problems) == case.count, "\n".join(lines)
+    first = problems[0]
+    assert (first.line, first.column if case.column is not None else None) == (case.line, case.column), "\n".join(lines)
+    assert any(case.needle in p.what for p in problems), "\n".join(lines)
+    # problems come in file order
+    assert [(p.line, p.column) for p in problems] == sorted((p.line, p.column) for p in problems)
+
+
+# -- the command line: a few representative cases, end to end ------------------------------
+# Each run costs a second or two of imports, so they all start at once and run side by side.
+
+CHECK_CASES = ["unclosed-quote", "not-utf8", "billion-laughs", "python-tag"]
+RENDER_CASES = ["misspelt-cast-id", "clip-parent"]
+HAS_CHECK = importlib.util.find_spec("bulletin.pipeline.checking") is not None
+
+
+@dataclass(frozen=True)
+class Run:
+    case: Bad
+    given: str  # the story path as passed on the command line
+    out: Path | None  # render's output folder
+    returncode: int
+    stderr: str
+
+
+@pytest.fixture(scope="module")
+def cli_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+    # `check` once it is wired; `render` always, to see that nothing is written
+    jobs = [("check", name) for name in CHECK_CASES] if HAS_CHECK else []
+    jobs += [("render", name) for name in (RENDER_CASES if HAS_CHECK else CHECK_CASES + RENDER_CASES)]
+    started = []
+    for command, name in jobs:
+        folder = tmp_path_factory.mktemp(f"{command}-{name}")
+        case = next(c for c in BAD if c.name == name)
+        path = _write_case(folder, case)
+        if command == "check":
+            # the path as given (relative here) must start every line
+            given, out, args = "story.yaml", None, ["check", "story.yaml"]
+        else:
+            given, out = str(path), folder / "out"
+            args = ["render", given, "-o", str(out)]
+        env = {**os.environ, "XDG_CACHE_HOME": str(folder / "cache")}
+        process = subprocess.Popen([sys.executable, "-m", "bulletin", *args], cwd=folder, env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        started.append((f"{command}:{name}", case, given, out, process))
+    runs = {}
+    for key, case, given, out, process in started:
+        _, stderr = process.communicate(timeout=120)
+        runs[key] = Run(case, given, out, process.returncode, stderr)
+    return runs
+
+
+def _assert_refused(run: Run) -> None:
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    lines = run.stderr.splitlines()
+    assert lines
+    for line in lines:
+        assert re.match(rf"^{re.escape(run.given)}:\d+:\d+: .+: .+", line), line
+    assert lines[0].startswith(f"{run.given}:{run.case.line}:")
+
+
+@pytest.mark.skipif(not HAS_CHECK, reason="`bulletin check` is not wired yet")
+@pytest.mark.parametrize("name", CHECK_CASES)
+def test_check_command_refuses(cli_runs: dict[str, Run], name: str) -> None:
+    _assert_refused(cli_runs[f"check:{name}"])
+
+
+@pytest.mark.parametrize("name", RENDER_CASES if HAS_CHECK else CHECK_CASES + RENDER_CASES)
+def test_render_writes_nothing_for_a_bad_story(cli_runs: dict[str, Run], name: str) -> None:
+    run = cli_runs[f"render:{name}"]
+    _assert_refused(run)
+    assert run.out is not None
+    assert not run.out.exists() or not any(run.out.iterdir())
+
+
+# -- valid variants -----------------------------------------------------------------------
+
+
+def test_example_story_loads() -> None:
+    story = load_story(EXAMPLE)
+    assert story.title == "KBS World Radio News"
+    assert story.date == datetime.date(2019, 11, 22)
+    assert story.master.target_lufs == LOUDNESS_PRESETS["podcast"]
+    assert [s.index for s in story.segments] == list(range(1, len(story.segments) + 1))
+    signoff = story.segment("signoff")
+    assert (signoff.speaker, signoff.rate, signoff.gap_s) == ("kim", 0.95, 0.8)
+    assert story.segment("moon-bite").effect == "phone"
+    assert story.pronounce["GSOMIA"] == "jee-so-mee-ah"
+
+
+def test_single_story_file_with_top_level_segments(tmp_path: Path) -> None:
+    path = tmp_path / "story.yaml"
+    path.write_text(segs("sting: open", "anchor: Good morning.", "pause: 1.5", "kim: Thanks."))
+    story = load_story(path)
+    assert len(story.stories) == 1
+    part = story.stories[0]
+    assert part.headline == "Test News"
+    assert [s.kind for s in part.segments] == ["sting", "speech", "pause", "speech"]
+    assert part.segments[0].sound is not None and part.segments[0].sound.builtin == "open"
+    assert part.segments[2].pause_s == 1.5
+    assert [s.line for s in part.segments] == [8, 9, 10, 11]
+    # defaults: today's date, English, the podcast master
+    assert story.date == datetime.date.today()
+    assert story.language == "en"
+    assert story.master == Master()
+    assert story.cast["anchor"].role == "anchor" and story.cast["anchor"].effect == "none"
+    assert story.slug == "test-news" and slugify("!!!") == "bulletin"
+
+
+def test_long_form_speech_and_its_options(tmp_path: Path) -> None:
+    path = tmp_path / "story.yaml"
+    path.write_text(HEAD + """\
+segments:
+  - speaker: kim
+    text: >-
+      Kim Bum-soo,
+      KBS World Radio News.
+    voice: reporter-uk
+    rate: 0.95
+    effect: phone
+    gap: 0.8
+    id: signoff
+""")
+    (segment,) = load_story(path).segments
+    assert segment.text == "Kim Bum-soo, KBS World Radio News."
+    assert (segment.voice, segment.rate, segment.effect, segment.gap_s, segment.id) == (
+        "reporter-uk", 0.95, "phone", 0.8, "signoff")
+
+
+def test_clips_stings_and_beds_from_files_and_assets(tmp_path: Path) -> None:
+    story_dir, assets = tmp_path / "story", tmp_path / "library"
+    (story_dir / "clips").mkdir(parents=True)
+    (assets / "jingles").mkdir(parents=True)
+    write_wav(story_dir / "clips" / "moon.wav", seconds=3.0)
+    write_wav(assets / "jingles" / "close.wav")
+    write_wav(assets / "bed.wav")
+    path = story_dir / "story.yaml"
+    path.write_text("""\
+title: Files
+cast:
+  anchor: {role: anchor}
+  moon: {role: official, name: President Moon Jae-in, effect: phone}
+stings:
+  close: jingles/close.wav
+stories:
+  - headline: One
+    bed: bed.wav
+    segments:
+      - clip: clips/moon.wav
+        speaker: moon
+        start: 0.5
+        end: 2.5
+        gain: -3
+        text: However, while tightening its export control measures.
+        gap: 0.2
+        id: moon-bite
+      - sting: close
+  - headline: Two
+    bed: builtin:bed
+    segments:
+      - anchor: And finally.
+      - sting: builtin:transition
+""")
+    story = load_story(path, assets=(assets,))
+    clip, close, speech, transition = story.segments
+    assert clip.kind == "clip" and clip.sound is not None
+    assert clip.sound.path == (story_dir / "clips" / "moon.wav").resolve()
+    assert (clip.speaker, clip.start_s, clip.end_s, clip.gain_db, clip.id) == ("moon", 0.5, 2.5, -3.0, "moon-bite")
+    assert clip.text and clip.text.startswith("However")
+    assert close.sound is not None and close.sound.path == (assets / "jingles" / "close.wav").resolve()
+    assert close.sting == "close"
+    assert story.stories[0].bed is not None and story.stories[0].bed.path == (assets / "bed.wav").resolve()
+    assert story.stories[1].bed is not None and story.stories[1].bed.builtin == "bed"
+    assert (speech.index, speech.story) == (3, 2)
+    assert transition.sound is not None and transition.sound.builtin == "transition"
+    assert story.cast["moon"].effect == "phone"
+    # without --assets the same files are missing: the story's own folder is the only root
+    with pytest.raises(InputError, match="not found"):
+        load_story(path)
+
+
+def test_master_settings_and_numbers_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "story.yaml"
+    path.write_text(HEAD + """\
+date: 2026-11-27
+language: ko
+master: {loudness: -18.5, sample_rate: 48000, formats: [mp3], mp3_bitrate: 192, gap: 0, story_gap: 2}
+segments:
+  - anchor: 1984
+  - kim: yes
+  - pause: 0x3
+""")
+    story = load_story(path)
+    assert story.date == datetime.date(2026, 11, 27) and story.language == "ko"
+    assert story.master == Master(target_lufs=-18.5, sample_rate=48000, formats=("mp3",),
+                                  mp3_bitrate=192, gap_s=0.0, story_gap_s=2.0)
+    first, second, pause = story.segments
+    assert first.text == "1984"  # read as written, not as a number
+    assert second.text == "yes"  # not a boolean
+    assert pause.pause_s == 3.0  # YAML's own number forms count
+    path.write_text(HEAD + "master: {loudness: broadcast}\nsegments:\n  - pause: 1\n")
+    assert load_story(path).master.target_lufs == LOUDNESS_PRESETS["broadcast"]
+
+
+def test_anchors_aliases_and_merge_keys_are_fine(tmp_path: Path) -> None:
+    path = tmp_path / "story.yaml"
+    path.write_text("""\
+title: Reuse
+cast:
+  anchor: {role: anchor}
+  kim: &reporter {role: reporter, effect: field}
+  lee: {<<: *reporter, name: Lee Ji-won}
+segments:
+  - anchor: &headline Seoul stays firm on GSOMIA.
+  - kim: Details follow.
+  - anchor: *headline
+""")
+    story = load_story(path)
+    assert story.cast["lee"].role == "reporter" and story.cast["lee"].effect == "field"
+    assert story.cast["lee"].name == "Lee Ji-won"
+    assert story.cast["kim"].name == "Kim"
+    texts = [s.text for s in story.segments]
+    assert texts[0] == texts[2] == "Seoul stays firm on GSOMIA."
+
+
+def test_crlf_and_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "story.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + segs("anchor: Hello.").replace("\n", "\r\n").encode())
+    assert load_story(path).segments[0].text == "Hello."
+
+
+@pytest.mark.parametrize("fixture", sorted(FIXTURES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_fixture_stories_load(fixture: Path) -> None:
+    story = load_story(fixture)
+    assert story.segments
+
+
+def test_problems_are_all_reported_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "story.yaml"
+    path.write_text(segs("kin: One.", "pause: 0", "sting: opne"))
+    with pytest.raises(InputError) as caught:
+        load_story(path)
+    assert [p.line for p in caught.value.problems] == [8, 9, 10]
+
+
+def test_a_broken_member_is_reported_once_not_at_every_line(tmp_path: Path) -> None:
+    path = tmp_path / "story.yaml"
+    path.write_text(HEAD.replace("role: reporter", "role: reportr") + "segments:\n" + "  - kim: Hi.\n" * 5)
+    with pytest.raises(InputError) as caught:
+        load_story(path)
+    assert [p.line for p in caught.value.problems] == [4]
+
+
+def test_problem_flood_is_cut_short(tmp_path: Path) -> None:
+    path = tmp_path / "story.yaml"
+    path.write_text(segs(*["pause: 0"] * 500))
+    with pytest.raises(InputError) as caught:
+        load_story(path)
+    assert 100 <= len(caught.value.problems) <= 102
+    assert "fix these" in caught.value.problems[-1].what
+
+
+def test_parse_loudness() -> None:
+    assert parse_loudness("podcast") == -16.0
+    assert parse_loudness("broadcast") == -23.0
+    assert parse_loudness("-14") == -14.0
+    with pytest.raises(InputError, match="did you mean 'podcast'"):
+        parse_loudness("podcst")
+    with pytest.raises(InputError, match="out of range"):
+        parse_loudness("0")
+
+
+def test_symlink_out_of_the_folder_is_refused(tmp_path: Path) -> None:
+    outside = write_wav(tmp_path / "outside.wav")
+    story_dir = tmp_path / "story"
+    story_dir.mkdir()
+    (story_dir / "link.wav").symlink_to(outside)
+    path = story_dir / "story.yaml"
+    path.write_text(segs("clip: link.wav"))
+    with pytest.raises(InputError) as caught:
+        load_story(path)
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.column) == (8, 11) and "outside the story's folder" in problem.what
+    # the same file is fine when its real folder is an assets folder
+    assert load_story(path, assets=(tmp_path,)).segments[0].sound is not None
+
+
+def test_segment_lookup_by_number_or_id() -> None:
+    story = load_story(EXAMPLE)
+    assert story.segment("1").index == 1
+    assert story.segment("signoff").id == "signoff"
+    with pytest.raises(InputError, match="did you mean 'signoff'"):
+        story.segment("sigoff")
+
+
+def test_alias_expansion_is_cut_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a lower limit keeps the file (and the test) small; the mechanism is the same
+    monkeypatch.setattr("bulletin.script.yamlnodes.MAX_NODE_VISITS", 3_000)
+    path = tmp_path / "story.yaml"
+    members = "".join(f"  m{i}: *member\n" for i in range(1_000))
+    path.write_text("title: T\ncast:\n  anchor: &member {role: anchor}\n" + members + "segments:\n  - pause: 1\n")
+    with pytest.raises(InputError) as caught:
+        load_story(path)
+    last = caught.value.problems[-1]
+    assert last.line == 3 and "aliases repeat" in last.what
+
+
+def test_segment_limit_stops_the_walk(tmp_path: Path) -> None:
+    path = tmp_path / "story.yaml"
+    path.write_text(HEAD + "stories:\n  - &s {headline: A, segments: [{pause: 1}]}\n" + "  - *s\n" * 5_000)
+    with pytest.raises(InputError) as caught:
+        load_story(path)
+    (problem,) = caught.value.problems
+    assert problem.where == "segment 2001" and problem.line == 8

@@ -1,0 +1,159 @@
+"""The take cache: keyed by content, hit on the second render, bypassed by --no-cache, emptied by
+`bulletin cache clear`, pruned oldest first past BULLETIN_CACHE_MB, safe for renders at once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bulletin.cast.presets import load_presets
+from bulletin.pipeline.render import render
+from bulletin.sound.cache import TakeCache, cache_folder
+from bulletin.sound.takes import SpeechJob
+from tests.conftest import ROOT, write_presets
+
+STORY = """title: Cache Test
+date: 2026-02-03
+master: {formats: [wav]}
+cast:
+  anchor: {role: anchor, voice: test-one}
+  kim: {role: reporter, voice: test-two, effect: phone}
+segments:
+  - sting: builtin:close
+  - anchor: Good morning, here is the news.
+  - kim: Thank you. The cache keeps every take it made.
+"""
+
+
+@pytest.fixture
+def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "cache-home"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    monkeypatch.delenv("BULLETIN_CACHE_MB", raising=False)
+    return home
+
+
+@pytest.fixture
+def story(tmp_path: Path) -> Path:
+    path = tmp_path / "story.yaml"
+    path.write_text(STORY)
+    write_presets(tmp_path)
+    return path
+
+
+def entries(home: Path) -> list[Path]:
+    return sorted((home / "bulletin" / "takes").glob("*/*.npy"))
+
+
+def bulletin(*args: str, home: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, XDG_CACHE_HOME=str(home))
+    return subprocess.run([sys.executable, "-m", "bulletin", *args], capture_output=True, text=True, cwd=ROOT, env=env)
+
+
+def test_key_changes_with_everything_that_changes_the_sound():
+    preset = next(iter(load_presets().values()))
+    job = SpeechJob("Good morning.", preset, 1.0, "none", 44100)
+    key = job.key("espeak-ng 1.52")
+    assert job.key("espeak-ng 1.52") == key  # the same content, the same key
+    changed = [
+        replace(job, text="Good evening.").key("espeak-ng 1.52"),
+        replace(job, preset=replace(preset, voice="en-gb")).key("espeak-ng 1.52"),
+        replace(job, preset=replace(preset, pitch=preset.pitch + 10)).key("espeak-ng 1.52"),
+        replace(job, rate=1.1).key("espeak-ng 1.52"),
+        replace(job, effect="phone").key("espeak-ng 1.52"),
+        replace(job, rate_hz=48000).key("espeak-ng 1.52"),
+        job.key("espeak-ng 1.53"),  # the engine's version
+    ]
+    assert len({key, *changed}) == len(changed) + 1
+    # what does not change the sound does not change the key
+    assert replace(job, preset=replace(preset, name="other", description="x")).key("espeak-ng 1.52") == key
+
+
+def test_second_render_hits_the_cache(story: Path, tmp_path: Path, cache_home: Path, monkeypatch: pytest.MonkeyPatch):
+    first = render(story, tmp_path / "first", jobs=1)
+    assert len(entries(cache_home)) == 3  # two speech takes and the sting
+    import bulletin.sound.takes
+
+    def no(*args: object, **kwargs: object) -> None:
+        raise AssertionError("made again instead of read from the cache")
+
+    monkeypatch.setattr(bulletin.sound.takes, "_voice", no)
+    monkeypatch.setattr(bulletin.sound.takes, "sound_take", no)
+    second = render(story, tmp_path / "second", jobs=1)
+    assert second.duration_s == first.duration_s
+    assert [s["end"] for s in second.cue["segments"]] == [s["end"] for s in first.cue["segments"]]
+    # the cached takes are levelled already: the master lands at the same loudness
+    assert abs(second.integrated_lufs - first.integrated_lufs) < 0.01
+
+
+def test_no_cache_neither_reads_nor_writes(story: Path, tmp_path: Path, cache_home: Path):
+    run = bulletin("render", str(story), "-o", str(tmp_path / "out"), "--no-cache", "--jobs", "1", home=cache_home)
+    assert run.returncode == 0, run.stderr
+    assert entries(cache_home) == []
+    # with takes in the cache, --no-cache still makes them (a broken entry does not matter)
+    render(story, tmp_path / "warm", jobs=1)
+    for path in entries(cache_home):
+        path.write_bytes(b"not a take")
+    run = bulletin("render", str(story), "-o", str(tmp_path / "out"), "--no-cache", "--jobs", "1", home=cache_home)
+    assert run.returncode == 0, run.stderr
+    assert all(path.read_bytes() == b"not a take" for path in entries(cache_home))
+
+
+def test_cache_clear_empties_it(story: Path, tmp_path: Path, cache_home: Path):
+    render(story, tmp_path / "out", jobs=1)
+    assert entries(cache_home)
+    run = bulletin("cache", "clear", home=cache_home)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("removed 3 takes from")
+    assert entries(cache_home) == []
+
+
+def test_prunes_least_recently_used_first(cache_home: Path, monkeypatch: pytest.MonkeyPatch):
+    take = np.zeros((25_000, 1), np.float32)  # about 100 kB per entry
+    monkeypatch.setenv("BULLETIN_CACHE_MB", "0.25")
+    cache = TakeCache()
+    assert cache.folder == cache_folder() and cache.max_bytes == 262_144
+    keys = [f"{i:02x}" + "0" * 62 for i in range(4)]
+    for age, key in enumerate(keys):
+        cache.put(key, take)
+        os.utime(cache.path(key), (1_000_000 + age, 1_000_000 + age))
+    assert cache.get(keys[0]) is not None  # used now: the most recent
+    cache.prune()
+    kept = {path.stem for path in entries(cache_home)}
+    assert kept == {keys[0], keys[3]}  # the two least recently used went, oldest first
+    assert sum(path.stat().st_size for path in entries(cache_home)) <= cache.max_bytes
+
+
+def test_a_render_prunes_to_the_limit(story: Path, tmp_path: Path, cache_home: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("BULLETIN_CACHE_MB", "0.000001")  # smaller than any take
+    result = render(story, tmp_path / "out", jobs=1)
+    assert result.files["wav"].stat().st_size > 0  # the render does not need its entries to stay
+    assert entries(cache_home) == []
+
+
+def test_two_renders_at_once_into_one_cache(story: Path, tmp_path: Path, cache_home: Path):
+    env = dict(os.environ, XDG_CACHE_HOME=str(cache_home))
+    runs = [subprocess.Popen([sys.executable, "-m", "bulletin", "render", str(story), "-o", str(tmp_path / f"out{i}"),
+                              "--jobs", "1"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for i in range(2)]
+    for run in runs:
+        out, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err
+    import soundfile as sf
+
+    infos = [sf.info(str(tmp_path / f"out{i}" / "cache-test-2026-02-03.wav")) for i in range(2)]
+    # both whole (espeak-ng's noise can move a take's trimmed end by a frame or two between
+    # two syntheses of it, so the two need not be identical)
+    assert all(info.frames > 44100 for info in infos)
+    assert abs(infos[0].duration - infos[1].duration) < 0.01
+    assert len(entries(cache_home)) == 3
+    assert not list((cache_home / "bulletin" / "takes").glob("*/.tmp-*"))  # no temporaries left
+    # and the entries they left are whole: a third render reads them all
+    run = bulletin("render", str(story), "-o", str(tmp_path / "out2"), "--jobs", "1", home=cache_home)
+    assert run.returncode == 0, run.stderr
