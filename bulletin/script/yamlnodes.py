@@ -17,7 +17,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from bulletin.errors import InputError, Problem
+from bulletin.base.errors import InputError, Problem
 
 MAX_FILE_BYTES = 1_000_000
 # Visiting more nodes than this means aliases expand far past anything a 1 MB file could
