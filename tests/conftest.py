@@ -12,6 +12,21 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "gsomia" / "story.yaml"
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
+    """A skip for want of a tool that CI installed (BULLETIN_REQUIRE, set by .ci/run) fails."""
+    outcome = yield
+    report = outcome.get_result()
+    required = os.environ.get("BULLETIN_REQUIRE", "").split()
+    if report.skipped and required:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        missing = [tool for tool in required if tool.lower() in reason.lower()]
+        if missing:
+            report.outcome = "failed"
+            report.longrepr = (f"skipped ({reason}), but this run installed {', '.join(missing)} "
+                               "(BULLETIN_REQUIRE): the install or the test's detection of it is broken")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Takes cached in a folder of the test run's own, never the user's."""
