@@ -17,6 +17,7 @@ from bulletin.script.story import (
     FORMATS,
     GAIN_RANGE,
     GAP_RANGE,
+    GENDERS,
     ID_PATTERN,
     LOUDNESS_PRESETS,
     LOUDNESS_RANGE,
@@ -104,6 +105,8 @@ def story_schema() -> Schema:
         "title": _text("a job title, shown with the name"),
         "voice": voice,
         "effect": effect | {"description": "default: none for anchor and reporter, field for official and guest"},
+        "gender": {"enum": list(GENDERS), "description": "how the member sounds, for `auto` casting; "
+                   "default: either"},
     }
     member = _object(MEMBER_KEYS, member_keys, "a speaker", required=("role",))
     # an id that is itself a role name (anchor, reporter, ...) may leave role out

@@ -18,6 +18,8 @@ from bulletin.base.errors import InputError
 from bulletin.script.yamlnodes import MAX_FILE_BYTES, Reader, compose_file, describe_node, suggest
 
 ROLES = ("anchor", "reporter", "official", "guest")
+# how a member sounds, for casting; optional (casting decides when it is not given)
+GENDERS = ("male", "female")
 # the names the format offers; sound.effects and sound.builtin implement exactly these
 EFFECTS: tuple[str, ...] = ("none", "phone", "field")
 BUILTIN_NAMES: tuple[str, ...] = ("open", "close", "transition", "bed")
@@ -46,13 +48,12 @@ GAIN_RANGE = (-60.0, 24.0)
 
 TOP_KEYS = ("title", "date", "language", "master", "pronounce", "cast", "stings", "stories", "segments")
 MASTER_KEYS = ("loudness", "sample_rate", "formats", "mp3_bitrate", "gap", "story_gap")
-MEMBER_KEYS = ("role", "name", "title", "voice", "effect")
+MEMBER_KEYS = ("role", "name", "title", "voice", "effect", "gender")
 STORY_KEYS = ("headline", "segments", "bed")
 SPEECH_KEYS = ("speaker", "text", "voice", "rate", "effect", "gap", "id")
 CLIP_KEYS = ("clip", "speaker", "start", "end", "gain", "text", "gap", "id")
 PAUSE_KEYS = ("pause",)
 STING_KEYS = ("sting", "gap", "id")
-KIND_KEYS = ("pause", "sting", "clip", "speaker")
 # Keys a segment may hold: a cast id equal to one of these would make `- text: ...` ambiguous.
 RESERVED_IDS = tuple(dict.fromkeys(PAUSE_KEYS + STING_KEYS + CLIP_KEYS + SPEECH_KEYS))
 # Audio files libsndfile reads itself; other formats need ffmpeg (see bulletin.base.audio).
@@ -77,6 +78,7 @@ class Member:
     voice: str  # preset name or "auto"
     effect: str
     line: int
+    gender: str | None = None  # male, female, or None: casting may pick either
 
 
 @dataclass(frozen=True)
@@ -333,7 +335,8 @@ class _StoryLoader:
             voice = r.text(m["voice"][1], f"{where}.voice") if "voice" in m else "auto"
             default_effect = "field" if role in ("official", "guest") else "none"
             effect = r.choice(m["effect"][1], f"{where}.effect", EFFECTS) if "effect" in m else default_effect
-            if role and voice and effect:
+            gender = r.choice(m["gender"][1], f"{where}.gender", GENDERS) if "gender" in m else None
+            if role and voice and effect and ("gender" not in m or gender):
                 self.broken_cast.discard(member_id)
                 self.cast[member_id] = Member(
                     id=member_id,
@@ -343,6 +346,7 @@ class _StoryLoader:
                     voice=voice,
                     effect=effect,
                     line=value_node.start_mark.line + 1,
+                    gender=gender,
                 )
 
     def _stings(self, node: Node) -> None:

@@ -135,6 +135,10 @@ BAD = [
         4, 8, "add `role:` with one of"),
     Bad("bad-effect", HEAD.replace("name: Kim", "effect: radio, name: Kim") + "segments:\n  - pause: 1\n",
         4, 33, "not one of none, phone, field"),
+    Bad("gender-typo", HEAD.replace("name: Kim", "gender: mael, name: Kim") + "segments:\n  - pause: 1\n",
+        4, 33, "did you mean 'male'?"),
+    Bad("gender-not-text", HEAD.replace("name: Kim", "gender: [male], name: Kim") + "segments:\n  - pause: 1\n",
+        4, 33, "must be text"),
     Bad("voice-not-text", HEAD.replace("name: Kim", "voice: [a, b], name: Kim") + "segments:\n  - pause: 1\n",
         4, 32, "must be text"),
     Bad("member-is-string", HEAD.replace("{role: reporter, name: Kim Bum-soo}", "reporter")
@@ -331,6 +335,9 @@ def test_example_story_loads() -> None:
     assert (signoff.speaker, signoff.rate, signoff.gap_s) == ("kim", 0.95, 0.8)
     assert story.segment("moon-bite").effect == "phone"
     assert story.pronounce["GSOMIA"] == "jee-so-mee-ah"
+    # the men of the transcript say so, for casting; the anchor leaves it to casting
+    assert {m.id: m.gender for m in story.cast.values()} == {
+        "anchor": None, "kim": "male", "engel": "male", "moon": "male"}
 
 
 def test_single_story_file_with_top_level_segments(tmp_path: Path) -> None:
