@@ -199,7 +199,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_schedule(args: argparse.Namespace) -> int:
-    from bulletin.nightly.build import run_schedule
+    from bulletin.nightly.schedule import run_schedule
 
     return run_schedule(args.jobs_file, list_only=args.list, count=args.count)
 

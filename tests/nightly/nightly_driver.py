@@ -16,13 +16,14 @@ from pathlib import Path
 import nightly_fakes
 
 from bulletin.nightly import build as nightly
+from bulletin.nightly.schedule import run_schedule
 
 
 def main() -> int:
     mode, jobs_file = sys.argv[1], Path(sys.argv[2])
     nightly._default_render = lambda: nightly_fakes.fake_render
     if mode == "schedule":
-        return nightly.run_schedule(jobs_file)
+        return run_schedule(jobs_file)
     if mode == "publish-hold":
         flag, real_replace, moved = Path(sys.argv[4]), os.replace, []
 

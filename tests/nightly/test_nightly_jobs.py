@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bulletin.base.errors import InputError
-from bulletin.nightly.build import list_runs, run_schedule
-from bulletin.nightly.jobs import iter_runs, load_jobs, parse_cron, resolve_wall_time
+from bulletin.nightly.jobsfile import load_jobs
+from bulletin.nightly.schedule import list_runs, run_schedule
+from bulletin.nightly.timing import iter_runs, parse_cron, resolve_wall_time
 
 UTC = dt.UTC
 

@@ -26,7 +26,7 @@ from nightly_fakes import (
 )
 
 from bulletin.nightly.build import build, run_build
-from bulletin.nightly.jobs import load_jobs
+from bulletin.nightly.jobsfile import load_jobs
 from bulletin.nightly.publish import read_status
 
 TESTS = Path(__file__).parent

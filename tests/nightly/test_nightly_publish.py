@@ -15,9 +15,10 @@ import pytest
 from nightly_fakes import BROKEN_STORY, FakeClock, fake_render, make_site, snapshot, write_story
 
 from bulletin.base.errors import BulletinError
-from bulletin.nightly.build import Stopper, build, run_build
-from bulletin.nightly.jobs import load_jobs
+from bulletin.nightly.build import build, run_build
+from bulletin.nightly.jobsfile import load_jobs
 from bulletin.nightly.publish import job_lock, read_status, write_atomic
+from bulletin.nightly.stopping import Stopper
 
 SEOUL_MORNING = dt.datetime(2026, 1, 2, 20, 31, tzinfo=dt.UTC)  # 05:31 on 3 January in Seoul
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d morning [a-z]+ [a-z]+(: .+)?$")

@@ -15,9 +15,11 @@ from pathlib import Path
 
 from nightly_fakes import FakeClock, fake_render, make_site, snapshot, wait_for, write_story
 
-from bulletin.nightly.build import MAX_SLEEP_S, Scheduler, Stopper, build, plan
-from bulletin.nightly.jobs import load_jobs
+from bulletin.nightly.build import build
+from bulletin.nightly.jobsfile import load_jobs
 from bulletin.nightly.publish import read_status
+from bulletin.nightly.schedule import MAX_SLEEP_S, Scheduler, plan
+from bulletin.nightly.stopping import Stopper
 
 TESTS = Path(__file__).parent
 SEOUL = dt.timezone(dt.timedelta(hours=9))
