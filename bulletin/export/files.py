@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import struct
 import textwrap
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from bulletin.script.story import Story
 
 PROGRAM = f"bulletin {__version__}"
+# what Staged names its temporaries (`.FINAL.bulletin-PID.part`): the clean-up touches no other
+TEMPORARY_NAME = re.compile(r"\..+\.bulletin-(?P<pid>\d+)\.part\Z")
 
 
 def cue_sheet(story: Story, timeline: Timeline, voices: dict[str, Preset], mastered: Master) -> dict:
@@ -248,7 +251,7 @@ class Staged:
 
     def open(self, ext: str) -> BinaryIO:
         final = self.folder / f"{self.stem}.{ext}"
-        temporary = self.folder / f".{final.name}.{os.getpid()}.part"
+        temporary = self.folder / f".{final.name}.bulletin-{os.getpid()}.part"
         self.temporaries[ext] = (temporary, final)
         self.files[ext] = open(temporary, "w+b")  # noqa: SIM115 (closed on commit or cleanup)
         return self.files[ext]
@@ -284,10 +287,11 @@ def write_all(folder: Path, stem: str, makers: dict[str, Callable[[], bytes]]) -
 
 
 def _remove_stale_temporaries(folder: Path) -> None:
-    """Temporaries left by a render that was killed (its process is gone)."""
-    for path in folder.glob(".*.part"):
-        pid = path.name.rsplit(".", 2)[-2]
-        if pid.isdigit() and not _alive(int(pid)):
+    """Temporaries left by a render that was killed (its process is gone): only names of the
+    form Staged.open writes, and only regular files (never through a symbolic link)."""
+    for path in folder.glob(".*.bulletin-*.part"):
+        match = TEMPORARY_NAME.match(path.name)
+        if match and path.is_file() and not path.is_symlink() and not _alive(int(match["pid"])):
             path.unlink(missing_ok=True)
 
 

@@ -13,8 +13,14 @@ Layout of a publish folder (see docs/nightly.md):
 Every file appears by `os.replace` of a finished file beside it, so readers (a web server, a
 playout system) see the old file or the new one, never a part. `index.json` is the commit
 point: dated files are moved in before it, and files it no longer lists are deleted after it.
-Only the holder of `.lock` writes here, so anything in `.staging/` or named `.*.tmp` that
-another holder finds was left by a build that died, and is removed.
+Only the holder of `.lock` writes here, so anything in `.staging/` or named like its
+temporaries (`.NAME.XXXXXXXX.tmp`) that another holder finds was left by a build that died,
+and is removed.
+
+Nothing outside the folder is ever deleted or written, whatever the folder holds: names read
+from index.json are used only when they are plain file names of the dated form this program
+writes, and a symbolic link in the folder is never followed to delete or truncate what it
+points at (at most the link itself is replaced, as any file of that name would be).
 """
 
 from __future__ import annotations
@@ -49,7 +55,11 @@ INDEX_VERSION = 1
 DATED_SUFFIXES = {
     "mp3": ".mp3", "json": ".json", "vtt": ".vtt", "chapters": ".chapters.json", "wav": ".wav",
 }  # fmt: skip
-DATED_FILE = re.compile(r"(?P<stem>.+-\d{4}-\d{2}-\d{2})\.(?:mp3|json|vtt|wav|chapters\.json)\Z")
+DATED_FILE = re.compile(
+    r"(?P<stem>[^/\\\0]+-\d{4}-\d{2}-\d{2})\.(?:mp3|json|vtt|wav|chapters\.json)\Z"
+)
+# The temporaries write_atomic makes: `.NAME.` then eight hex digits, then `.tmp`.
+TEMPORARY_FILE = re.compile(r"\.[^/\\\0]+\.[0-9a-f]{8}\.tmp\Z")
 
 
 class Busy(BulletinError):
@@ -89,7 +99,8 @@ def job_lock(folder: Path) -> Iterator[None]:
     """
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    # O_NOFOLLOW: a `.lock` that is a symbolic link is refused rather than truncated through
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -149,16 +160,26 @@ def _file_mode() -> int:
     return 0o666 & ~umask
 
 
+def own_file(path: Path) -> bool:
+    """A regular file itself, not a symbolic link to one (which may point outside the folder)."""
+    return path.is_file() and not path.is_symlink()
+
+
 def clear_leftovers(folder: Path) -> list[str]:
-    """Remove what dead builds left: `.staging/` and `.*.tmp` files. Call holding the lock."""
+    """Remove what dead builds left: `.staging/` and write_atomic's temporaries. Call holding
+    the lock."""
     removed = []
     staging = folder / STAGING_NAME
-    if staging.exists():
+    if staging.is_symlink() or staging.is_file():
+        staging.unlink()  # a link itself, never what it points at
+        removed.append(STAGING_NAME)
+    elif staging.exists():
         shutil.rmtree(staging, ignore_errors=True)
         removed.append(STAGING_NAME)
     for path in sorted(folder.glob(".*.tmp")):
-        path.unlink(missing_ok=True)
-        removed.append(path.name)
+        if TEMPORARY_FILE.match(path.name) and own_file(path):
+            path.unlink(missing_ok=True)
+            removed.append(path.name)
     return removed
 
 
@@ -202,7 +223,7 @@ def load_index(folder: Path) -> tuple[list[Episode], str]:
     path = folder / INDEX_NAME
     try:
         data = json.loads(path.read_bytes())
-        return [Episode.from_json(entry) for entry in data["episodes"]], ""
+        return [_checked(Episode.from_json(entry)) for entry in data["episodes"]], ""
     except FileNotFoundError:
         why = f"{INDEX_NAME} is missing"
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
@@ -212,6 +233,16 @@ def load_index(folder: Path) -> tuple[list[Episode], str]:
         episodes,
         f"{why}; rebuilt it from {len(episodes)} bulletins in the folder" if episodes else "",
     )
+
+
+def _checked(episode: Episode) -> Episode:
+    """An episode from index.json, refused (ValueError) unless every file it names is a plain
+    dated file name of its own bulletin: pruning deletes such names, and the feed links them."""
+    for name in episode.files.values():
+        match = DATED_FILE.match(name)
+        if not match or match["stem"] != episode.stem:
+            raise ValueError(f"{name!r} is not a file name this program writes")
+    return episode
 
 
 def recover_index(folder: Path) -> list[Episode]:
@@ -224,7 +255,7 @@ def recover_index(folder: Path) -> list[Episode]:
     for cue_path in sorted(folder.glob("*.json")):
         match = DATED_FILE.match(cue_path.name)
         mp3 = folder / f"{match['stem']}.mp3" if match else None
-        if not match or cue_path.name.endswith(".chapters.json") or not mp3.is_file():
+        if not match or cue_path.name.endswith(".chapters.json") or not own_file(mp3):
             continue
         try:
             cue = json.loads(cue_path.read_bytes())
@@ -235,7 +266,7 @@ def recover_index(folder: Path) -> list[Episode]:
         files = {
             kind: stem + suffix
             for kind, suffix in DATED_SUFFIXES.items()
-            if (folder / (stem + suffix)).is_file()
+            if own_file(folder / (stem + suffix))
         }
         episodes.append(
             Episode(
@@ -354,11 +385,12 @@ def _prune(folder: Path, old: list[Episode], keep_names: set[str]) -> list[str]:
     """Delete published files the index no longer lists, so the feed and the files agree.
 
     Besides what the old index listed, dated files it never listed go too: a build killed
-    between moving its files in and committing the index leaves such orphans.
+    between moving its files in and committing the index leaves such orphans. Only regular
+    files with dated names (load_index checked the index's names) are deleted.
     """
     known = {name for e in old for name in e.files.values()}
-    known |= {p.name for p in folder.iterdir() if DATED_FILE.match(p.name) and p.is_file()}
-    pruned = sorted(known - keep_names)
+    known |= {p.name for p in folder.iterdir() if DATED_FILE.match(p.name)}
+    pruned = sorted(name for name in known - keep_names if own_file(folder / name))
     for name in pruned:
         (folder / name).unlink(missing_ok=True)
     if pruned:

@@ -20,6 +20,8 @@ from pathlib import Path
 import lameenc
 
 from bulletin.base.errors import BulletinError, InputError, Problem
+from bulletin.nightly.build import build
+from bulletin.nightly.jobsfile import load_jobs
 
 JOBS_YAML = """\
 timezone: {timezone}
@@ -174,3 +176,17 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += dt.timedelta(seconds=max(seconds, 0.001))
+
+
+SEOUL_MORNING = dt.datetime(2026, 1, 2, 20, 31, tzinfo=dt.UTC)  # 05:31 on 3 January in Seoul
+
+
+def site(tmp_path: Path, dates=("2026-01-01", "2026-01-02", "2026-01-03"), **options):
+    """The `morning` job of a site made by make_site."""
+    return load_jobs(make_site(tmp_path, list(dates), **options)).job("morning")
+
+
+def run(job, date: str, render=fake_render, **options) -> int:
+    """Build `job` for `date` with the stand-in render on a fake clock (05:31 in Seoul)."""
+    options.setdefault("clock", FakeClock(SEOUL_MORNING))
+    return build(job, dt.date.fromisoformat(date), render=render, **options)

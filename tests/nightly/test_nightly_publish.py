@@ -12,25 +12,15 @@ import signal
 
 import feedparser
 import pytest
-from nightly_fakes import BROKEN_STORY, FakeClock, fake_render, make_site, snapshot, write_story
+from nightly_fakes import BROKEN_STORY, fake_render, make_site, run, site, snapshot, write_story
 
 from bulletin.base.errors import BulletinError
-from bulletin.nightly.build import build, run_build
+from bulletin.nightly.build import run_build
 from bulletin.nightly.jobsfile import load_jobs
 from bulletin.nightly.publish import job_lock, read_status, write_atomic
 from bulletin.nightly.stopping import Stopper
 
-SEOUL_MORNING = dt.datetime(2026, 1, 2, 20, 31, tzinfo=dt.UTC)  # 05:31 on 3 January in Seoul
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d morning [a-z]+ [a-z]+(: .+)?$")
-
-
-def site(tmp_path, dates=("2026-01-01", "2026-01-02", "2026-01-03"), **options):
-    return load_jobs(make_site(tmp_path, list(dates), **options)).job("morning")
-
-
-def run(job, date: str, render=fake_render, **options) -> int:
-    options.setdefault("clock", FakeClock(SEOUL_MORNING))
-    return build(job, dt.date.fromisoformat(date), render=render, **options)
 
 
 def test_two_dated_builds_publish_a_feed_that_feedparser_reads(tmp_path, capsys):
@@ -224,18 +214,18 @@ def test_what_a_dead_build_left_is_cleared_by_the_next(tmp_path, capsys):
     partial = job.publish / ".staging" / "2026-01-02-dead" / "test-news-2026-01-02.mp3"
     partial.parent.mkdir(parents=True)
     partial.write_bytes(b"half an mp3")
-    (job.publish / ".status.json.dead.tmp").write_text("{")
+    (job.publish / ".status.json.deadbeef.tmp").write_text("{")
     orphan = job.publish / "test-news-2025-12-31.mp3"  # moved in, but the index never said so
     orphan.write_bytes(b"complete but unlisted")
     assert run(job, "2026-01-02") == 0
     names = sorted(p.name for p in job.publish.iterdir())
     assert (
         ".staging" not in names
-        and ".status.json.dead.tmp" not in names
+        and ".status.json.deadbeef.tmp" not in names
         and orphan.name not in names
     )
     assert (
-        "removed what a dead build left: .staging, .status.json.dead.tmp" in capsys.readouterr().out
+        "removed what a dead build left: .staging, .status.json.deadbeef.tmp" in capsys.readouterr().out
     )
 
 
