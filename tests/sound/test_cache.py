@@ -15,7 +15,7 @@ import pytest
 from bulletin.cast.presets import load_presets
 from bulletin.pipeline.render import render
 from bulletin.sound.cache import TakeCache, cache_folder
-from bulletin.sound.takes import SpeechJob
+from bulletin.sound.sentences import speech_job
 from tests.conftest import ROOT, write_presets
 
 STORY = """title: Cache Test
@@ -58,33 +58,44 @@ def bulletin(*args: str, home: Path) -> subprocess.CompletedProcess:
 
 def test_key_changes_with_everything_that_changes_the_sound():
     preset = next(iter(load_presets().values()))
-    job = SpeechJob("Good morning.", preset, 1.0, "none", 44100)
-    key = job.key("espeak-ng 1.52")
-    assert job.key("espeak-ng 1.52") == key  # the same content, the same key
+
+    def key(text: str = "Good morning.", version: str = "espeak-ng 1.52", **changes: object) -> tuple[str, str]:
+        """The segment's key and its (one) sentence's key."""
+        settings = {"preset": preset, "rate": 1.0, "effect": "none", "rate_hz": 44100} | changes
+        job = speech_job(text, settings["preset"], settings["rate"], settings["effect"], settings["rate_hz"],
+                         engine_version=version)
+        return job.key, job.sentences[0].key
+
+    same = key()
+    assert key() == same  # the same content, the same keys
     changed = [
-        replace(job, text="Good evening.").key("espeak-ng 1.52"),
-        replace(job, preset=replace(preset, voice="en-gb")).key("espeak-ng 1.52"),
-        replace(job, preset=replace(preset, pitch=preset.pitch + 10)).key("espeak-ng 1.52"),
-        replace(job, rate=1.1).key("espeak-ng 1.52"),
-        replace(job, effect="phone").key("espeak-ng 1.52"),
-        replace(job, rate_hz=48000).key("espeak-ng 1.52"),
-        job.key("espeak-ng 1.53"),  # the engine's version
+        key("Good evening."),
+        key(preset=replace(preset, voice="en-gb")),
+        key(preset=replace(preset, pitch=preset.pitch + 10)),
+        key(rate=1.1),
+        key(rate_hz=48000),
+        key(version="espeak-ng 1.53"),  # the engine's version
     ]
-    assert len({key, *changed}) == len(changed) + 1
+    assert len({same, *changed}) == len(changed) + 1
+    assert all(sentence != same[1] for _, sentence in changed)
+    # the effect is the segment's: its sentences are shared with the plain take
+    phone = key(effect="phone")
+    assert phone[0] != same[0] and phone[1] == same[1]
     # what does not change the sound does not change the key
-    assert replace(job, preset=replace(preset, name="other", description="x")).key("espeak-ng 1.52") == key
+    assert key(preset=replace(preset, name="other", description="x")) == same
 
 
 def test_second_render_hits_the_cache(story: Path, tmp_path: Path, cache_home: Path, monkeypatch: pytest.MonkeyPatch):
     first = render(story, tmp_path / "first", jobs=1)
-    assert len(entries(cache_home)) == 3  # two speech takes and the sting
-    import bulletin.sound.takes
+    assert len(entries(cache_home)) == 6  # two speech takes, their three sentences and the sting
+    import bulletin.sound.sources
+    from bulletin.engines import get_engine
 
     def no(*args: object, **kwargs: object) -> None:
         raise AssertionError("made again instead of read from the cache")
 
-    monkeypatch.setattr(bulletin.sound.takes, "_voice", no)
-    monkeypatch.setattr(bulletin.sound.takes, "sound_take", no)
+    monkeypatch.setattr(get_engine("espeak"), "synthesize", no)
+    monkeypatch.setattr(bulletin.sound.sources, "sound_take", no)
     second = render(story, tmp_path / "second", jobs=1)
     assert second.duration_s == first.duration_s
     assert [s["end"] for s in second.cue["segments"]] == [s["end"] for s in first.cue["segments"]]
@@ -110,7 +121,7 @@ def test_cache_clear_empties_it(story: Path, tmp_path: Path, cache_home: Path):
     assert entries(cache_home)
     run = bulletin("cache", "clear", home=cache_home)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.startswith("removed 3 takes from")
+    assert run.stdout.startswith("removed 6 takes from")  # 2 speech takes, 3 sentences, 1 sting
     assert entries(cache_home) == []
 
 
@@ -152,7 +163,7 @@ def test_two_renders_at_once_into_one_cache(story: Path, tmp_path: Path, cache_h
     # two syntheses of it, so the two need not be identical)
     assert all(info.frames > 44100 for info in infos)
     assert abs(infos[0].duration - infos[1].duration) < 0.01
-    assert len(entries(cache_home)) == 3
+    assert len(entries(cache_home)) == 6
     assert not list((cache_home / "bulletin" / "takes").glob("*/.tmp-*"))  # no temporaries left
     # and the entries they left are whole: a third render reads them all
     run = bulletin("render", str(story), "-o", str(tmp_path / "out2"), "--jobs", "1", home=cache_home)

@@ -1,0 +1,95 @@
+"""Where sentences are synthesized: in this process, or in worker processes.
+
+In this process the engine's C code speaks one sentence after another while a helper thread
+resamples the previous one. Worker processes are spawned (never forked: an engine initialised
+in this process must not be copied into a child; a forked espeak-ng or onnxruntime hangs) and
+create their engines once each. A worker that dies (killed, out of memory) breaks the pool:
+the sentences it left unfinished are tried once more in a new pool, then the render fails
+with one line naming the segment.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+
+from bulletin.base.audio import Audio
+from bulletin.base.errors import BulletinError
+from bulletin.sound.sentences import (
+    SentenceJob,
+    finish_sentence,
+    synthesize_sentence,
+    voice_sentence,
+)
+from bulletin.sound.sources import segment_error
+
+# sentences voiced here waiting to be resampled (on a helper thread): bounds their memory
+PENDING = 8
+# how many times a sentence is tried in worker processes that die under it
+ATTEMPTS = 2
+
+Done = Callable[[SentenceJob, Audio], None]
+
+
+def in_process(jobs: list[SentenceJob], done: Done, where: dict[str, int], pool: ThreadPoolExecutor) -> None:
+    """Synthesize `jobs` here, calling `done` for each in order; `where` names the segment of
+    each sentence (by key) for errors."""
+    pending: deque[tuple[SentenceJob, Future]] = deque()
+
+    def collect() -> None:
+        job, future = pending.popleft()
+        done(job, future.result())
+
+    try:
+        for job in jobs:
+            try:
+                raw = voice_sentence(job)
+            except BulletinError as error:
+                raise segment_error(where[job.key], error) from None
+            pending.append((job, pool.submit(finish_sentence, job, raw)))
+            while pending and (len(pending) > PENDING or pending[0][1].done()):
+                collect()
+        while pending:
+            collect()
+    finally:
+        for _, future in pending:
+            future.cancel()
+
+
+def in_workers(jobs: list[SentenceJob], done: Done, where: dict[str, int], workers: int) -> None:
+    """Synthesize `jobs` in `workers` spawned processes, calling `done` as each is ready."""
+    tries = dict.fromkeys((job.key for job in jobs), 0)
+    todo = jobs
+    while todo:
+        todo = _pool_round(todo, done, where, workers, tries)
+
+
+def _pool_round(jobs: list[SentenceJob], done: Done, where: dict[str, int], workers: int,
+                tries: dict[str, int]) -> list[SentenceJob]:
+    """One pool over `jobs`; the jobs left when a worker died (to try again), else []."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    left: list[SentenceJob] = []
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(synthesize_sentence, job): job for job in jobs}
+        for future in as_completed(futures):
+            job = futures.pop(future)
+            try:
+                audio = future.result()
+            except BulletinError as error:
+                raise segment_error(where[job.key], error) from None
+            except BrokenProcessPool:
+                left.append(job)
+                continue
+            done(job, audio)
+            del future, audio
+    for job in left:
+        tries[job.key] += 1
+    dead = [job for job in left if tries[job.key] >= ATTEMPTS]
+    if dead:
+        raise BulletinError(f"segment {where[dead[0].key]}: a worker process died twice while synthesizing it "
+                            "(killed, or out of memory); try --jobs 1")
+    return sorted(left, key=lambda job: where[job.key])

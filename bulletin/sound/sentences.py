@@ -1,0 +1,169 @@
+"""Speech, sentence by sentence: what a speech segment's take is made of, as pure functions.
+
+A segment's text (after respellings) is split into sentences; each sentence is synthesized on
+its own and cached under its own content key, so editing one word re-synthesizes one sentence.
+The segment's take is its sentences' audible spans joined with a newsreader's pause, then the
+segment's effect and level.
+
+Everything here is a pure function of a job's content, and jobs are picklable, so the same
+calls make takes in this process, in worker processes, or on a cluster (bulletin.nightly):
+`speech_job` -> `SpeechJob.sentences` -> `synthesize_sentence` (or `cached_sentence`) ->
+`assemble_take`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bulletin.base.audio import Audio, resample
+from bulletin.base.errors import BulletinError
+from bulletin.cast.presets import Preset
+from bulletin.engines import get_engine
+from bulletin.sound.cache import TakeCache, content_key
+from bulletin.sound.store import CACHE_VERSION, TAKE_LUFS, audible, levelled
+
+# the pause between two sentences at PAUSE_WPM: a newsreader's 0.3-0.45 s; it follows the
+# pace, as a speaker's own pauses do, within those bounds
+SENTENCE_PAUSE_S = 0.38
+PAUSE_WPM = 165.0
+PAUSE_RANGE_S = (0.30, 0.45)
+# each sentence keeps this much of what precedes and follows its sound (see store.audible)
+EDGE_S = 0.005
+# a piece of a text with none of these is punctuation only: it stays with the sentence before it
+_SPOKEN = re.compile(r"\w")
+
+
+@dataclass(frozen=True)
+class SentenceJob:
+    """One sentence to synthesize: everything that changes its sound, and its cache key."""
+
+    text: str  # one sentence, after respellings
+    preset: Preset
+    rate: float
+    rate_hz: int  # the output rate: a sentence's audio is resampled to it
+    engine_version: str  # the version the key was made with (see synthesize_sentence)
+    key: str
+
+
+@dataclass(frozen=True)
+class SpeechJob:
+    """One speech segment's take: its sentences, then one effect and one level over them."""
+
+    sentences: tuple[SentenceJob, ...]
+    effect: str
+    rate_hz: int
+    pause_s: float
+    key: str
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.sentences)
+
+    @property
+    def preset(self) -> Preset:
+        return self.sentences[0].preset
+
+
+def split_sentences(text: str, language: str = "en") -> list[str]:
+    """The sentences of `text`: abbreviations (U.S., Rep., Dr.), numbers (3.5) and quotes are
+    sentencex's rules; a text with no sentence break is one sentence."""
+    from sentencex import segment
+
+    sentences: list[str] = []
+    for piece in segment(language or "en", text):
+        piece = " ".join(piece.split())
+        if sentences and not _SPOKEN.search(piece):
+            sentences[-1] = f"{sentences[-1]} {piece}"  # a closing quote or dash on its own
+        elif piece:
+            sentences.append(piece)
+    return sentences or [" ".join(text.split())]
+
+
+def sentence_pause_s(preset: Preset, rate: float) -> float:
+    """The pause between two sentences at the preset's pace times `rate`."""
+    low, high = PAUSE_RANGE_S
+    return min(max(SENTENCE_PAUSE_S * PAUSE_WPM / (preset.rate_wpm * rate), low), high)
+
+
+def speech_job(text: str, preset: Preset, rate: float, effect: str, rate_hz: int, *, language: str = "en",
+               engine_version: str | None = None) -> SpeechJob:
+    """The job of a speech take of `text` (respelled already) with `preset`; the engine's
+    version is asked of the engine here unless given."""
+    version = engine_version if engine_version is not None else get_engine(preset.engine).version()
+    settings = preset.sound_settings()
+    sentences = tuple(
+        SentenceJob(sentence, preset, rate, rate_hz, version, content_key(
+            {"engine": preset.engine, "version": version, "preset": settings, "text": sentence, "rate": rate,
+             "rate_hz": rate_hz, "v": CACHE_VERSION}))
+        for sentence in split_sentences(text, language)
+    )
+    pause_s = sentence_pause_s(preset, rate)
+    key = content_key({"sentences": [s.key for s in sentences], "pause_s": pause_s, "effect": effect,
+                       "rate_hz": rate_hz, "level": TAKE_LUFS, "v": CACHE_VERSION})
+    return SpeechJob(sentences, effect, rate_hz, pause_s, key)
+
+
+def sentence_jobs(jobs: Iterable[SpeechJob]) -> list[SentenceJob]:
+    """The sentences of `jobs`, each once (a sentence that several segments say is made once),
+    in the order they are first said."""
+    unique: dict[str, SentenceJob] = {}
+    for job in jobs:
+        for sentence in job.sentences:
+            unique.setdefault(sentence.key, sentence)
+    return list(unique.values())
+
+
+def voice_sentence(job: SentenceJob) -> Audio:
+    """The engine's part of a sentence: its audible span at the engine's rate."""
+    engine = get_engine(job.preset.engine)
+    if engine.version() != job.engine_version:
+        # the key promises this version's sound: a worker with another one must not fill it
+        raise BulletinError(f"engine {job.preset.engine!r} here is {engine.version()!r}, the job "
+                            f"was made for {job.engine_version!r}")
+    raw = audible(engine.synthesize(job.text, job.preset, job.rate), EDGE_S)
+    if raw.samples.shape[0] == 0:
+        raise BulletinError(f"{job.preset.engine} produced only silence for {job.text[:40]!r}")
+    return raw
+
+
+def finish_sentence(job: SentenceJob, raw: Audio) -> Audio:
+    """A voiced sentence at the output rate (mono float32)."""
+    out = resample(raw, job.rate_hz)
+    return Audio(np.ascontiguousarray(out.samples, np.float32), job.rate_hz)
+
+
+def synthesize_sentence(job: SentenceJob) -> Audio:
+    """One sentence's audio at the output rate: a pure function of the job (the engine is
+    created once per process)."""
+    return finish_sentence(job, voice_sentence(job))
+
+
+def cached_sentence(job: SentenceJob, cache: TakeCache | None) -> Audio:
+    """The sentence from `cache` when it has it, else synthesized and put there."""
+    samples = cache.get(job.key) if cache is not None else None
+    if samples is not None and samples.ndim == 2:
+        return Audio(samples, job.rate_hz)
+    audio = synthesize_sentence(job)
+    if cache is not None:
+        cache.put(job.key, audio.samples)
+    return audio
+
+
+def assemble_take(job: SpeechJob, sentences: Sequence[Audio]) -> tuple[np.ndarray, np.ndarray]:
+    """A segment's take from its sentences' audio (in order): joined with pauses, through the
+    effect, levelled; (samples, profile) as store.TakeStore.add takes them."""
+    if len(sentences) != len(job.sentences):
+        raise BulletinError(f"a take of {len(job.sentences)} sentences was given {len(sentences)}")
+    # each sentence keeps EDGE_S of silence at both ends: the pause between two is the rest
+    gap = np.zeros((max(round((job.pause_s - 2 * EDGE_S) * job.rate_hz), 0), 1), np.float32)
+    pieces = [piece for audio in sentences for piece in (gap, audio.samples)][1:]
+    audio = Audio(np.concatenate(pieces) if len(pieces) > 1 else pieces[0], job.rate_hz)
+    if job.effect != "none":
+        from bulletin.sound.effects import apply_effect
+
+        audio = apply_effect(audio, job.effect)
+    return levelled(audio)

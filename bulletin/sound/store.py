@@ -1,0 +1,221 @@
+"""Takes and where they live during a render.
+
+A Take is a segment's audio at the output rate, levelled to TAKE_LUFS so voices, clips and
+stings match before mixing, with its profile for mastering. A TakeStore holds a render's
+takes: the cache (when there is one) and memory, or past MEMORY_BUDGET_BYTES files (hard
+links to cache entries where possible) read when they are mixed, so a long bulletin's takes do
+not all stay in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+from bulletin.base.audio import Audio
+from bulletin.sound.cache import TakeCache
+from bulletin.sound.loudness import level_and_profile, profile_blocks
+
+# the level every take is made at before mixing, so voices, clips and stings match
+TAKE_LUFS = -20.0
+# below this, a sample is silence when finding the audible span of a take (-50 dBFS)
+SILENCE_LEVEL = 10 ** (-50 / 20)
+# takes kept in memory; past this they wait in files until mixed (an hour at 44.1 kHz is 635 MB)
+MEMORY_BUDGET_BYTES = 48 * 1024 * 1024
+# what the cache holds: bump when the meaning of an entry changes (v2: levelled to TAKE_LUFS;
+# v3: speech takes joined from sentences, each sentence an entry of its own)
+CACHE_VERSION = 3
+
+
+class Take:
+    """A segment's audio at the output rate, levelled: in memory, or in a file read when it is
+    mixed; and its profile for mastering (see loudness.level_and_profile), in memory or in a
+    file, or made from the samples when first asked for. `gain` (a clip's own gain) is applied
+    as the samples and the profile are read."""
+
+    def __init__(self, frames: int, channels: int, rate_hz: int, *, samples: np.ndarray | None = None,
+                 path: Path | None = None, gain: float = 1.0, profile: np.ndarray | None = None,
+                 profile_path: Path | None = None) -> None:
+        self.frames, self.channels, self.rate_hz = frames, channels, rate_hz
+        self._samples, self.path, self.gain = samples, path, gain
+        self._profile, self.profile_path = profile, profile_path
+
+    @classmethod
+    def of(cls, samples: np.ndarray, rate_hz: int, profile: np.ndarray | None = None) -> Take:
+        return cls(samples.shape[0], samples.shape[1], rate_hz, samples=samples, profile=profile)
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.rate_hz
+
+    def with_gain(self, gain: float) -> Take:
+        """The same take at `gain` (shares its samples and profile)."""
+        return Take(self.frames, self.channels, self.rate_hz, samples=self._samples, path=self.path, gain=gain,
+                    profile=self._profile, profile_path=self.profile_path)
+
+    def samples(self) -> np.ndarray:
+        samples = self._samples if self._samples is not None else np.load(self.path, allow_pickle=False)
+        return samples * np.float32(self.gain) if self.gain != 1.0 else samples
+
+    def audio(self) -> Audio:
+        return Audio(self.samples(), self.rate_hz)
+
+    def profile(self) -> np.ndarray:
+        """(energies, true peaks) per block from PROFILE_LEAD frames before the take."""
+        profile = self._profile
+        if profile is None and self.profile_path is not None:
+            try:
+                profile = np.load(self.profile_path, allow_pickle=False)
+            except (OSError, ValueError, EOFError):
+                profile = None
+        if profile is None or profile.shape != (2, profile_blocks(self.frames, self.rate_hz)):
+            samples = self._samples if self._samples is not None else np.load(self.path, allow_pickle=False)
+            profile = level_and_profile(np.asarray(samples, np.float32), self.rate_hz, None)[1]
+        if self._samples is not None:
+            self._profile = profile  # small beside the samples
+        if self.gain != 1.0:
+            return profile * np.array([[self.gain**2], [self.gain]], np.float32)
+        return profile
+
+
+class TakeStore:
+    """Where takes go once made or found: the cache (when there is one) and memory, or past the
+    memory budget a private folder of this render (removed when it ends), so a take never
+    depends on a cache entry that another render may prune."""
+
+    def __init__(self, cache: TakeCache | None, budget_bytes: int = MEMORY_BUDGET_BYTES) -> None:
+        self.cache = cache
+        self.budget = budget_bytes
+        self.in_memory = 0
+        self.added = 0
+        self._spill: tempfile.TemporaryDirectory | None = None
+        self._spilled = 0
+        self._known: dict[str, Take] = {}  # by key: a key's take is made once per render
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> TakeStore:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._spill is not None:
+            self._spill.cleanup()
+            self._spill = None
+
+    def _reserve(self, nbytes: int) -> bool:
+        with self._lock:
+            if self.in_memory + nbytes > self.budget:
+                return False
+            self.in_memory += nbytes
+            return True
+
+    def _spill_path(self, key: str) -> Path:
+        """A new file name in the spill folder (never one in use: a file there never changes)."""
+        with self._lock:
+            if self._spill is None:
+                self._spill = tempfile.TemporaryDirectory(prefix="bulletin-takes-")
+            self._spilled += 1
+            return Path(self._spill.name) / f"{self._spilled}-{key[:16]}.npy"
+
+    def lookup(self, key: str, rate_hz: int) -> Take | None:
+        """The take of `key` made or found earlier in this render, else the cached one, or None."""
+        with self._lock:
+            if key in self._known:
+                return self._known[key]
+        take = self._lookup(key, rate_hz)
+        if take is not None:
+            with self._lock:
+                take = self._known.setdefault(key, take)
+        return take
+
+    def _lookup(self, key: str, rate_hz: int) -> Take | None:
+        if self.cache is None:
+            return None
+        if self.in_memory < self.budget:
+            samples = self.cache.get(key)
+            if samples is None or samples.ndim != 2:
+                return None
+            if self._reserve(samples.nbytes):
+                return Take.of(samples, rate_hz, self.cache.get_profile(key))
+            del samples
+        # a link to the entry (a file there never changes, whatever another render does to
+        # the cache), read when mixed
+        spilled = self._spill_path(key)
+        try:
+            _link_or_copy(self.cache.path(key), spilled)
+            os.utime(self.cache.path(key))
+            shape = np.load(spilled, mmap_mode="r", allow_pickle=False).shape
+        except (OSError, ValueError, EOFError):
+            return None
+        if len(shape) != 2:
+            return None
+        profile = spilled.with_suffix(".profile")
+        try:
+            _link_or_copy(self.cache.profile_path(key), profile)
+        except OSError:
+            profile = None  # made from the samples when needed
+        return Take(shape[0], shape[1], rate_hz, path=spilled, profile_path=profile)
+
+    def add(self, key: str | None, made: tuple[np.ndarray, np.ndarray | None], rate_hz: int) -> Take:
+        """A take just made, (samples, profile): into the cache, and kept in memory or spilled.
+        The first take made of a key in a render is the one every segment of that key gets."""
+        take = self._add(key, made, rate_hz)
+        if key:
+            with self._lock:
+                take = self._known.setdefault(key, take)
+        return take
+
+    def _add(self, key: str | None, made: tuple[np.ndarray, np.ndarray | None], rate_hz: int) -> Take:
+        samples, profile = made
+        cached = self.cache.put(key, samples, profile) if self.cache is not None and key else None
+        with self._lock:
+            self.added += 1
+        if self._reserve(samples.nbytes):
+            return Take.of(samples, rate_hz, profile)
+        spilled = self._spill_path(key or f"take-{id(samples)}")
+        try:
+            if cached is None:
+                raise OSError
+            _link_or_copy(cached, spilled)
+            if np.load(spilled, mmap_mode="r", allow_pickle=False).shape != samples.shape:
+                raise OSError  # another render put its own take of this key there meanwhile
+        except (OSError, ValueError, EOFError):
+            spilled.unlink(missing_ok=True)
+            with open(spilled, "wb") as out:
+                np.save(out, samples, allow_pickle=False)
+        return Take(samples.shape[0], samples.shape[1], rate_hz, path=spilled, profile=profile)
+
+    def prune(self) -> None:
+        if self.cache is not None and self.added:
+            self.cache.prune()
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def audible(audio: Audio, pad_s: float = 0.005) -> Audio:
+    """The take without the silence an engine or a file puts before and after the sound."""
+    level = np.abs(audio.samples).max(axis=1)
+    loud = np.flatnonzero(level > SILENCE_LEVEL)
+    if loud.size == 0:
+        return Audio(audio.samples[:0], audio.rate_hz)
+    pad = round(pad_s * audio.rate_hz)
+    first, last = max(loud[0] - pad, 0), min(loud[-1] + pad + 1, len(level))
+    return Audio(audio.samples[first:last], audio.rate_hz)
+
+
+def levelled(audio: Audio) -> tuple[np.ndarray, np.ndarray]:
+    """The take levelled to TAKE_LUFS, and its profile."""
+    return level_and_profile(np.asarray(audio.samples, np.float32), audio.rate_hz, TAKE_LUFS)

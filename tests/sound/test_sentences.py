@@ -1,0 +1,148 @@
+"""Speech takes per sentence: the splitter, one engine call per changed sentence after an edit
+(counted at the engine), the pause between sentences, and the jobs a cluster runner uses."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bulletin.base.audio import Audio
+from bulletin.cast.presets import load_presets
+from bulletin.engines import get_engine
+from bulletin.pipeline.render import render
+from bulletin.sound.cache import TakeCache
+from bulletin.sound.sentences import (
+    EDGE_S,
+    PAUSE_RANGE_S,
+    assemble_take,
+    cached_sentence,
+    sentence_jobs,
+    sentence_pause_s,
+    speech_job,
+    split_sentences,
+    synthesize_sentence,
+)
+from tests.conftest import write_presets
+
+SIX = ("The ministers met in Seoul on Friday. They spoke for three hours. Rep. Eliot Engel of the "
+       "U.S. House joined them. Growth was 3.5 percent last year. \"We will see,\" he said. Talks go on.")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (SIX, ["The ministers met in Seoul on Friday.", "They spoke for three hours.",
+           "Rep. Eliot Engel of the U.S. House joined them.", "Growth was 3.5 percent last year.",
+           "\"We will see,\" he said.", "Talks go on."]),
+    ("Dr. Kim arrived at 9 a.m. on Monday. Was it enough? Nobody knows!",
+     ["Dr. Kim arrived at 9 a.m. on Monday.", "Was it enough?", "Nobody knows!"]),
+    ("Mr. Moon said: \"We will see.\" Then he left.", ["Mr. Moon said: \"We will see.\"", "Then he left."]),
+    ("Shares fell 2.4% to $13.50. The index closed at 4,512.3 points.",
+     ["Shares fell 2.4% to $13.50.", "The index closed at 4,512.3 points."]),
+    ("No full stop at the end", ["No full stop at the end"]),
+    ("  One line\n  folded over two.  ", ["One line folded over two."]),
+])
+def test_split_sentences(text: str, expected: list[str]):
+    assert split_sentences(text) == expected
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every text the real espeak engine is asked to speak in this process (it still speaks)."""
+    engine = get_engine("espeak")
+    real = engine.synthesize
+    said: list[str] = []
+
+    def synthesize(text: str, *args: object, **kwargs: object) -> Audio:
+        said.append(text)
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "synthesize", synthesize)
+    return said
+
+
+def story_with(folder: Path, text: str) -> Path:
+    write_presets(folder)
+    path = folder / "story.yaml"
+    path.write_text(f"title: Sentences\ndate: 2026-02-03\nmaster: {{formats: [wav]}}\n"
+                    f"cast:\n  anchor: {{role: anchor, voice: test-one, effect: phone}}\n"
+                    f"segments:\n  - anchor: '{text}'\n  - anchor: Talks go on.\n")
+    return path
+
+
+def test_one_word_edit_synthesizes_one_sentence(tmp_path: Path, counted: list[str]):
+    story = story_with(tmp_path, SIX.replace('"', ""))
+    cold = render(story, tmp_path / "cold", jobs=1)
+    # six sentences; the second segment says the sixth again and is made from it, not spoken
+    assert len(counted) == 6
+    counted.clear()
+    render(story, tmp_path / "warm", jobs=1)
+    assert counted == []  # every take from the cache
+    story.write_text(story.read_text().replace("three hours", "four hours"))
+    edited = render(story, tmp_path / "edited", jobs=1)
+    assert counted == ["They spoke for four hours."]
+    # the edit changes one sentence's length, and the cue sheet follows it
+    spans = [(s["start"], s["end"]) for s in edited.cue["segments"] if s["kind"] == "speech"]
+    before = [(s["start"], s["end"]) for s in cold.cue["segments"] if s["kind"] == "speech"]
+    assert spans[0][0] == pytest.approx(before[0][0], abs=0.01)
+    assert abs((spans[0][1] - spans[0][0]) - (before[0][1] - before[0][0])) < 0.5
+
+
+def gaps_s(samples: np.ndarray, rate_hz: int, longer_than_s: float = 0.2) -> list[float]:
+    """The runs inside `samples` quieter than 40 dB under its peak, longer than `longer_than_s`."""
+    quiet = np.abs(samples[:, 0]) < np.abs(samples).max() * 10 ** (-40 / 20)
+    runs, length = [], 0
+    for is_quiet in quiet:
+        if is_quiet:
+            length += 1
+        elif length:
+            runs.append(length / rate_hz)
+            length = 0
+    return [r for r in runs if r > longer_than_s]
+
+
+def test_sentences_are_joined_with_the_same_pause(tmp_path: Path):
+    preset = load_presets()["anchor-us"]
+    job = speech_job("The talks ended. Nobody spoke. Then the minister left the room.", preset, 1.0, "none", 22050)
+    assert len(job.sentences) == 3
+    assert PAUSE_RANGE_S[0] <= job.pause_s <= PAUSE_RANGE_S[1]
+    sentences = [synthesize_sentence(s) for s in job.sentences]
+    samples, profile = assemble_take(job, sentences)
+    expected = sum(s.samples.shape[0] for s in sentences) + 2 * round((job.pause_s - 2 * EDGE_S) * 22050)
+    assert samples.shape == (expected, 1) and profile.shape[0] == 2
+    gaps = gaps_s(samples, 22050)
+    assert len(gaps) == 2
+    # each sentence was trimmed to its sound: the pauses are the job's, not the engine's
+    assert all(abs(g - job.pause_s) < 0.03 for g in gaps), gaps
+
+
+def test_pause_follows_the_pace_within_a_newsreaders_range():
+    preset = load_presets()["anchor-us"]
+    slow, fast = sentence_pause_s(preset, 0.7), sentence_pause_s(preset, 1.4)
+    assert PAUSE_RANGE_S[0] <= fast < slow <= PAUSE_RANGE_S[1]
+
+
+def test_jobs_are_picklable_pure_and_shared(tmp_path: Path):
+    preset = load_presets()["anchor-us"]
+    national = "The national story is the same everywhere."
+    jobs = [speech_job(f"{national} Here is the news for {region}.", preset, 1.0, "none", 22050)
+            for region in ("Busan", "Daegu", "Gwangju")]
+    unique = sentence_jobs(jobs)
+    assert len(unique) == 4  # the national sentence once, and one per region
+    copy = pickle.loads(pickle.dumps(unique[0]))
+    assert copy == unique[0] and copy.key == unique[0].key
+    cache = TakeCache(tmp_path / "cache")
+    made = cached_sentence(copy, cache)
+    assert made.rate_hz == 22050 and made.samples.ndim == 2 and made.samples.dtype == np.float32
+    again = cached_sentence(copy, cache)  # a read now: the same samples
+    assert np.array_equal(again.samples, made.samples)
+
+
+def test_a_job_for_another_engine_version_is_refused():
+    from bulletin.base.errors import BulletinError
+
+    preset = load_presets()["anchor-us"]
+    job = speech_job("Hello.", preset, 1.0, "none", 22050, engine_version="espeak-ng 0.1")
+    with pytest.raises(BulletinError, match="the job was made for 'espeak-ng 0.1'"):
+        synthesize_sentence(job.sentences[0])
