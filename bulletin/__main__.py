@@ -4,10 +4,12 @@ one line per problem and an exit status here, never a traceback."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import os
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from bulletin.base.errors import BulletinError, InputError
@@ -31,9 +33,18 @@ EXAMPLES = {
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's usage errors are exit status 2 too
-        self.print_usage(sys.stderr)
-        raise InputError(f"{self.prog}: {message}")
+    def error(self, message: str) -> None:  # argparse's usage errors are exit status 2 too, one line
+        raise InputError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number} is less than 1")
+    return number
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--format", help="comma-separated: wav,mp3 (default: the story's master.formats)")
     render.add_argument("--loudness", help="podcast (-16 LUFS), broadcast (-23) or a LUFS number")
     _common(render)
+    _draft(render)
 
     preview = command("preview", "render only some segments, back to back, to one WAV")
     preview.add_argument("story", type=Path)
@@ -57,14 +69,17 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("-o", "--output", type=Path, help="WAV file (default: output/preview.wav)")
     preview.add_argument("--play", action="store_true", help="play it with the machine's audio player")
     _common(preview)
+    _draft(preview)
 
     check = command("check", "validate a story and show its cast, segments and timings, without audio")
     check.add_argument("story", type=Path)
     check.add_argument("--assets", type=Path, action="append", default=[], metavar="DIR")
+    _draft(check)
 
     voices = command("voices", "list voice presets and engine voices; --say renders an audition")
     voices.add_argument("preset", nargs="?")
     voices.add_argument("--say", metavar="TEXT")
+    voices.add_argument("--json", action="store_true", help="the presets and engines as JSON, for programs")
     voices.add_argument("-o", "--output", type=Path, help="audition WAV (default: output/voice-PRESET.wav)")
 
     imp = command("import", "turn a broadcast transcript into a story file")
@@ -81,15 +96,20 @@ def _parser() -> argparse.ArgumentParser:
     schedule = command("schedule", "run jobs at their times until stopped; --list shows next runs")
     schedule.add_argument("jobs_file", type=Path)
     schedule.add_argument("--list", action="store_true", help="print each job's next run times and exit")
-    schedule.add_argument("--count", type=int, default=5, metavar="N", help="run times per job for --list (default 5)")
+    schedule.add_argument("--count", type=_at_least_one, default=5, metavar="N", help="run times per job for --list (default 5)")
 
     cache = command("cache", "manage the take cache")
     cache.add_argument("action", choices=["clear"])
     return parser
 
 
+def _draft(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--draft", action="store_true",
+                        help="cast every member with espeak-ng voices: fast, for checking timings")
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--jobs", type=int, metavar="N", help="synthesis processes (default: all cores)")
+    parser.add_argument("--jobs", type=_at_least_one, metavar="N", help="synthesis processes (default: all cores)")
     parser.add_argument("--no-cache", action="store_true", help="synthesize every take afresh")
     parser.add_argument("--assets", type=Path, action="append", default=[], metavar="DIR",
                         help="another folder audio files may come from")
@@ -104,12 +124,58 @@ def main(argv: list[str] | None = None) -> int:
         for line in error.lines():
             print(f"error: {line}" if not isinstance(error, InputError) or not error.problems else line, file=sys.stderr)
         return error.exit_status
+    except _Stopped as stop:
+        print(f"error: stopped by {signal.Signals(stop.signum).name}; no files were written", file=sys.stderr)
+        return 128 + stop.signum
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("error: interrupted; no files were written", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `bulletin check story.yaml | head`: the reader left, not an error
         sys.stderr.close()
         return 0
+    except OSError as error:  # the disk, a folder, a device: one line naming the path
+        print(f"error: {_describe_os_error(error)}", file=sys.stderr)
+        return 1
+
+
+def _describe_os_error(error: OSError) -> str:
+    cause = error.strerror or str(error)
+    if error.filename is None:
+        return cause
+    paths = " -> ".join(repr(str(p)) for p in (error.filename, error.filename2) if p is not None)
+    return f"{paths}: {cause}"
+
+
+class _Stopped(BaseException):
+    """SIGTERM (or a second SIGINT) arrived: unwind, so every staged file is removed."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _stoppable() -> Iterator[None]:
+    """While audio is made: on SIGINT or SIGTERM, end the worker processes first (a process
+    pool otherwise waits for every take queued), then unwind with KeyboardInterrupt or
+    _Stopped; signals during the unwinding are ignored so the clean-up finishes."""
+    import multiprocessing
+
+    def stop(signum: int, frame: object) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+        for child in multiprocessing.active_children():
+            child.kill()
+        for child in multiprocessing.active_children():  # reaps them
+            child.join(timeout=5)
+        raise KeyboardInterrupt if signum == signal.SIGINT else _Stopped(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
@@ -120,12 +186,10 @@ def _cmd_render(args: argparse.Namespace) -> int:
     for f in formats or []:
         if f not in ("wav", "mp3"):
             raise InputError(f"--format: {f!r} is not one of wav, mp3")
-    if args.jobs is not None and args.jobs < 1:
-        raise InputError("--jobs must be at least 1")
-    with RenderProgress() as progress:
+    with _stoppable(), RenderProgress() as progress:
         result = render(args.story, args.output, formats=formats, loudness=args.loudness, jobs=args.jobs,
-                        use_cache=not args.no_cache, assets=args.assets,
-                        on_stage=progress.stage, on_take=progress.take, on_total=progress.set_total)
+                        use_cache=not args.no_cache, assets=args.assets, draft=args.draft,
+                        on_progress=progress.update, on_warning=_warn)
     for path in result.files.values():
         print(path)
     minutes, seconds = divmod(result.duration_s, 60)
@@ -138,7 +202,9 @@ def _cmd_preview(args: argparse.Namespace) -> int:
     from bulletin.pipeline.render import preview
 
     out = args.output or Path("output") / "preview.wav"
-    path = preview(args.story, args.segments, out, assets=tuple(args.assets), use_cache=not args.no_cache, jobs=args.jobs)
+    with _stoppable():
+        path = preview(args.story, args.segments, out, assets=tuple(args.assets), use_cache=not args.no_cache,
+                       jobs=args.jobs, draft=args.draft, on_warning=_warn)
     print(path)
     if args.play:
         from bulletin.pipeline.playback import play
@@ -150,20 +216,27 @@ def _cmd_preview(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     from bulletin.pipeline.checking import check_report
 
-    report, ok = check_report(args.story, tuple(args.assets))
+    report, ok = check_report(args.story, tuple(args.assets), draft=args.draft)
     print(report)
     return 0 if ok else 2
 
 
+def _warn(line: str) -> None:
+    print(f"warning: {line}", file=sys.stderr)
+
+
 def _cmd_voices(args: argparse.Namespace) -> int:
-    from bulletin.pipeline.checking import voices_report
+    from bulletin.pipeline import voices
 
-    if args.say:
-        from bulletin.pipeline.checking import audition
+    if args.say is not None:
+        with _stoppable():
+            print(voices.audition(args.preset, args.say, args.output))
+    elif args.json:
+        import json
 
-        print(audition(args.preset, args.say, args.output))
-        return 0
-    print(voices_report(args.preset))
+        print(json.dumps(voices.voices_listing(args.preset), indent=2))
+    else:
+        print(voices.voices_report(args.preset))
     return 0
 
 

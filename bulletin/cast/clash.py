@@ -20,8 +20,9 @@ MIN_PITCH_STEP = 20
 MIN_PACE_RATIO = 1.15
 
 
-# engines whose presets cannot change pitch (Piper ignores it): only the pace tells them apart
-PITCHLESS_ENGINES = ("piper",)
+# engines whose presets cannot change pitch (Piper and Kokoro ignore it): only the pace tells
+# two presets on one of their voices apart
+PITCHLESS_ENGINES = ("piper", "kokoro")
 
 
 def alike(a: Preset, b: Preset) -> bool:
@@ -39,14 +40,20 @@ def clashes(story: Story, cast: dict[str, Preset], presets: dict[str, Preset]) -
     """
     warnings = []
     members = list(story.cast.values())
-    used = {preset.name for preset in cast.values()}
     for i, a in enumerate(members):
         for b in members[i + 1:]:
             pa, pb = cast[a.id], cast[b.id]
             if alike(pa, pb):
-                spare = [q for q in presets.values() if q.name not in used and not any(alike(q, cast[m.id]) for m in members)]
-                fit = [q for q in spare if b.role in q.roles] or spare
-                hint = f"; try voice: {fit[0].name}" if fit else ""
+                spare = _spare(b.role, pb, cast, presets)
+                hint = f"; try voice: {spare.name}" if spare else ""
                 warnings.append(f"{story.path}:{b.line}: cast.{b.id}: sounds like {a.id} "
                                 f"({pb.name} and {pa.name} are both {pa.engine} {pa.voice}){hint}")
     return warnings
+
+
+def _spare(role: str, instead: Preset, cast: dict[str, Preset], presets: dict[str, Preset]) -> Preset | None:
+    """A preset no member has and none sounds like, of the same kind (neural or not) as the
+    one it would replace where possible, suiting `role` where possible."""
+    used = {preset.name for preset in cast.values()}
+    spare = [q for q in presets.values() if q.name not in used and not any(alike(q, p) for p in cast.values())]
+    return min(spare, key=lambda q: (q.neural != instead.neural, role not in q.roles), default=None)

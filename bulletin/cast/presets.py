@@ -14,8 +14,12 @@ PROJECT_VOICES = Path(__file__).resolve().parents[2] / "voices"
 LEXICON = "lexicon.yaml"  # beside the presets: default respellings, not a preset
 PRESET_KEYS = (
     "engine", "voice", "model", "speaker", "pitch", "pitch_range", "rate_wpm", "volume",
-    "roles", "priority", "description",
+    "roles", "priority", "gender", "description",
 )
+GENDERS = ("male", "female")  # how a preset sounds, for `auto` casting's gender hints
+# formant-synthesis engines: fast and always there, but not broadcast voices; every other
+# engine is neural (`auto` casts those first where they load)
+FORMANT_ENGINES = ("espeak", "espeak-system")
 
 
 @dataclass(frozen=True)
@@ -32,14 +36,29 @@ class Preset:
     speaker: int | None = None  # speaker number in a multi-speaker piper model
     roles: tuple[str, ...] = ()  # roles it suits, best first
     priority: int = 0  # higher wins among presets that suit a role equally well
+    gender: str | None = None  # "male" or "female": how it sounds (median F0 under 150 / over 165 Hz)
     description: str = ""
+
+    @property
+    def engine_voice(self) -> str:
+        """The engine's voice as a producer names it: a model file by its name, no folder."""
+        return Path(self.voice).stem if self.voice.endswith(".onnx") else self.voice
+
+    @property
+    def neural(self) -> bool:
+        return self.engine not in FORMANT_ENGINES
 
     def sound_settings(self) -> dict[str, object]:
         """The settings that change the sound: part of the take cache key."""
         settings = asdict(self)
-        for key in ("name", "roles", "priority", "description"):
+        for key in ("name", "roles", "priority", "gender", "description"):
             settings.pop(key)
         return settings
+
+
+def voice_folders(story_folder: Path | None = None) -> list[Path]:
+    """Where presets and the lexicon come from, later ones winning: the project's, the story's."""
+    return [PROJECT_VOICES] + ([story_folder / "voices"] if story_folder else [])
 
 
 def load_presets(story_folder: Path | None = None, engines: Collection[str] = ()) -> dict[str, Preset]:
@@ -50,8 +69,7 @@ def load_presets(story_folder: Path | None = None, engines: Collection[str] = ()
     """
     presets: dict[str, Preset] = {}
     problems = []
-    folders = [PROJECT_VOICES] + ([story_folder / "voices"] if story_folder else [])
-    for folder in folders:
+    for folder in voice_folders(story_folder):
         for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
             if path.name == LEXICON:
                 continue
@@ -90,6 +108,8 @@ def load_preset(path: Path, engines: Collection[str] = ()) -> Preset:
             values[key] = r.integer(m[key][1], key, low, high)
     if "roles" in m:
         values["roles"] = tuple(r.choice(n, f"roles[{i + 1}]", ROLES) for i, n in r.items(m["roles"][1], "roles"))
+    if "gender" in m:
+        values["gender"] = r.choice(m["gender"][1], "gender", GENDERS)
     if "description" in m:
         values["description"] = r.text(m["description"][1], "description")
     r.raise_if_problems()
@@ -99,8 +119,7 @@ def load_preset(path: Path, engines: Collection[str] = ()) -> Preset:
 def load_lexicon(story_folder: Path | None = None) -> dict[str, str]:
     """Default respellings: the project's voices/lexicon.yaml, then a story's beside it."""
     lexicon: dict[str, str] = {}
-    folders = [PROJECT_VOICES] + ([story_folder / "voices"] if story_folder else [])
-    for path in (folder / LEXICON for folder in folders):
+    for path in (folder / LEXICON for folder in voice_folders(story_folder)):
         if not path.is_file():
             continue
         root = compose_file(path, max_bytes=256_000)

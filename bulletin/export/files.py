@@ -69,7 +69,8 @@ def cue_sheet(story: Story, timeline: Timeline, voices: dict[str, Preset], maste
                      "integrated_lufs": round(mastered.integrated_lufs, 2),
                      "true_peak_dbtp": round(mastered.true_peak_dbtp, 2)},
         "cast": {m.id: {"role": m.role, "name": m.name, **({"title": m.title} if m.title else {}),
-                        "voice": voices[m.id].name} for m in story.cast.values()},
+                        "voice": voices[m.id].name, "engine": voices[m.id].engine,
+                        "engine_voice": voices[m.id].engine_voice} for m in story.cast.values()},
         "stories": stories,
         "segments": segments,
     }

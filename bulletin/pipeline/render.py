@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import re
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -16,12 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from bulletin.base.audio import Audio, release_memory, with_channels
-from bulletin.base.errors import InputError, Problem
-from bulletin.cast.casting import cast_voices, segment_preset
-from bulletin.cast.presets import Preset, load_lexicon, load_presets
-from bulletin.engines import ENGINES, engine_problem, get_engine
+from bulletin.base.errors import InputError
 from bulletin.export.files import Staged, audio_writers, text_files, wav_bytes, write_all
 from bulletin.mix.timeline import Timeline, arrange
+from bulletin.pipeline.planning import Plan, cast_story, check_output_folder, plan
+from bulletin.pipeline.progress import Progress, Tracker
 from bulletin.script.story import MAX_DURATION_S, Story, load_story, parse_loudness
 from bulletin.sound.cache import TakeCache
 from bulletin.sound.takes import (
@@ -34,19 +32,6 @@ from bulletin.sound.takes import (
     synthesize_speech,
 )
 
-# characters per word, to estimate a speech segment's duration from its preset's pace
-CHARS_PER_WORD = 6.4
-# and the pause at each punctuation mark inside a text (both fitted to the example's takes)
-PAUSE_S = 0.11
-
-
-@dataclass(frozen=True)
-class Plan:
-    story: Story
-    presets: dict[str, Preset]
-    cast: dict[str, Preset]  # member id -> preset
-    voices: dict[int, Preset]  # speech segment index -> preset
-
 
 @dataclass(frozen=True)
 class RenderResult:
@@ -55,56 +40,7 @@ class RenderResult:
     integrated_lufs: float
     true_peak_dbtp: float
     cue: dict
-
-
-def plan(story_path: Path, assets: tuple[Path, ...] = ()) -> Plan:
-    """Load, validate and cast: everything a render needs to know before making audio."""
-    return cast_story(load_story(story_path, assets))
-
-
-def cast_story(story: Story) -> Plan:
-    """Cast a loaded story: a preset per member and per speech segment, checked on this machine."""
-    # the default respellings (voices/lexicon.yaml, the project's then the story's); the story's own win
-    story = replace(story, pronounce={**load_lexicon(story.folder), **story.pronounce})
-    presets = load_presets(story.folder, ENGINES)
-    usable: dict[str, bool] = {}  # by preset, found out only when `auto` casting asks
-
-    def preset_usable(preset: Preset) -> bool:
-        # the engine must load and have the preset's voice (piper without its model: no)
-        if preset.name not in usable:
-            usable[preset.name] = _preset_problem(preset) is None
-        return usable[preset.name]
-
-    cast = cast_voices(story, presets, preset_usable)
-    voices = {
-        s.index: segment_preset(s.voice, s.speaker or "", cast, presets)
-        for s in story.segments
-        if s.kind == "speech"
-    }
-    problems = []
-    for s in story.segments:
-        if s.kind == "speech" and (why := _preset_problem(voices[s.index])):
-            problems.append(Problem(str(story.path), s.line, 1, f"segment {s.index}", why))
-    if problems:
-        raise InputError(problems)
-    return Plan(story, presets, cast, voices)
-
-
-def _preset_problem(preset: Preset) -> str | None:
-    why = engine_problem(preset.engine)
-    if why:
-        return f"voice {preset.name!r} needs engine {preset.engine!r}: {why}"
-    why = get_engine(preset.engine).problem(preset)
-    return f"voice {preset.name!r}: {why}" if why else None
-
-
-def estimate_duration_s(plan: Plan, index: int) -> float:
-    """A speech segment's duration from its text and its preset's pace (for `check`)."""
-    segment = next(s for s in plan.story.segments if s.index == index)
-    preset = plan.voices[index]
-    words = len(segment.text or "") / CHARS_PER_WORD
-    pauses = len(re.findall(r"[.!?;:,]\s", segment.text or "")) * PAUSE_S
-    return words / (preset.rate_wpm * segment.rate / 60) + pauses
+    warnings: tuple[str, ...] = ()  # what the casting warned of (also passed to `on_warning`)
 
 
 def make_takes(
@@ -173,15 +109,27 @@ def render(
     use_cache: bool = True,
     assets: tuple[Path, ...] | list[Path] = (),
     date: datetime.date | None = None,
+    draft: bool = False,
+    on_progress: Callable[[Progress], None] | None = None,
+    on_warning: Callable[[str], None] = lambda line: None,
     on_stage: Callable[[str], None] = lambda stage: None,
     on_take: Callable[[int], None] = lambda index: None,
     on_total: Callable[[int], None] = lambda segments: None,
 ) -> RenderResult:
-    """Render the whole bulletin into `out_dir`; InputError before any audio for a bad story."""
+    """Render the whole bulletin into `out_dir`; InputError before any audio for a bad story
+    or an output folder that cannot be written.
+
+    `draft` casts every member with espeak-ng presets (fast, for timing checks). Progress comes
+    as `on_progress(Progress(stage, done, total, elapsed_s))` (stages in progress.STAGES;
+    `done` of `total` takes while synthesizing); `on_stage`, `on_take` and `on_total` are the
+    same news in the older form. Casting warnings (a neural engine that cannot load here) go to
+    `on_warning`, one line each, and into the result."""
     from bulletin.mix.mixdown import Mixdown, master_to  # not needed by preview and check
 
     target = parse_loudness(loudness) if loudness is not None else None
-    on_stage("load")
+    workers = _workers(jobs)
+    tracker = Tracker(on_progress, on_stage, on_take)
+    tracker.stage("load")
     story = load_story(Path(story_path), tuple(Path(a) for a in assets))
     if date is not None:
         story = replace(story, date=date)
@@ -192,13 +140,16 @@ def render(
     with TakeStore(TakeCache() if use_cache else None) as store, \
             ThreadPoolExecutor(max_workers=HELPERS, thread_name_prefix="takes") as helpers:
         sounds = start_sounds(story, everything, rate_hz, store, helpers, beds=True)
-        on_stage("cast")
-        p = cast_story(story)
-        on_stage("synthesize")
-        takes, beds = make_takes(p, everything, rate_hz, workers=jobs or default_workers(), store=store,
-                                 on_take=on_take, helpers=helpers, sounds=sounds)
+        tracker.stage("cast")
+        p = cast_story(story, draft=draft)
+        check_output_folder(Path(out_dir))
+        for line in p.warnings:
+            on_warning(line)
+        tracker.stage("synthesize", sum(s.kind != "pause" for s in story.segments))
+        takes, beds = make_takes(p, everything, rate_hz, workers=workers, store=store,
+                                 on_take=tracker.take, helpers=helpers, sounds=sounds)
         release_memory()
-        on_stage("arrange")
+        tracker.stage("arrange")
         timeline = arrange(story, {i: t.duration_s for i, t in takes.items()})
         if timeline.duration_s > MAX_DURATION_S:
             raise InputError(f"{story.path}: the bulletin would last {timeline.duration_s / 3600:.1f} h; the limit is 4 h")
@@ -206,13 +157,25 @@ def render(
         with Staged(Path(out_dir), f"{story.slug}-{story.date.isoformat()}") as staged:
             audio_files = {ext: staged.open(ext) for ext in ("wav", "mp3") if ext in chosen}
             mastered = master_to(mixdown, target if target is not None else story.master.target_lufs,
-                                 audio_writers(audio_files, story, timeline), on_stage)
+                                 audio_writers(audio_files, story, timeline), tracker.stage)
+            tracker.stage("write")
             texts = text_files(story, timeline, mastered, p.cast)
             for ext, data in texts.items():
                 staged.open(ext).write(data)
         store.prune()
     cue = json.loads(texts["json"])
-    return RenderResult(staged.paths, mastered.duration_s, mastered.integrated_lufs, mastered.true_peak_dbtp, cue)
+    return RenderResult(staged.paths, mastered.duration_s, mastered.integrated_lufs, mastered.true_peak_dbtp, cue,
+                        p.warnings)
+
+
+def _workers(jobs: int | None) -> int:
+    if jobs is not None and jobs < 1:
+        raise InputError(f"--jobs: {jobs} is not a number of processes (at least 1)")
+    return jobs or default_workers()
+
+
+# what a preview may be written as: it is unmastered WAV data
+PREVIEW_SUFFIXES = ("", ".wav")
 
 
 def preview(
@@ -223,15 +186,30 @@ def preview(
     assets: tuple[Path, ...] = (),
     use_cache: bool = True,
     jobs: int | None = None,
+    draft: bool = False,
+    on_progress: Callable[[Progress], None] | None = None,
+    on_warning: Callable[[str], None] = lambda line: None,
 ) -> Path:
     """The named segments back to back in one WAV, each with its voice, effect and level."""
-    p = plan(Path(story_path), assets)
+    out_file = Path(out_file)
+    if out_file.suffix.lower() not in PREVIEW_SUFFIXES:
+        raise InputError(f"-o/--output: a preview is a WAV file; {str(out_file)!r} names a {out_file.suffix} file")
+    workers = _workers(jobs)
+    tracker = Tracker(on_progress)
+    tracker.stage("load")
+    p = plan(Path(story_path), assets, draft=draft)
     chosen = [p.story.segment(ref) for ref in refs]
+    check_output_folder(out_file.parent)
+    for line in p.warnings:
+        on_warning(line)
     rate_hz = p.story.master.sample_rate
+    tracker.stage("synthesize", sum(s.kind != "pause" for s in chosen))
     with TakeStore(TakeCache() if use_cache else None) as store:
-        takes, _ = make_takes(p, {s.index for s in chosen}, rate_hz, workers=jobs or default_workers(), store=store)
+        takes, _ = make_takes(p, {s.index for s in chosen}, rate_hz, workers=workers, store=store,
+                              on_take=tracker.take)
         pieces = [takes[s.index].audio() if s.index in takes else Audio.silence(s.pause_s, rate_hz) for s in chosen]
         store.prune()
+    tracker.stage("write")
     gap = Audio.silence(p.story.master.gap_s, rate_hz)
     pieces = [piece for audio in pieces for piece in (audio, gap)][:-1]
     channels = max(a.channels for a in pieces)
@@ -240,9 +218,8 @@ def preview(
     peak = float(np.abs(samples).max()) if samples.size else 0.0
     if peak > 0.89:  # keep a preview out of clipping without mastering it
         audio = Audio(samples * np.float32(0.89 / peak), rate_hz)
-    out_file = Path(out_file)
-    written = write_all(out_file.parent, out_file.stem, {out_file.suffix.lstrip(".") or "wav": lambda: wav_bytes(audio)})
-    return next(iter(written.values()))
+    written = write_all(out_file.parent, out_file.stem, {"wav": lambda: wav_bytes(audio)})
+    return written["wav"]
 
 
-__all__ = ["Plan", "RenderResult", "Timeline", "TAKE_LUFS", "plan", "render", "preview", "estimate_duration_s"]
+__all__ = ["Plan", "RenderResult", "Timeline", "TAKE_LUFS", "plan", "render", "preview"]

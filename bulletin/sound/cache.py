@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bulletin.base.errors import InputError
+
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 # entries live in folders named by the first two hex digits of their key
 ENTRIES = "[0-9a-f][0-9a-f]/*.npy"
@@ -33,11 +35,24 @@ def content_key(parts: dict[str, object]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _env_limit_bytes() -> int:
+    """BULLETIN_CACHE_MB in bytes, or the default where it is unset."""
+    text = os.environ.get("BULLETIN_CACHE_MB", "").strip()
+    if not text:
+        return DEFAULT_MAX_BYTES
+    try:
+        megabytes = float(text)
+    except ValueError:
+        megabytes = float("nan")
+    if not 0 <= megabytes < 1e9:  # also refuses nan and inf
+        raise InputError(f"BULLETIN_CACHE_MB: {text!r} is not a number of megabytes (such as 512)")
+    return int(megabytes * 1024 * 1024)
+
+
 class TakeCache:
     def __init__(self, folder: Path | None = None, max_bytes: int | None = None) -> None:
         self.folder = folder or cache_folder()
-        env_limit = os.environ.get("BULLETIN_CACHE_MB")
-        self.max_bytes = max_bytes or (int(float(env_limit) * 1024 * 1024) if env_limit else DEFAULT_MAX_BYTES)
+        self.max_bytes = max_bytes or _env_limit_bytes()
 
     def path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.npy"
