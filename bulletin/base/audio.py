@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from bulletin.base.errors import BulletinError
+
+# Audio files libsndfile reads itself; other formats need ffmpeg (and its ffprobe).
+SNDFILE_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3")
+_PROBE_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,52 @@ def with_channels(audio: Audio, channels: int) -> Audio:
     return Audio(np.repeat(audio.samples[:, :1], channels, axis=1), audio.rate_hz)
 
 
+def audio_length_s(path: Path, label: str | None = None) -> float | None:
+    """Seconds of audio in `path` from its header, without decoding it (None where only
+    decoding would tell); BulletinError, one line naming `label` (default: the file name),
+    when the file holds no audio."""
+    import soundfile as sf
+
+    name = label or path.name
+    try:
+        info = sf.info(str(path))
+    except Exception as error:  # libsndfile raises several kinds of error for a bad file
+        reason = str(getattr(error, "error_string", "") or error).rstrip(".")
+        if path.suffix.lower() in SNDFILE_SUFFIXES or shutil.which("ffprobe") is None:
+            raise BulletinError(f"{name!r} is not an audio file ({reason}); use a WAV, FLAC, OGG or MP3 file") from None
+        return _probe_length_s(path, name)
+    if info.frames <= 0 or info.samplerate <= 0:
+        raise BulletinError(f"{name!r} holds no audio")
+    return info.frames / info.samplerate
+
+
+def _probe_length_s(path: Path, name: str) -> float | None:
+    """ffprobe's view of a file libsndfile does not read: its audio stream's length, or why not."""
+    import json
+
+    command = ["ffprobe", "-v", "error", "-show_entries", "format=duration:stream=codec_type", "-of", "json", str(path)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, errors="replace", timeout=_PROBE_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise BulletinError(f"cannot read {name!r} as audio (ffprobe: {error})") from None
+    found = json.loads(done.stdout or "{}") if done.returncode == 0 else {}
+    if not any(s.get("codec_type") == "audio" for s in found.get("streams", [])):
+        why = _last_line(done.stderr) if done.returncode else "it has no audio stream"
+        raise BulletinError(f"{name!r} is not an audio file ({why}); use a WAV, FLAC, OGG or MP3 file, "
+                            "or another format ffmpeg decodes")
+    try:
+        return float(found["format"]["duration"])
+    except (KeyError, TypeError, ValueError):
+        return None  # a stream without a stated length: decoding will tell
+
+
+def _last_line(text: str) -> str:
+    """The decoder's own verdict, its last line, without the file name it starts with."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    last = lines[-1] if lines else "unknown error"
+    return last.rsplit(": ", 1)[-1][:200]
+
+
 def read_audio(path: Path) -> Audio:
     """Read any file libsndfile reads (WAV, FLAC, OGG, MP3); others through pydub and ffmpeg."""
     import soundfile as sf
@@ -82,10 +133,10 @@ def read_audio(path: Path) -> Audio:
     except sf.LibsndfileError as error:
         sndfile_error = error
     except OSError as error:
-        raise BulletinError(f"cannot read audio file {str(path)!r}: {error}") from error
+        raise BulletinError(f"cannot read audio file {path.name!r}: {error.strerror or error}") from None
     if shutil.which("ffmpeg") is None:
         raise BulletinError(
-            f"cannot read audio file {str(path)!r}: {sndfile_error}; "
+            f"cannot read audio file {path.name!r}: {str(sndfile_error.error_string).rstrip('.')}; "
             "formats other than WAV, FLAC, OGG and MP3 need ffmpeg (apt-get install ffmpeg)"
         )
     return _read_with_pydub(path)
@@ -96,8 +147,10 @@ def _read_with_pydub(path: Path) -> Audio:
 
     try:
         segment = AudioSegment.from_file(str(path))
-    except Exception as error:  # pydub raises bare exceptions from ffmpeg's exit status
-        raise BulletinError(f"cannot read audio file {str(path)!r}: {error}") from error
+    except Exception as error:  # pydub raises bare exceptions carrying ffmpeg's whole output
+        # one line: ffmpeg's verdict, never its banner and build configuration
+        raise BulletinError(f"cannot read audio file {path.name!r}: ffmpeg cannot decode it "
+                            f"({_last_line(str(error))})") from None
     scale = float(1 << (8 * segment.sample_width - 1))
     raw = np.array(segment.get_array_of_samples(), dtype=np.float32) / scale
     return Audio(raw.reshape(-1, segment.channels), segment.frame_rate)

@@ -9,7 +9,7 @@ from bulletin.base.errors import BulletinError, InputError, Problem
 from bulletin.mix.timeline import Timeline, arrange
 from bulletin.pipeline.estimate import speech_duration_s
 from bulletin.pipeline.planning import Plan, plan
-from bulletin.script.story import Segment
+from bulletin.script.story import Segment, clip_start_past_end
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,8 @@ def _estimates(p: Plan) -> dict[int, float]:
                 except BulletinError:
                     problems.append(Problem(str(p.story.path), s.line, 1, f"segment {s.index}", f"cannot read {s.sound.label!r}: {error}"))
                     continue
-            if s.kind == "clip" and s.start_s >= length:
-                problems.append(Problem(str(p.story.path), s.line, 1, f"segment {s.index}.start", f"{s.start_s:g} is past the end of {s.sound.label!r} ({length:.2f} s)"))
+            if s.kind == "clip" and (why := clip_start_past_end(s.start_s, length, s.sound.label)):
+                problems.append(Problem(str(p.story.path), s.line, 1, f"segment {s.index}.start", why))
                 continue
             end = min(s.end_s, length) if s.kind == "clip" and s.end_s is not None else length
             out[s.index] = end - (s.start_s if s.kind == "clip" else 0.0)

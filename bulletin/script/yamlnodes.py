@@ -242,7 +242,8 @@ class Reader:
                 self.problem(key_node, here, f"is given twice (first on line {first}); keep one")
                 continue
             if known is not None and key not in known:
-                self.problem(key_node, here, "unknown key" + (suggest(key, known) or f"; known keys: {', '.join(known)}"))
+                hint = comma_split(node, key_node) or suggest(key, known) or f"; known keys: {', '.join(known)}"
+                self.problem(key_node, here, "unknown key" + hint)
                 continue
             out[key] = (key_node, value_node)
         for source in merges:
@@ -328,6 +329,25 @@ class Reader:
         except ValueError:
             self.problem(node, where, f"{value!r} is not a date like 2019-11-22")
             return None
+
+
+def comma_split(node: MappingNode, key_node: Node) -> str:
+    """'; a comma inside {...} starts a new key: ...' when `key_node` has no ':' of its own and
+    follows a plain value in a flow mapping (`{title: Spokesman, Ministry of Defense}`), else ''."""
+    pairs = node.value if isinstance(node, MappingNode) and node.flow_style else []
+    for i, (key, value) in enumerate(pairs):
+        if key is not key_node:
+            continue
+        no_colon = value.tag.endswith(":null") and value.start_mark.index == key.end_mark.index
+        if i == 0 or not no_colon:
+            return ""
+        before_key, before = pairs[i - 1]
+        if not isinstance(before, ScalarNode) or before.style is not None or not isinstance(before_key, ScalarNode):
+            return ""
+        name = before_key.value
+        return (f"; a comma inside {{...}} starts a new key: put the {name} in quotes "
+                f"({name}: \"{before.value}, {key.value}\")")
+    return ""
 
 
 def suggest(word: str, options: tuple[str, ...] | list[str]) -> str:

@@ -15,7 +15,7 @@ import numpy as np
 
 from bulletin.base.audio import Audio, read_audio, resample
 from bulletin.base.errors import BulletinError
-from bulletin.script.story import Segment, Sound
+from bulletin.script.story import Segment, Sound, clip_start_past_end
 from bulletin.sound.cache import content_key
 from bulletin.sound.store import CACHE_VERSION, TAKE_LUFS, Take, TakeStore, audible, levelled
 
@@ -63,8 +63,8 @@ def clip_take(segment: Segment, rate_hz: int) -> Audio:
     assert segment.sound is not None and segment.sound.path is not None
     audio = read_audio(segment.sound.path)
     length_s = audio.duration_s
-    if segment.start_s >= length_s:
-        raise BulletinError(f"segment {segment.index}: clip {segment.sound.label!r} is {length_s:.2f} s long; start {segment.start_s:g} is past its end")
+    if why := clip_start_past_end(segment.start_s, length_s, segment.sound.label):
+        raise BulletinError(f"segment {segment.index}: clip start {why}")
     first = round(segment.start_s * audio.rate_hz)
     last = round(segment.end_s * audio.rate_hz) if segment.end_s is not None else audio.samples.shape[0]
     take = audible(resample(Audio(audio.samples[first:last], audio.rate_hz), rate_hz))

@@ -199,7 +199,19 @@ BAD = [
     Bad("clip-absolute", segs("clip: /etc/passwd"), 8, 11, "outside the story's folder"),
     Bad("clip-missing", segs("clip: clips/moon.wav"), 8, 11, "not found"),
     Bad("clip-folder", segs("clip: sub"), 8, 11, "is a folder"),
-    Bad("clip-not-audio", segs("clip: notes.wav"), 8, 11, "cannot read 'notes.wav' as audio"),
+    Bad("clip-not-audio", segs("clip: notes.wav"), 8, 11, "'notes.wav' is not an audio file"),
+    # other formats go to ffmpeg where it is installed: it must refuse text at load too
+    Bad("clip-text-file", segs("pause: 1", "sting: open", "clip: notes.txt"), 10, 11,
+        "'notes.txt' is not an audio file ("),
+    Bad("clip-empty-m4a", segs("clip: empty.m4a"), 8, 11, "'empty.m4a' is not an audio file ("),
+    Bad("comma-in-flow-title", HEAD.replace("{role: reporter, name: Kim Bum-soo}",
+        "{role: official, name: X, title: Spokesman, Ministry of National Defense}")
+        + "segments:\n  - pause: 1\n", 4, 52,
+        'a comma inside {...} starts a new key: put the title in quotes (title: "Spokesman, Ministry'),
+    Bad("comma-in-flow-speech", segs("{anchor: Hello, world}"), 8, 21,
+        'a comma inside {...} starts a new key: put the anchor in quotes (anchor: "Hello, world")'),
+    Bad("comma-in-flow-clip", segs("{clip: clip.wav, text: One, two}"), 8, 33,
+        "a comma inside {...} starts a new key: put the text in quotes"),
     Bad("clip-nul-byte", segs('clip: "a\\0.wav"'), 8, 11, "not a usable file name"),
     Bad("clip-end-before-start", segs("{clip: clip.wav, start: 0.5, end: 0.5}"), 8, 39, "after start"),
     Bad("clip-start-past-end", segs("{clip: clip.wav, start: 3}"), 8, 29, "past the end"),
@@ -221,6 +233,8 @@ def _problems(tmp_path: Path, case: Bad) -> tuple[Path, list[Problem]]:
 def _write_case(tmp_path: Path, case: Bad) -> Path:
     write_wav(tmp_path / "clip.wav")
     (tmp_path / "notes.wav").write_text("not audio at all\n")
+    (tmp_path / "notes.txt").write_text("Interview notes: not audio at all\n")
+    (tmp_path / "empty.m4a").write_bytes(b"")
     (tmp_path / "sub").mkdir(exist_ok=True)
     path = tmp_path / "story.yaml"
     content = case.content()
@@ -257,8 +271,8 @@ def test_malformed_story_is_refused_with_its_place(tmp_path: Path, case: Bad) ->
 # -- the command line: a few representative cases, end to end ------------------------------
 # Each run costs a second or two of imports, so they all start at once and run side by side.
 
-CHECK_CASES = ["unclosed-quote", "not-utf8", "billion-laughs", "python-tag"]
-RENDER_CASES = ["misspelt-cast-id", "clip-parent"]
+CHECK_CASES = ["unclosed-quote", "not-utf8", "billion-laughs", "python-tag", "clip-text-file"]
+RENDER_CASES = ["misspelt-cast-id", "clip-parent", "clip-text-file"]
 HAS_CHECK = importlib.util.find_spec("bulletin.pipeline.checking") is not None
 
 

@@ -10,7 +10,9 @@ import pytest
 import yaml
 
 from bulletin.base.errors import InputError
-from bulletin.script.transcript import ImportResult, _cast_id, _parse_speaker, import_transcript
+from bulletin.script.transcript import ImportResult, import_transcript
+from bulletin.script.transcript.bites import cast_id as _cast_id
+from bulletin.script.transcript.bites import parse_speaker as _parse_speaker
 
 DATA = Path(__file__).parents[1] / "data" / "transcripts"
 SHARED_SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "kbs-gsomia-2019-11-22.txt"
