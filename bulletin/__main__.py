@@ -26,7 +26,7 @@ EXAMPLES = {
     "voices": "bulletin voices --say 'Good morning, this is the news.' anchor-us",
     "import": "bulletin import transcript.txt -o story.yaml",
     "schema": "bulletin schema > story.schema.json",
-    "build": "bulletin build jobs.yaml morning --date 2026-11-27",
+    "build": "bulletin build jobs.yaml morning evening --date 2026-11-27 --scheduler tcp://10.0.0.5:8786",
     "schedule": "bulletin schedule jobs.yaml --list",
     "cache": "bulletin cache clear",
 }
@@ -88,15 +88,18 @@ def _parser() -> argparse.ArgumentParser:
 
     command("schema", "print the JSON Schema of the story format")
 
-    build = command("build", "run one nightly job once, now (for cron or a systemd timer)")
+    build = command("build", "run nightly jobs once, now (for cron or a systemd timer), here or on a Dask cluster")
     build.add_argument("jobs_file", type=Path)
-    build.add_argument("job")
+    build.add_argument("jobs", nargs="*", metavar="JOB", help="the jobs to build (or --all)")
+    build.add_argument("--all", action="store_true", help="build every job in the jobs file")
     build.add_argument("--date", type=datetime.date.fromisoformat, help="build date YYYY-MM-DD (default: today in the jobs' zone)")
+    _cluster(build)
 
     schedule = command("schedule", "run jobs at their times until stopped; --list shows next runs")
     schedule.add_argument("jobs_file", type=Path)
     schedule.add_argument("--list", action="store_true", help="print each job's next run times and exit")
     schedule.add_argument("--count", type=_at_least_one, default=5, metavar="N", help="run times per job for --list (default 5)")
+    _cluster(schedule)
 
     cache = command("cache", "manage the take cache")
     cache.add_argument("action", choices=["clear"])
@@ -113,6 +116,15 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="synthesize every take afresh")
     parser.add_argument("--assets", type=Path, action="append", default=[], metavar="DIR",
                         help="another folder audio files may come from")
+
+
+def _cluster(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=os.environ.get("BULLETIN_SCHEDULER") or None,
+                        help="build on the Dask cluster of this scheduler, e.g. tcp://10.0.0.5:8786 "
+                             "(default: $BULLETIN_SCHEDULER; unset: build here)")
+    parser.add_argument("--cache", metavar="FOLDER", default=os.environ.get("BULLETIN_CACHE") or None,
+                        help="with --scheduler: the take cache every worker reaches, a shared folder "
+                             "(default: $BULLETIN_CACHE; unset: each worker's own)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -268,13 +280,15 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 def _cmd_build(args: argparse.Namespace) -> int:
     from bulletin.nightly.build import run_build
 
-    return run_build(args.jobs_file, args.job, args.date)
+    return run_build(args.jobs_file, args.jobs, args.date, all_jobs=args.all, scheduler=args.scheduler,
+                     cache=args.cache)
 
 
 def _cmd_schedule(args: argparse.Namespace) -> int:
     from bulletin.nightly.schedule import run_schedule
 
-    return run_schedule(args.jobs_file, list_only=args.list, count=args.count)
+    return run_schedule(args.jobs_file, list_only=args.list, count=args.count, scheduler=args.scheduler,
+                        cache=args.cache)
 
 
 def _cmd_cache(args: argparse.Namespace) -> int:

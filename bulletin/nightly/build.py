@@ -16,10 +16,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bulletin.base.errors import BulletinError, InputError
 from bulletin.nightly.events import Clock, EventLog, internal_reason, now, os_reason
-from bulletin.nightly.jobs import Job
+from bulletin.nightly.jobs import Job, JobsFile
 from bulletin.nightly.jobsfile import load_jobs
 from bulletin.nightly.publish import (
     Busy,
@@ -36,16 +37,86 @@ from bulletin.nightly.publish import (
 from bulletin.nightly.stopping import Stopped, Stopper
 from bulletin.nightly.timing import Run, resolve_wall_time
 
+if TYPE_CHECKING:
+    from bulletin.nightly.cluster import Cluster
+
 RenderFunction = Callable[..., Rendered]
 
 
-def run_build(jobs_file: Path, job: str, date: dt.date | None = None) -> int:
-    """`bulletin build JOBS JOB [--date]`: build one job once, now. Returns the exit status:
-    0 published, 1 failed or already running, 2 the story is invalid or missing. An invalid
-    jobs file or unknown job raises InputError (exit 2) for the CLI to print."""
-    chosen = load_jobs(Path(jobs_file)).job(job)
+def run_build(
+    jobs_file: Path,
+    names: list[str],
+    date: dt.date | None = None,
+    *,
+    all_jobs: bool = False,
+    scheduler: str | None = None,
+    cache: str | None = None,
+) -> int:
+    """`bulletin build JOBS [JOB ...] [--all] [--date] [--scheduler] [--cache]`: build the named
+    jobs (or all) once, now: here, one after another, or with `scheduler` (a Dask scheduler's
+    address) on that cluster, sharing their takes. Returns the worst exit status: 0 all
+    published, 1 one failed or was already running, 2 a story is invalid or missing. An invalid
+    jobs file, an unknown job or an unreachable scheduler raises (exit 2 or 1), nothing built."""
+    chosen = select_jobs(load_jobs(Path(jobs_file)), names, all_jobs)
     with Stopper().installed() as stopper:
-        return build(chosen, date, stopper=stopper)
+        if scheduler:
+            statuses, summary = _build_on_cluster(chosen, date, scheduler, cache, stopper)
+        else:
+            if cache:
+                raise InputError("--cache: a shared take cache is for cluster builds (--scheduler)")
+            statuses = [build(job, date, stopper=stopper) for job in chosen]
+            summary = bulletins_line(statuses)
+    if len(chosen) > 1 or scheduler:
+        print(summary, flush=True)
+    return max(statuses)
+
+
+def select_jobs(jobs: JobsFile, names: list[str], all_jobs: bool) -> list[Job]:
+    """The jobs named (each once, in order), or every job with `all_jobs`."""
+    if all_jobs and names:
+        raise InputError("build: name jobs or give --all, not both")
+    if not all_jobs and not names:
+        raise InputError(f"build: name a job ({', '.join(jobs.jobs)}) or give --all")
+    return (
+        list(jobs.jobs.values()) if all_jobs else [jobs.job(name) for name in dict.fromkeys(names)]
+    )
+
+
+def bulletins_line(statuses: list[int]) -> str:
+    built = sum(status == 0 for status in statuses)
+    return f"{built} bulletins built, {len(statuses) - built} failed"
+
+
+def _build_on_cluster(
+    chosen: list[Job], date: dt.date | None, scheduler: str, cache: str | None, stopper: Stopper
+) -> tuple[list[int], str]:
+    """Submit every job's bulletin, then publish each as it finishes."""
+    from bulletin.nightly.cluster import Cluster
+
+    with Cluster(scheduler, cache) as cluster:
+        pending = [cluster.submit(job, date or job.today()) for job in chosen]
+        statuses, left = [], list(pending)
+        try:
+            for done in cluster.completed(pending, stopper):
+                left.remove(done)
+                statuses.append(build(done.job, done.date, render=done.render, stopper=stopper))
+        except Stopped:
+            # each job not yet published records that it was stopped (its render is abandoned)
+            statuses += [build(p.job, p.date, render=p.render, stopper=stopper) for p in left]
+        return statuses, f"{bulletins_line(statuses)}; {cluster.takes_line()}"
+
+
+def build_on(cluster: Cluster, job: Job, date: dt.date | None = None, **options: object) -> int:
+    """`build` with the bulletin made on `cluster` (for the scheduler: one job at a time)."""
+
+    def render(story: Path, staging: Path, *, date: dt.date, **settings: object) -> Rendered:
+        # the job's formats, loudness and assets: cluster.submit reads them from the job
+        try:
+            return cluster.submit(job, date).render(story, staging)
+        finally:
+            cluster.release()  # a scheduler runs for months: the cluster keeps no old takes
+
+    return build(job, date, render=render, **options)
 
 
 def build(

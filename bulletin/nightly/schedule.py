@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import signal
 from collections.abc import Callable
 from itertools import islice, takewhile
 from pathlib import Path
 
 from bulletin.base.errors import InputError
-from bulletin.nightly.build import build
+from bulletin.nightly.build import build, build_on
 from bulletin.nightly.events import Clock, EventLog, now
 from bulletin.nightly.jobs import Job, JobsFile
 from bulletin.nightly.jobsfile import load_jobs
@@ -32,9 +33,17 @@ MISSED_LOOKBACK = dt.timedelta(days=31)
 MISSED_LINES = 5  # missed runs logged one by one; the rest in one summary line
 
 
-def run_schedule(jobs_file: Path, list_only: bool = False, count: int = 5) -> int:
-    """`bulletin schedule JOBS [--list]`: run every job at its times until SIGTERM or SIGINT
-    (returns 0), or with `list_only` print each job's next `count` runs and return 0."""
+def run_schedule(
+    jobs_file: Path,
+    list_only: bool = False,
+    count: int = 5,
+    *,
+    scheduler: str | None = None,
+    cache: str | None = None,
+) -> int:
+    """`bulletin schedule JOBS [--list] [--scheduler] [--cache]`: run every job at its times
+    until SIGTERM or SIGINT (returns 0), building here or on the Dask cluster at `scheduler`;
+    or with `list_only` print each job's next `count` runs and return 0."""
     jobs = load_jobs(Path(jobs_file))
     if list_only:
         for line in list_runs(jobs, now(), count):
@@ -44,8 +53,16 @@ def run_schedule(jobs_file: Path, list_only: bool = False, count: int = 5) -> in
         raise InputError(
             f"{jobs.path}: no job has `at:` or `cron:`, so there is nothing to schedule"
         )
-    with Stopper().installed() as stopper:
-        Scheduler(jobs, stopper=stopper).run()
+    if scheduler is None:
+        if cache:
+            raise InputError("--cache: a shared take cache is for cluster builds (--scheduler)")
+        with Stopper().installed() as stopper:
+            Scheduler(jobs, stopper=stopper).run()
+        return 0
+    from bulletin.nightly.cluster import Cluster
+
+    with Cluster(scheduler, cache) as cluster, Stopper().installed() as stopper:
+        Scheduler(jobs, stopper=stopper, build_job=functools.partial(build_on, cluster)).run()
     return 0
 
 

@@ -124,8 +124,6 @@ def render(
     `done` of `total` takes while synthesizing); `on_stage`, `on_take` and `on_total` are the
     same news in the older form. Casting warnings (a neural engine that cannot load here) go to
     `on_warning`, one line each, and into the result."""
-    from bulletin.mix.mixdown import Mixdown, master_to  # not needed by preview and check
-
     target = parse_loudness(loudness) if loudness is not None else None
     workers = _workers(jobs)
     tracker = Tracker(on_progress, on_stage, on_take)
@@ -149,20 +147,31 @@ def render(
         takes, beds = make_takes(p, everything, rate_hz, workers=workers, store=store,
                                  on_take=tracker.take, helpers=helpers, sounds=sounds)
         release_memory()
-        tracker.stage("arrange")
-        timeline = arrange(story, {i: t.duration_s for i, t in takes.items()})
-        if timeline.duration_s > MAX_DURATION_S:
-            raise InputError(f"{story.path}: the bulletin would last {timeline.duration_s / 3600:.1f} h; the limit is 4 h")
-        mixdown = Mixdown(timeline, takes, beds, rate_hz)
-        with Staged(Path(out_dir), f"{story.slug}-{story.date.isoformat()}") as staged:
-            audio_files = {ext: staged.open(ext) for ext in ("wav", "mp3") if ext in chosen}
-            mastered = master_to(mixdown, target if target is not None else story.master.target_lufs,
-                                 audio_writers(audio_files, story, timeline), tracker.stage)
-            tracker.stage("write")
-            texts = text_files(story, timeline, mastered, p.cast)
-            for ext, data in texts.items():
-                staged.open(ext).write(data)
+        result = finish(p, takes, beds, Path(out_dir), chosen, target, tracker.stage)
         store.prune()
+    return result
+
+
+def finish(p: Plan, takes: dict[int, Take], beds: dict[int, Take], out_dir: Path, formats: tuple[str, ...],
+           target_lufs: float | None, on_stage: Callable[[str], None] = lambda stage: None) -> RenderResult:
+    """Arrange, mix, master and write the files of a bulletin whose takes are made (`render`'s
+    last stages; a cluster runs them on a worker, from takes made by other tasks)."""
+    from bulletin.mix.mixdown import Mixdown, master_to  # not needed by preview and check
+
+    story = p.story
+    on_stage("arrange")
+    timeline = arrange(story, {i: t.duration_s for i, t in takes.items()})
+    if timeline.duration_s > MAX_DURATION_S:
+        raise InputError(f"{story.path}: the bulletin would last {timeline.duration_s / 3600:.1f} h; the limit is 4 h")
+    mixdown = Mixdown(timeline, takes, beds, story.master.sample_rate)
+    with Staged(out_dir, f"{story.slug}-{story.date.isoformat()}") as staged:
+        audio_files = {ext: staged.open(ext) for ext in ("wav", "mp3") if ext in formats}
+        mastered = master_to(mixdown, target_lufs if target_lufs is not None else story.master.target_lufs,
+                             audio_writers(audio_files, story, timeline), on_stage)
+        on_stage("write")
+        texts = text_files(story, timeline, mastered, p.cast)
+        for ext, data in texts.items():
+            staged.open(ext).write(data)
     cue = json.loads(texts["json"])
     return RenderResult(staged.paths, mastered.duration_s, mastered.integrated_lufs, mastered.true_peak_dbtp, cue,
                         p.warnings)
@@ -222,4 +231,4 @@ def preview(
     return written["wav"]
 
 
-__all__ = ["Plan", "RenderResult", "Timeline", "TAKE_LUFS", "plan", "render", "preview"]
+__all__ = ["Plan", "RenderResult", "Timeline", "TAKE_LUFS", "plan", "render", "finish", "preview"]

@@ -34,7 +34,7 @@ def main() -> int:
                 nightly_fakes.hold(flag)
 
         os.replace = replace_then_hold
-    return nightly.run_build(jobs_file, "morning", dt.date.fromisoformat(sys.argv[3]))
+    return nightly.run_build(jobs_file, ["morning"], dt.date.fromisoformat(sys.argv[3]))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,8 @@ from bulletin.nightly.publish import read_status
 
 TESTS = Path(__file__).parent
 needs_render = pytest.mark.skipif(
-    importlib.util.find_spec("bulletin.pipeline.render") is None, reason="bulletin.pipeline.render is not there yet"
+    importlib.util.find_spec("bulletin.pipeline.render") is None,
+    reason="bulletin.pipeline.render is not there yet",
 )
 
 
@@ -140,8 +141,8 @@ def test_a_build_killed_while_publishing_leaves_the_feed_latest_and_index_untouc
 @needs_render
 def test_two_real_dated_builds_make_a_feed_with_both_bulletins(tmp_path):
     jobs_file = make_site(tmp_path, ["2026-01-01", "2026-01-02"])
-    assert run_build(jobs_file, "morning", dt.date(2026, 1, 1)) == 0
-    assert run_build(jobs_file, "morning", dt.date(2026, 1, 2)) == 0
+    assert run_build(jobs_file, ["morning"], dt.date(2026, 1, 1)) == 0
+    assert run_build(jobs_file, ["morning"], dt.date(2026, 1, 2)) == 0
     folder = tmp_path / "public" / "morning"
     feed = feedparser.parse((folder / "feed.xml").read_bytes())
     assert not feed.bozo and len(feed.entries) == 2
@@ -165,12 +166,12 @@ def test_two_real_dated_builds_make_a_feed_with_both_bulletins(tmp_path):
 @needs_render
 def test_a_real_broken_story_leaves_latest_and_feed_byte_identical(tmp_path, capsys):
     jobs_file = make_site(tmp_path, ["2026-01-01"])
-    assert run_build(jobs_file, "morning", dt.date(2026, 1, 1)) == 0
+    assert run_build(jobs_file, ["morning"], dt.date(2026, 1, 1)) == 0
     folder = tmp_path / "public" / "morning"
     before = snapshot(folder)
     write_story(tmp_path, "2026-01-02", BROKEN_STORY)
     capsys.readouterr()
-    assert run_build(jobs_file, "morning", dt.date(2026, 1, 2)) == 2
+    assert run_build(jobs_file, ["morning"], dt.date(2026, 1, 2)) == 2
     after = snapshot(folder)
     for name in ("latest.mp3", "latest.json", "feed.xml", "index.json"):
         assert after[name] == before[name], name
@@ -188,11 +189,12 @@ def test_a_real_broken_story_leaves_latest_and_feed_byte_identical(tmp_path, cap
 @needs_render
 def test_a_real_render_killed_mid_build_changes_nothing(tmp_path):
     jobs_file = make_site(tmp_path, ["2026-01-01", "2026-01-02"])
-    assert run_build(jobs_file, "morning", dt.date(2026, 1, 1)) == 0
+    assert run_build(jobs_file, ["morning"], dt.date(2026, 1, 1)) == 0
     # a long story of fresh words (nothing cached), so the render lasts long enough to be killed
     # (espeak, not the slower neural voice that `auto` picks where the extra is installed)
     long_story = STORY.replace("{role: anchor}", "{role: anchor, voice: anchor-us}") + "".join(
-        f"  - anchor: Item {i}, and the news goes on for a little while longer.\n" for i in range(30)
+        f"  - anchor: Item {i}, and the news goes on for a little while longer.\n"
+        for i in range(30)
     )
     write_story(tmp_path, "2026-01-02", long_story)
     folder = tmp_path / "public" / "morning"
@@ -218,7 +220,7 @@ def test_a_real_render_killed_mid_build_changes_nothing(tmp_path):
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=10)
     assert snapshot(folder) == before
-    assert run_build(jobs_file, "morning", dt.date(2026, 1, 2)) == 0
+    assert run_build(jobs_file, ["morning"], dt.date(2026, 1, 2)) == 0
     assert not (folder / ".staging").exists()
 
 

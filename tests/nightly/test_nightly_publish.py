@@ -225,7 +225,8 @@ def test_what_a_dead_build_left_is_cleared_by_the_next(tmp_path, capsys):
         and orphan.name not in names
     )
     assert (
-        "removed what a dead build left: .staging, .status.json.deadbeef.tmp" in capsys.readouterr().out
+        "removed what a dead build left: .staging, .status.json.deadbeef.tmp"
+        in capsys.readouterr().out
     )
 
 
@@ -308,7 +309,7 @@ def test_run_build_uses_today_in_the_jobs_zone_and_the_render_stage(tmp_path, mo
     today = dt.datetime.now(dt.UTC).astimezone(load_jobs(jobs_file).job("morning").timezone).date()
     write_story(tmp_path, today.isoformat(), "title: Test News\n")
     monkeypatch.setattr("bulletin.nightly.build._default_render", lambda: fake_render)
-    assert run_build(jobs_file, "morning") == 0
+    assert run_build(jobs_file, ["morning"]) == 0
     assert read_status(tmp_path / "public" / "morning")["last_success"]["date"] == today.isoformat()
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers put back
 

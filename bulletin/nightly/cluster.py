@@ -1,0 +1,257 @@
+"""Builds on a Dask cluster: the takes and the mixing run on the cluster's workers, publishing
+stays here.
+
+For each job the story is loaded and cast on this machine (a broken story fails its job
+alone, before anything is submitted), its clips, stings and beds are made here (this machine
+reads the story's folder; the workers need not), and then:
+
+- every speech take is one task keyed by its content key (bulletin.nightly.tasks.make_take),
+  so the takes that several bulletins share are made once on the cluster;
+- the bulletin's mix, master and encoding is one task after its takes, returning the files'
+  bytes (tasks.mix_bulletin);
+- as each bulletin's task finishes, its bytes are written into the job's staging folder and
+  published by bulletin.nightly.build exactly as a local build is, under the job's lock.
+
+A worker that dies has its tasks rerun by Dask; the files are published only once they are
+whole, here. A scheduler that cannot be reached fails before anything is published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from bulletin.base.errors import BulletinError, InputError
+from bulletin.engines import get_engine
+from bulletin.nightly.jobs import Job
+from bulletin.nightly.stopping import Stopper
+from bulletin.nightly.tasks import (
+    BulletinFiles,
+    BulletinOrder,
+    TakeOrder,
+    make_take,
+    mix_bulletin,
+    synthesized,
+)
+from bulletin.pipeline.planning import cast_story
+from bulletin.pipeline.render import RenderResult
+from bulletin.script.story import Story, load_story, parse_loudness
+from bulletin.sound.cache import TakeCache
+from bulletin.sound.takes import Take, TakeStore, sound_takes, speech_jobs
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
+
+
+@dataclass
+class Pending:
+    """One job's bulletin on the cluster: its task (or why it could not be submitted)."""
+
+    job: Job
+    date: dt.date
+    future: Future | None = None
+    error: BaseException | None = None
+    files: BulletinFiles | None = field(default=None, repr=False)
+
+    def render(self, story: Path, staging: Path, **_: object) -> RenderResult:
+        """The `render` of bulletin.nightly.build: the bulletin's files, written into staging
+        (the job's formats and loudness were given when it was submitted)."""
+        if self.error is not None:
+            raise self.error
+        files = self._result()
+        paths = {}
+        for ext, (name, data) in files.files.items():
+            paths[ext] = staging / Path(name).name
+            paths[ext].write_bytes(data)
+        return RenderResult(
+            paths, files.duration_s, files.integrated_lufs, files.true_peak_dbtp, files.cue
+        )
+
+    def _result(self) -> BulletinFiles:
+        if self.files is None:
+            try:
+                self.files = self.future.result()
+            except BulletinError:
+                raise
+            except Exception as error:  # the cluster's own failures (a task killed too often)
+                raise BulletinError(
+                    f"the cluster failed: {type(error).__name__}: {error}"
+                ) from None
+        return self.files
+
+
+class Cluster:
+    """A connection to a Dask scheduler for one `build` or `schedule` run."""
+
+    def __init__(self, address: str, cache: str | None = None) -> None:
+        from distributed import Client
+
+        self.address = _checked_address(address)
+        self.cache = _cache_folder(cache)
+        try:
+            # how long it tries is Dask's `distributed.comm.timeouts.connect` (default 30 s;
+            # DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=5s in the environment sets it)
+            self.client: Client = Client(address, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as error:
+            raise BulletinError(f"cannot reach the Dask scheduler at {address}: {error}") from None
+        self.takes: dict[str, Future] = {}  # by content key: each take once per build
+        self.counted: dict[str, Future] = {}  # each take's engine calls
+        self.requested = 0
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.client.close()
+
+    def submit(self, job: Job, date: dt.date) -> Pending:
+        """Plan the job's bulletin here and submit its tasks; a story that fails to load or
+        cast is kept as the job's error (its build records it), nothing submitted."""
+        story_path = job.story_path(date)
+        try:
+            order, speech = self._order(job, story_path, date)
+        except BulletinError as error:
+            return Pending(job, date, error=error)
+        made = {index: self._take(take) for index, take in speech.items()}
+        self.requested += len(speech)
+        with warnings.catch_warnings():
+            # the sounds travel in the task itself, so a rerun elsewhere still has them
+            warnings.filterwarnings("ignore", message="Large object", category=UserWarning)
+            future = self.client.submit(mix_bulletin, order, made, pure=False)
+        return Pending(job, date, future)
+
+    def _order(
+        self, job: Job, story_path: Path, date: dt.date
+    ) -> tuple[BulletinOrder, dict[int, TakeOrder]]:
+        if not story_path.is_file():
+            raise InputError(
+                [job.story_problem(f"{story_path} does not exist (the story for {date})")]
+            )
+        story = replace(load_story(story_path, tuple(job.assets)), date=date)
+        plan = cast_story(story)
+        rate_hz = story.master.sample_rate
+        versions = {e: get_engine(e).version() for e in {p.engine for p in plan.voices.values()}}
+        speech = {
+            index: TakeOrder(sj, sj.key(versions[sj.preset.engine]), versions[sj.preset.engine])
+            for index, sj in speech_jobs(story, plan.voices, rate_hz).items()
+        }
+        sounds, beds = _sounds(story, rate_hz)
+        formats = ("wav", "mp3") if job.wav else ("mp3",)
+        target = parse_loudness(job.loudness) if job.loudness is not None else None
+        return BulletinOrder(plan, sounds, beds, formats, target), speech
+
+    def _take(self, order: TakeOrder) -> Future:
+        if order.key not in self.takes:
+            key = f"take-{order.key}"
+            self.takes[order.key] = self.client.submit(make_take, order, self.cache, key=key)
+            self.counted[order.key] = self.client.submit(
+                synthesized, self.takes[order.key], key=f"count-{order.key}"
+            )
+        return self.takes[order.key]
+
+    def completed(self, pending: list[Pending], stopper: Stopper) -> Iterator[Pending]:
+        """The jobs in the order their bulletins finish (those that failed to plan first),
+        with a progress bar of takes on a terminal."""
+        from distributed import as_completed
+
+        yield from (p for p in pending if p.future is None)
+        waiting = {p.future.key: p for p in pending if p.future is not None}
+        counts = set(self.counted.values())
+        with _TakeBar(len(counts)) as bar:
+            futures = [*counts, *(p.future for p in waiting.values())]
+            done = as_completed(futures, loop=self.client.loop)
+            while waiting:
+                with stopper.abandonable():
+                    future = next(done)
+                if future in counts:
+                    bar.advance()
+                else:
+                    yield waiting.pop(future.key)
+
+    def takes_line(self) -> str:
+        """How many takes the engines made (on the workers) of how many the bulletins asked
+        for: a take that several bulletins share is asked for by each."""
+        made = sum(f.result() for f in self.counted.values() if f.status == "finished")
+        return f"{made} takes synthesized, {self.requested} requested"
+
+    def release(self) -> None:
+        """Let the cluster forget this build's takes (their memory on the workers)."""
+        self.takes.clear()
+        self.counted.clear()
+        self.requested = 0
+
+
+def _checked_address(address: str) -> str:
+    """A scheduler address Dask can dial (a malformed one would leave a client that hangs)."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        host, _ = parse_host_port(location)
+    except ValueError as error:
+        raise InputError(
+            f"--scheduler: {address!r} is not a scheduler address ({error}); write tcp://HOST:8786"
+        ) from None
+    if scheme not in ("tcp", "tls") or not host:
+        raise InputError(f"--scheduler: {address!r}: write tcp://HOST:PORT or tls://HOST:PORT")
+    return address
+
+
+def _cache_folder(cache: str | None) -> str | None:
+    """The take cache the workers share: a folder (a shared mount) every worker reaches."""
+    if cache is None:
+        return None
+    if "://" in cache and not cache.startswith("file://"):
+        raise InputError(f"--cache: {cache!r}: only a folder (a shared mount) is supported here")
+    return str(Path(cache.removeprefix("file://")).expanduser().resolve())
+
+
+def _sounds(story: Story, rate_hz: int) -> tuple[dict[int, Take], dict[int, Take]]:
+    """The story's sting, clip and bed takes, made here and held in memory for the task."""
+    segments = [s for s in story.segments if s.kind in ("sting", "clip")]
+    beds = {part.index: part.bed for part in story.stories if part.bed}
+    with TakeStore(TakeCache()) as store:
+        sounds, bed_takes = sound_takes(segments, beds, store, rate_hz)
+        return _in_memory(sounds), _in_memory(bed_takes)
+
+
+def _in_memory(takes: dict[int, Take]) -> dict[int, Take]:
+    """Takes with their samples (a clip's gain applied) and profiles in memory, not in files
+    of this machine."""
+    return {i: Take.of(t.samples(), t.rate_hz, t.profile()) for i, t in takes.items()}
+
+
+class _TakeBar:
+    """A rich progress bar of takes on a terminal; nothing otherwise."""
+
+    def __init__(self, total: int) -> None:
+        self.bar = None
+        if sys.stderr.isatty() and total:
+            from rich.progress import Progress
+
+            self.bar = Progress(transient=True)
+            self.task = self.bar.add_task("takes", total=total)
+
+    def __enter__(self) -> _TakeBar:
+        if self.bar is not None:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def advance(self) -> None:
+        if self.bar is not None:
+            self.bar.advance(self.task)

@@ -1,0 +1,138 @@
+"""Cluster builds on a real Dask LocalCluster (two single-threaded worker processes): shared
+takes are synthesized once (counted by the engines on the workers), a broken story fails its
+job alone, and the bulletins match a local build of the same stories."""
+
+from __future__ import annotations
+
+import json
+
+import feedparser
+import numpy as np
+import pyloudnorm
+import pytest
+import soundfile as sf
+from cluster_site import DATE, NATIONAL, EngineCalls, engine_calls, local_line, regional_site
+from distributed import Client, LocalCluster
+
+from bulletin.__main__ import main
+from bulletin.nightly.build import build_on, run_build
+from bulletin.nightly.cluster import Cluster
+from bulletin.nightly.jobsfile import load_jobs
+from bulletin.nightly.publish import read_status
+
+REGIONS = ["north", "south", "east"]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    yield cluster
+    cluster.close()
+
+
+def _loudness_and_duration(mp3) -> tuple[float, float]:
+    samples, rate_hz = sf.read(str(mp3), dtype="float32")
+    return pyloudnorm.Meter(rate_hz).integrated_loudness(samples), samples.shape[0] / rate_hz
+
+
+def test_shared_takes_are_made_once_and_bulletins_match_a_local_build(
+    tmp_path, cluster, capsys, monkeypatch
+):
+    jobs_file = regional_site(tmp_path, [*REGIONS, "west"], broken=("west",))
+    log = tmp_path / "engine-calls.log"
+    with Client(cluster.scheduler_address) as client:
+        client.register_plugin(EngineCalls(log), name="engine-calls")
+    status = run_build(
+        jobs_file,
+        [],
+        DATE,
+        all_jobs=True,
+        scheduler=cluster.scheduler_address,
+        cache=str(tmp_path / "takes"),
+    )
+    assert status == 2  # the broken story's job; the others published
+    # every sentence once, though the national ones are in three bulletins
+    calls = engine_calls(log)
+    assert sorted(calls) == sorted([*NATIONAL, *(local_line(r) for r in REGIONS)])
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "3 bulletins built, 1 failed; 5 takes synthesized, 9 requested"
+    assert sum(" publish ok: " in line for line in out) == 3
+    west = read_status(tmp_path / "public" / "west")
+    assert west["last_run"]["outcome"] == "failure" and west["last_failure"]["exit_status"] == 2
+    assert "'kim'" in west["last_failure"]["reason"]
+    assert not list((tmp_path / "public" / "west").glob("*.mp3"))
+
+    # the same stories built here, one after another, with a cache of their own
+    local = tmp_path / "local.yaml"
+    local.write_text(jobs_file.read_text().replace("publish: public/", "publish: local/"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "local-cache"))
+    assert run_build(local, REGIONS, DATE) == 0
+    for region in REGIONS:
+        stem = f"{region}-news-{DATE}"
+        made, here = tmp_path / "public" / region, tmp_path / "local" / region
+        feed = feedparser.parse((made / "feed.xml").read_bytes())
+        assert not feed.bozo and [e.title for e in feed.entries] == [
+            f"{region.title()} News, 4 March 2026"
+        ]
+        cue, local_cue = (json.loads((f / f"{stem}.json").read_text()) for f in (made, here))
+        assert abs(cue["duration"] - local_cue["duration"]) <= 0.010
+        assert (
+            abs(cue["loudness"]["integrated_lufs"] - local_cue["loudness"]["integrated_lufs"])
+            <= 0.1
+        )
+        (lufs, duration_s), (local_lufs, local_duration_s) = (
+            _loudness_and_duration(f / f"{stem}.mp3") for f in (made, here)
+        )
+        assert abs(lufs - local_lufs) <= 0.1 and abs(duration_s - local_duration_s) <= 0.010
+        assert np.isclose(lufs, -16.0, atol=0.5)  # the MP3 as decoded, near the podcast target
+    assert sorted(engine_calls(log)) == sorted(calls)  # the local build ran here, not there
+
+
+def test_a_second_build_reads_every_take_from_the_shared_cache(tmp_path, cluster, capsys):
+    jobs_file = regional_site(tmp_path, REGIONS[:2])
+    cache = str(tmp_path / "takes")
+    for _ in range(2):
+        assert (
+            run_build(
+                jobs_file, [], DATE, all_jobs=True, scheduler=cluster.scheduler_address, cache=cache
+            )
+            == 0
+        )
+    summaries = [line for line in capsys.readouterr().out.splitlines() if "bulletins built" in line]
+    assert summaries == [
+        "2 bulletins built, 0 failed; 4 takes synthesized, 6 requested",
+        "2 bulletins built, 0 failed; 0 takes synthesized, 6 requested",
+    ]
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ([], "build: name a job (north, south) or give --all"),
+        (["north", "--all"], "build: name jobs or give --all, not both"),
+        (["norht"], "no job named 'norht'; the jobs are: north, south; did you mean 'north'?"),
+        (["north", "--cache", "/tmp/x"], "--cache: a shared take cache is for cluster builds"),
+    ],
+)
+def test_build_refuses_an_unclear_choice_of_jobs(tmp_path, capsys, arguments, message):
+    jobs_file = regional_site(tmp_path, ["north", "south"])
+    assert main(["build", str(jobs_file), *arguments]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "public").exists()
+
+
+def test_the_scheduler_builds_one_job_at_a_time_on_the_cluster(tmp_path, cluster):
+    """What `schedule --scheduler` runs at each job's time: build_on, which leaves the cluster
+    holding none of the build's takes."""
+    jobs = load_jobs(regional_site(tmp_path, ["north", "west"], broken=("west",)))
+    with Cluster(cluster.scheduler_address, str(tmp_path / "takes")) as on:
+        assert build_on(on, jobs.job("north"), DATE, trigger="schedule") == 0
+        assert not on.takes and on.takes_line() == "0 takes synthesized, 0 requested"
+        assert build_on(on, jobs.job("west"), DATE, trigger="schedule") == 2
+    north = read_status(tmp_path / "public" / "north")
+    assert north["last_run"]["trigger"] == "schedule" and north["last_success"]["date"] == str(DATE)
+    assert (tmp_path / "public" / "north" / f"north-news-{DATE}.mp3").is_file()
+    assert read_status(tmp_path / "public" / "west")["last_failure"]["exit_status"] == 2
