@@ -5,8 +5,9 @@ For each job the story is loaded and cast on this machine (a broken story fails 
 alone, before anything is submitted), its clips, stings and beds are made here (this machine
 reads the story's folder; the workers need not), and then:
 
-- every speech take is one task keyed by its content key (bulletin.nightly.tasks.make_take),
-  so the takes that several bulletins share are made once on the cluster;
+- every sentence is one task keyed by its content key (bulletin.nightly.tasks.make_sentence),
+  so the sentences that several bulletins share are synthesized once on the cluster, and each
+  speech segment's take one task after its sentences (tasks.make_take), keyed by its own;
 - the bulletin's mix, master and encoding is one task after its takes, returning the files'
   bytes (tasks.mix_bulletin);
 - as each bulletin's task finishes, its bytes are written into the job's staging folder and
@@ -28,13 +29,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from bulletin.base.errors import BulletinError, InputError
-from bulletin.engines import get_engine
 from bulletin.nightly.jobs import Job
 from bulletin.nightly.stopping import Stopper
 from bulletin.nightly.tasks import (
     BulletinFiles,
     BulletinOrder,
-    TakeOrder,
+    make_sentence,
     make_take,
     mix_bulletin,
     synthesized,
@@ -43,6 +43,7 @@ from bulletin.pipeline.planning import cast_story
 from bulletin.pipeline.render import RenderResult
 from bulletin.script.story import Story, load_story, parse_loudness
 from bulletin.sound.cache import TakeCache
+from bulletin.sound.sentences import SentenceJob, SpeechJob
 from bulletin.sound.takes import Take, TakeStore, sound_takes, speech_jobs
 
 if TYPE_CHECKING:
@@ -100,9 +101,11 @@ class Cluster:
             self.client: Client = Client(address, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as error:
             raise BulletinError(f"cannot reach the Dask scheduler at {address}: {error}") from None
-        self.takes: dict[str, Future] = {}  # by content key: each take once per build
-        self.counted: dict[str, Future] = {}  # each take's engine calls
-        self.requested = 0
+        # by content key, so each sentence and each take is submitted once per build
+        self.sentences: dict[str, Future] = {}
+        self.takes: dict[str, Future] = {}
+        self.counted: dict[str, Future] = {}  # each sentence's engine calls
+        self.requested = 0  # sentences the bulletins asked for
 
     def __enter__(self) -> Cluster:
         return self
@@ -123,17 +126,17 @@ class Cluster:
             order, speech = self._order(job, story_path, date)
         except BulletinError as error:
             return Pending(job, date, error=error)
-        made = {index: self._take(take) for index, take in speech.items()}
-        self.requested += len(speech)
+        takes = {index: self._take(job) for index, job in speech.items()}
+        self.requested += sum(len(job.sentences) for job in speech.values())
         with warnings.catch_warnings():
             # the sounds travel in the task itself, so a rerun elsewhere still has them
             warnings.filterwarnings("ignore", message="Large object", category=UserWarning)
-            future = self.client.submit(mix_bulletin, order, made, pure=False)
+            future = self.client.submit(mix_bulletin, order, takes, pure=False)
         return Pending(job, date, future)
 
     def _order(
         self, job: Job, story_path: Path, date: dt.date
-    ) -> tuple[BulletinOrder, dict[int, TakeOrder]]:
+    ) -> tuple[BulletinOrder, dict[int, SpeechJob]]:
         if not story_path.is_file():
             raise InputError(
                 [job.story_problem(f"{story_path} does not exist (the story for {date})")]
@@ -141,24 +144,29 @@ class Cluster:
         story = replace(load_story(story_path, tuple(job.assets)), date=date)
         plan = cast_story(story)
         rate_hz = story.master.sample_rate
-        versions = {e: get_engine(e).version() for e in {p.engine for p in plan.voices.values()}}
-        speech = {
-            index: TakeOrder(sj, sj.key(versions[sj.preset.engine]), versions[sj.preset.engine])
-            for index, sj in speech_jobs(story, plan.voices, rate_hz).items()
-        }
+        speech = speech_jobs(story, plan.voices, rate_hz)
         sounds, beds = _sounds(story, rate_hz)
         formats = ("wav", "mp3") if job.wav else ("mp3",)
         target = parse_loudness(job.loudness) if job.loudness is not None else None
         return BulletinOrder(plan, sounds, beds, formats, target), speech
 
-    def _take(self, order: TakeOrder) -> Future:
-        if order.key not in self.takes:
-            key = f"take-{order.key}"
-            self.takes[order.key] = self.client.submit(make_take, order, self.cache, key=key)
-            self.counted[order.key] = self.client.submit(
-                synthesized, self.takes[order.key], key=f"count-{order.key}"
+    def _take(self, job: SpeechJob) -> Future:
+        if job.key not in self.takes:
+            sentences = [self._sentence(sentence) for sentence in job.sentences]
+            self.takes[job.key] = self.client.submit(
+                make_take, job, sentences, self.cache, key=f"take-{job.key}"
             )
-        return self.takes[order.key]
+        return self.takes[job.key]
+
+    def _sentence(self, job: SentenceJob) -> Future:
+        if job.key not in self.sentences:
+            self.sentences[job.key] = self.client.submit(
+                make_sentence, job, self.cache, key=f"sentence-{job.key}"
+            )
+            self.counted[job.key] = self.client.submit(
+                synthesized, self.sentences[job.key], key=f"count-{job.key}"
+            )
+        return self.sentences[job.key]
 
     def completed(self, pending: list[Pending], stopper: Stopper) -> Iterator[Pending]:
         """The jobs in the order their bulletins finish (those that failed to plan first),
@@ -180,13 +188,14 @@ class Cluster:
                     yield waiting.pop(future.key)
 
     def takes_line(self) -> str:
-        """How many takes the engines made (on the workers) of how many the bulletins asked
-        for: a take that several bulletins share is asked for by each."""
+        """How many takes (sentences) the engines made on the workers, of how many the
+        bulletins asked for: a sentence that several bulletins share is asked for by each."""
         made = sum(f.result() for f in self.counted.values() if f.status == "finished")
         return f"{made} takes synthesized, {self.requested} requested"
 
     def release(self) -> None:
         """Let the cluster forget this build's takes (their memory on the workers)."""
+        self.sentences.clear()
         self.takes.clear()
         self.counted.clear()
         self.requested = 0

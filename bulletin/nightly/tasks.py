@@ -1,42 +1,40 @@
 """What a Dask worker runs for a cluster build (bulletin.nightly.cluster submits these).
 
-A take is one task named by its content key, so a sentence that several bulletins say is made
-once per cluster, and a task for a take the cache already holds is a read. A bulletin's
-arranging, mixing, mastering and encoding is one task after its takes; it writes the files in
-a temporary folder of the worker and returns their bytes, so a worker never writes into a
-publish folder. Everything here is a plain function of picklable arguments: a worker that dies
-has its tasks rerun elsewhere. Engines are created once per worker process (get_engine is
-cached), so their start-up is not paid per take.
+Every sentence is one task named by its content key (the cache key), so a sentence that
+several bulletins say is synthesized once per cluster, and a task for a sentence the cache
+already holds is a read. A speech segment's take (its sentences joined, through its effect,
+levelled) is one task after its sentences, named by its own key, so shared segments are
+joined once too. A bulletin's arranging, mixing, mastering and encoding is one task after its
+takes; it writes the files in a temporary folder of the worker and returns their bytes, so a
+worker never writes into a publish folder. Everything here is a plain function of picklable
+arguments, so a worker that dies has its tasks rerun elsewhere; engines are created once per
+worker process (get_engine is cached) and stay loaded between tasks.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from bulletin.base.errors import BulletinError
-from bulletin.engines import get_engine
+import numpy as np
+
+from bulletin.base.audio import Audio
 from bulletin.pipeline.render import Plan, finish
 from bulletin.sound.cache import TakeCache
-from bulletin.sound.takes import SpeechJob, Take, speak
+from bulletin.sound.sentences import SentenceJob, SpeechJob, assemble_take, synthesize_sentence
+from bulletin.sound.takes import Take
+
+Made = tuple[np.ndarray, np.ndarray | None]  # samples, and the profile of a take (None: a sentence)
 
 
 @dataclass(frozen=True)
-class TakeOrder:
-    """One take to make: the job, its content key and the engine version the key holds."""
-
-    job: SpeechJob
-    key: str
-    engine_version: str
-
-
-@dataclass(frozen=True)
-class MadeTake:
-    take: Take  # in memory
-    synthesized: int  # engine calls this task made: 0 when the take was read from the cache
+class MadeSentence:
+    audio: Audio
+    synthesized: int  # engine calls this task made: 0 when the sentence was read from the cache
 
 
 @dataclass(frozen=True)
@@ -69,35 +67,46 @@ def worker_cache(folder: str | None) -> TakeCache:
     return TakeCache(Path(folder)) if folder else TakeCache()
 
 
-def make_take(order: TakeOrder, cache_folder: str | None) -> MadeTake:
-    """A speech take from the cache, else from the engine (and then into the cache)."""
-    job, key = order.job, order.key
-    cache_ = worker_cache(cache_folder)
+def _through_cache(cache_: TakeCache, key: str, make: Callable[[], Made]) -> tuple[Made, int]:
+    """An entry from the cache, else made (and put there); and 1 if it was made, else 0."""
     samples = cache_.get(key)
     if samples is not None and samples.ndim == 2:
-        return MadeTake(Take.of(samples, job.rate_hz, cache_.get_profile(key)), 0)
-    version = get_engine(job.preset.engine).version()
-    if version != order.engine_version:
-        # the key promises the client's engine's sound: a worker with another must not fill it
-        raise BulletinError(
-            f"engine {job.preset.engine!r} on this worker is {version!r}; the build asked for "
-            f"{order.engine_version!r} (install the same bulletin and engines on every machine)"
-        )
-    samples, profile = speak(job)
-    cache_.put(key, samples, profile)
-    return MadeTake(Take.of(samples, job.rate_hz, profile), 1)
+        return (samples, cache_.get_profile(key)), 0
+    made = make()
+    cache_.put(key, *made)
+    return made, 1
 
 
-def synthesized(made: MadeTake) -> int:
-    """How many engine calls a take task made (a tiny task, so its count reaches the client
-    without the take's audio)."""
+def make_sentence(job: SentenceJob, cache_folder: str | None) -> MadeSentence:
+    """A sentence's audio from the cache, else from the engine (which checks that it is the
+    version the job's key was made with)."""
+    (samples, _), synthesized = _through_cache(
+        worker_cache(cache_folder), job.key, lambda: (synthesize_sentence(job).samples, None)
+    )
+    return MadeSentence(Audio(samples, job.rate_hz), synthesized)
+
+
+def synthesized(made: MadeSentence) -> int:
+    """How many engine calls a sentence task made (a tiny task, so its count reaches the
+    client without the sentence's audio)."""
     return made.synthesized
 
 
-def mix_bulletin(order: BulletinOrder, made: dict[int, MadeTake]) -> BulletinFiles:
+def make_take(job: SpeechJob, sentences: list[MadeSentence], cache_folder: str | None) -> Take:
+    """A speech segment's take: from the cache, else joined from its sentences, through its
+    effect, levelled."""
+    (samples, profile), _ = _through_cache(
+        worker_cache(cache_folder),
+        job.key,
+        lambda: assemble_take(job, [s.audio for s in sentences]),
+    )
+    return Take.of(samples, job.rate_hz, profile)
+
+
+def mix_bulletin(order: BulletinOrder, speech: dict[int, Take]) -> BulletinFiles:
     """Arrange, mix, master and encode a bulletin from its takes; the files' bytes."""
     began = time.monotonic()
-    takes = {index: m.take for index, m in made.items()} | order.sounds
+    takes = speech | order.sounds
     with tempfile.TemporaryDirectory(prefix="bulletin-mix-") as folder:
         result = finish(
             order.plan, takes, order.beds, Path(folder), order.formats, order.target_lufs
