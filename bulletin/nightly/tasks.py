@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from bulletin.base.audio import Audio
-from bulletin.pipeline.render import Plan, finish
+from bulletin.pipeline.planning import Plan
+from bulletin.pipeline.render import finish
 from bulletin.sound.cache import TakeCache
 from bulletin.sound.sentences import SentenceJob, SpeechJob, assemble_take, synthesize_sentence
 from bulletin.sound.takes import Take
