@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--output", type=Path, default=Path("output"), help="folder (default: output/)")
     render.add_argument("--format", help="comma-separated: wav,mp3 (default: the story's master.formats)")
     render.add_argument("--loudness", help="podcast (-16 LUFS), broadcast (-23) or a LUFS number")
+    render.add_argument("--loudness-best-effort", action="store_true",
+                        help="where the loudness is out of reach for this material, master as loud as it goes (exit 0)")
     _common(render)
     _draft(render)
 
@@ -199,7 +201,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
         if f not in ("wav", "mp3"):
             raise InputError(f"--format: {f!r} is not one of wav, mp3")
     with _stoppable(), RenderProgress() as progress:
-        result = render(args.story, args.output, formats=formats, loudness=args.loudness, jobs=args.jobs,
+        result = render(args.story, args.output, formats=formats, loudness=args.loudness,
+                        loudness_best_effort=args.loudness_best_effort, jobs=args.jobs,
                         use_cache=not args.no_cache, assets=args.assets, draft=args.draft,
                         on_progress=progress.update, on_warning=_warn)
     for path in result.files.values():
@@ -207,6 +210,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
     minutes, seconds = divmod(result.duration_s, 60)
     print(f"{int(minutes)}:{seconds:05.2f}, {result.integrated_lufs:.1f} LUFS integrated, "
           f"{result.true_peak_dbtp:.1f} dBTP true peak")
+    if note := result.cue["loudness"].get("note"):
+        print(f"warning: {note}", file=sys.stderr)
     return 0
 
 

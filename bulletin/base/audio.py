@@ -123,6 +123,13 @@ def _last_line(text: str) -> str:
     return last.rsplit(": ", 1)[-1][:200]
 
 
+def to_pcm16(samples: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """Float samples in [-1, 1] (times `scale`) as 16-bit PCM: rounded to the nearest step and
+    clipped to the 16-bit range (full scale is 32768 steps, as libsndfile reads it back)."""
+    scaled = np.asarray(samples, np.float32) * np.float32(scale) if scale != 1.0 else np.asarray(samples, np.float32)
+    return np.round(np.clip(scaled, -1.0, 32767 / 32768) * 32768).astype("<i2")
+
+
 def read_audio(path: Path) -> Audio:
     """Read any file libsndfile reads (WAV, FLAC, OGG, MP3); others through pydub and ffmpeg."""
     import soundfile as sf

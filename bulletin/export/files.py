@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, BinaryIO
 import numpy as np
 
 from bulletin import __version__
-from bulletin.base.audio import Audio
+from bulletin.base.audio import Audio, to_pcm16
 
 if TYPE_CHECKING:
     from bulletin.cast.presets import Preset
-    from bulletin.mix.mixdown import Master, Sink
+    from bulletin.mix.master import Master, Sink
     from bulletin.mix.timeline import Timeline
     from bulletin.script.story import Story
 
@@ -65,15 +65,26 @@ def cue_sheet(story: Story, timeline: Timeline, voices: dict[str, Preset], maste
         "date": story.date.isoformat(),
         "duration": round(mastered.duration_s, 3),
         "sample_rate": mastered.rate_hz,
-        "loudness": {"target_lufs": round(mastered.target_lufs, 1),
-                     "integrated_lufs": round(mastered.integrated_lufs, 2),
-                     "true_peak_dbtp": round(mastered.true_peak_dbtp, 2)},
+        "loudness": _loudness(mastered),
         "cast": {m.id: {"role": m.role, "name": m.name, **({"title": m.title} if m.title else {}),
                         "voice": voices[m.id].name, "engine": voices[m.id].engine,
                         "engine_voice": voices[m.id].engine_voice} for m in story.cast.values()},
         "stories": stories,
         "segments": segments,
     }
+
+
+def _loudness(mastered: Master) -> dict[str, object]:
+    """The loudness asked for and that of the file as written; a target out of reach says why."""
+    from bulletin.mix.master import out_of_reach
+
+    entry: dict[str, object] = {"target_lufs": round(mastered.target_lufs, 1),
+                                "integrated_lufs": round(mastered.integrated_lufs, 2),
+                                "true_peak_dbtp": round(mastered.true_peak_dbtp, 2),
+                                "target_met": mastered.target_met}
+    if mastered.reachable_lufs is not None:
+        entry["note"] = out_of_reach(mastered.target_lufs, mastered.reachable_lufs) + "; accepted (best effort)"
+    return entry
 
 
 def captions(story: Story, timeline: Timeline) -> str:
@@ -106,9 +117,7 @@ def wav_header(frames: int, channels: int, rate_hz: int) -> bytes:
 
 def wav_bytes(audio: Audio) -> bytes:
     """A 16-bit WAV of float samples in [-1, 1] (rounded to the nearest step, clipped)."""
-    samples = np.asarray(audio.samples, np.float32)
-    pcm = np.round(np.clip(samples, -1.0, 32767 / 32768) * 32768).astype("<i2")
-    return wav_header(samples.shape[0], samples.shape[1], audio.rate_hz) + pcm.tobytes()
+    return wav_header(audio.samples.shape[0], audio.channels, audio.rate_hz) + to_pcm16(audio.samples).tobytes()
 
 
 class WavWriter:
@@ -204,17 +213,6 @@ def mp3_tags(story: Story, timeline: Timeline, audio_bytes: int) -> bytes:
                       sub_frames=[TIT2(encoding=3, text=chapter.headline)]))
     out = io.BytesIO()
     tags.save(out, v2_version=3, padding=lambda info: PaddingInfo(info.padding, audio_bytes).get_default_padding())
-    return out.getvalue()
-
-
-def mp3_bytes(story: Story, audio: Audio, timeline: Timeline) -> bytes:
-    """A tagged CBR MP3 of in-memory audio (the render streams it through Mp3Writer)."""
-    out = io.BytesIO()
-    writer = Mp3Writer(out, story, timeline)
-    writer.begin(audio.samples.shape[0], audio.channels, audio.rate_hz)
-    pcm = np.round(np.clip(np.asarray(audio.samples, np.float32), -1.0, 32767 / 32768) * 32768).astype(np.int16)
-    writer.write(pcm)
-    writer.end()
     return out.getvalue()
 
 

@@ -12,6 +12,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from bulletin.base.audio import to_pcm16
+
 # LAME 3.100's encoder delay, recorded in the tag; decoders add their own 529 themselves
 ENCODER_DELAY = 576
 # LAME's algorithm quality, 0 (best, slowest) to 9. Measured on the example (mono speech, 128
@@ -94,19 +96,7 @@ class Mp3Encoder:
 
 def to_pcm(samples: np.ndarray) -> np.ndarray:
     """What LAME is given: 16-bit, scaled by INPUT_SCALE."""
-    return np.round(np.clip(samples * np.float32(INPUT_SCALE), -1.0, 32767 / 32768) * 32768).astype("<i2")
-
-
-def encode_mp3(samples: np.ndarray, rate_hz: int, bitrate_kbps: int) -> bytes:
-    """CBR MP3 of (frames, channels) float samples in [-1, 1] at an MP3 sample rate."""
-    encoder = Mp3Encoder(rate_hz, samples.shape[1], bitrate_kbps)
-    for at in range(0, samples.shape[0], 1 << 17):
-        encoder.write(samples[at : at + (1 << 17)])
-    info, frames, _ = encoder.finish()
-    try:
-        return info + frames.read()
-    finally:
-        encoder.close()
+    return to_pcm16(samples, INPUT_SCALE)
 
 
 def _info_frame(header: bytes, audio_frames: int, audio_bytes: int, samples: int) -> bytes:

@@ -105,6 +105,7 @@ def render(
     *,
     formats: list[str] | None = None,
     loudness: str | float | None = None,
+    loudness_best_effort: bool = False,
     jobs: int | None = None,
     use_cache: bool = True,
     assets: tuple[Path, ...] | list[Path] = (),
@@ -147,16 +148,19 @@ def render(
         takes, beds = make_takes(p, everything, rate_hz, workers=workers, store=store,
                                  on_take=tracker.take, helpers=helpers, sounds=sounds)
         release_memory()
-        result = finish(p, takes, beds, Path(out_dir), chosen, target, tracker.stage)
+        result = finish(p, takes, beds, Path(out_dir), chosen, target, tracker.stage,
+                        loudness_best_effort)
         store.prune()
     return result
 
 
 def finish(p: Plan, takes: dict[int, Take], beds: dict[int, Take], out_dir: Path, formats: tuple[str, ...],
-           target_lufs: float | None, on_stage: Callable[[str], None] = lambda stage: None) -> RenderResult:
+           target_lufs: float | None, on_stage: Callable[[str], None] = lambda stage: None,
+           best_effort: bool = False) -> RenderResult:
     """Arrange, mix, master and write the files of a bulletin whose takes are made (`render`'s
     last stages; a cluster runs them on a worker, from takes made by other tasks)."""
-    from bulletin.mix.mixdown import Mixdown, master_to  # not needed by preview and check
+    from bulletin.mix.master import master_to  # not needed by preview and check
+    from bulletin.mix.mixdown import Mixdown
 
     story = p.story
     on_stage("arrange")
@@ -167,7 +171,7 @@ def finish(p: Plan, takes: dict[int, Take], beds: dict[int, Take], out_dir: Path
     with Staged(out_dir, f"{story.slug}-{story.date.isoformat()}") as staged:
         audio_files = {ext: staged.open(ext) for ext in ("wav", "mp3") if ext in formats}
         mastered = master_to(mixdown, target_lufs if target_lufs is not None else story.master.target_lufs,
-                             audio_writers(audio_files, story, timeline), on_stage)
+                             audio_writers(audio_files, story, timeline), on_stage, best_effort)
         on_stage("write")
         texts = text_files(story, timeline, mastered, p.cast)
         for ext, data in texts.items():
