@@ -170,18 +170,13 @@ class _Stopped(BaseException):
 
 @contextlib.contextmanager
 def _stoppable() -> Iterator[None]:
-    """While audio is made: on SIGINT or SIGTERM, end the worker processes first (a process
-    pool otherwise waits for every take queued), then unwind with KeyboardInterrupt or
-    _Stopped; signals during the unwinding are ignored so the clean-up finishes."""
-    import multiprocessing
+    """While audio is made: SIGINT or SIGTERM unwinds the render (KeyboardInterrupt or
+    _Stopped), so staged files are removed and the worker processes stopped (they leave the
+    signals to this process); signals during the unwinding are ignored so it can finish."""
 
     def stop(signum: int, frame: object) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_IGN)
-        for child in multiprocessing.active_children():
-            child.kill()
-        for child in multiprocessing.active_children():  # reaps them
-            child.join(timeout=5)
         raise KeyboardInterrupt if signum == signal.SIGINT else _Stopped(signum)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}

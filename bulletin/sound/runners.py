@@ -33,6 +33,15 @@ ATTEMPTS = 2
 Done = Callable[[SentenceJob, Audio], None]
 
 
+def _leave_signals_to_the_parent() -> None:
+    """In a worker: Ctrl-C (SIGINT to the whole process group) and SIGTERM are the parent's
+    to act on; it stops the pool, and the worker ends when its queue closes."""
+    import signal
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+
+
 def in_process(jobs: list[SentenceJob], done: Done, where: dict[str, int], pool: ThreadPoolExecutor) -> None:
     """Synthesize `jobs` here, calling `done` for each in order; `where` names the segment of
     each sentence (by key) for errors."""
@@ -73,19 +82,26 @@ def _pool_round(jobs: list[SentenceJob], done: Done, where: dict[str, int], work
     from multiprocessing import get_context
 
     left: list[SentenceJob] = []
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn"),
+                             initializer=_leave_signals_to_the_parent) as pool:
         futures = {pool.submit(synthesize_sentence, job): job for job in jobs}
-        for future in as_completed(futures):
-            job = futures.pop(future)
-            try:
-                audio = future.result()
-            except BulletinError as error:
-                raise segment_error(where[job.key], error) from None
-            except BrokenProcessPool:
-                left.append(job)
-                continue
-            done(job, audio)
-            del future, audio
+        try:
+            for future in as_completed(futures):
+                job = futures.pop(future)
+                try:
+                    audio = future.result()
+                except BulletinError as error:
+                    raise segment_error(where[job.key], error) from None
+                except BrokenProcessPool:
+                    left.append(job)
+                    continue
+                done(job, audio)
+                del future, audio
+        except BaseException:
+            # a failure or a signal (SIGINT, SIGTERM): the queued sentences are not waited for,
+            # only those the workers are saying (killing a worker mid-reply would hang the pool)
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
     for job in left:
         tries[job.key] += 1
     dead = [job for job in left if tries[job.key] >= ATTEMPTS]
