@@ -10,8 +10,10 @@ with one line naming the segment.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
@@ -31,15 +33,32 @@ PENDING = 8
 ATTEMPTS = 2
 
 Done = Callable[[SentenceJob, Audio], None]
+# the parent's to act on (see _leave_signals_to_the_parent)
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def _leave_signals_to_the_parent() -> None:
     """In a worker: Ctrl-C (SIGINT to the whole process group) and SIGTERM are the parent's
     to act on; it stops the pool, and the worker ends when its queue closes."""
-    import signal
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in STOP_SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+@contextlib.contextmanager
+def _stop_signals_blocked() -> Iterator[None]:
+    """SIGINT and SIGTERM held back in this thread while it starts workers: the mask survives
+    fork and exec, so a worker cannot be interrupted while it starts (a traceback), and this
+    process gets any that came meanwhile as soon as the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks, no such race
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def in_process(jobs: list[SentenceJob], done: Done, where: dict[str, int], pool: ThreadPoolExecutor) -> None:
@@ -84,7 +103,8 @@ def _pool_round(jobs: list[SentenceJob], done: Done, where: dict[str, int], work
     left: list[SentenceJob] = []
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn"),
                              initializer=_leave_signals_to_the_parent) as pool:
-        futures = {pool.submit(synthesize_sentence, job): job for job in jobs}
+        with _stop_signals_blocked():  # submitting starts the workers: they are born with them blocked
+            futures = {pool.submit(synthesize_sentence, job): job for job in jobs}
         try:
             for future in as_completed(futures):
                 job = futures.pop(future)
