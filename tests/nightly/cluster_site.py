@@ -88,3 +88,8 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def cache_entries(folder: Path) -> list[Path]:
+    """The entries a take cache folder holds (not the temporaries being written)."""
+    return [p for p in folder.glob("*/*") if p.is_file() and not p.name.startswith(".")]

@@ -5,20 +5,33 @@ job alone, and the bulletins match a local build of the same stories."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 
 import feedparser
 import numpy as np
 import pyloudnorm
 import pytest
 import soundfile as sf
-from cluster_site import DATE, NATIONAL, EngineCalls, engine_calls, local_line, regional_site
+from cluster_site import (
+    DATE,
+    NATIONAL,
+    EngineCalls,
+    cache_entries,
+    engine_calls,
+    local_line,
+    regional_site,
+)
 from distributed import Client, LocalCluster
+from nightly_fakes import wait_for
 
 from bulletin.__main__ import main
 from bulletin.nightly.build import build_on, run_build
 from bulletin.nightly.cluster import Cluster
 from bulletin.nightly.jobsfile import load_jobs
 from bulletin.nightly.publish import read_status
+from tests.conftest import ROOT
 
 REGIONS = ["north", "south", "east"]
 
@@ -26,7 +39,7 @@ REGIONS = ["north", "south", "east"]
 @pytest.fixture(scope="module")
 def cluster():
     cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     yield cluster
     cluster.close()
@@ -136,3 +149,36 @@ def test_the_scheduler_builds_one_job_at_a_time_on_the_cluster(tmp_path, cluster
     assert north["last_run"]["trigger"] == "schedule" and north["last_success"]["date"] == str(DATE)
     assert (tmp_path / "public" / "north" / f"north-news-{DATE}.mp3").is_file()
     assert read_status(tmp_path / "public" / "west")["last_failure"]["exit_status"] == 2
+
+
+def test_sigterm_abandons_the_bulletins_not_yet_published(tmp_path, cluster):
+    jobs_file = regional_site(tmp_path, REGIONS, local_lines=6)
+    cache = tmp_path / "takes"
+    build = subprocess.Popen(
+        [sys.executable, "-m", "bulletin", "build", str(jobs_file), "--all", "--date", str(DATE),
+         "--scheduler", cluster.scheduler_address, "--cache", str(cache)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: cache_entries(cache), timeout_s=60)
+        build.send_signal(signal.SIGTERM)
+        out, err = build.communicate(timeout=60)
+    finally:
+        if build.poll() is None:
+            build.kill()
+    assert build.returncode == 1, err
+    stopped = 0
+    for region in REGIONS:
+        status = read_status(tmp_path / "public" / region)
+        mp3s = list((tmp_path / "public" / region).glob("*.mp3"))
+        if status["last_run"]["outcome"] == "failure":
+            stopped += 1
+            assert (
+                "stopped by SIGTERM while rendering; nothing published"
+                in (status["last_failure"]["reason"])
+            )
+            assert not mp3s
+        else:
+            assert len(mp3s) == 2  # the bulletin and latest.mp3, whole
+    assert stopped >= 1
+    assert out.splitlines()[-1].startswith(f"{3 - stopped} bulletins built, {stopped} failed; ")

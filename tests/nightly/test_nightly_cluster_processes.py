@@ -15,7 +15,7 @@ from pathlib import Path
 import feedparser
 import pytest
 import soundfile as sf
-from cluster_site import DATE, free_port, local_line, regional_site
+from cluster_site import DATE, cache_entries, free_port, local_line, regional_site
 from distributed import Client
 from nightly_fakes import wait_for
 
@@ -81,7 +81,7 @@ def test_a_worker_killed_mid_build_leaves_every_published_file_whole(tmp_path, d
     build = _bulletin("build", str(jobs_file), "--all", "--date", DATE.isoformat(),
                       "--scheduler", address, "--cache", str(cache))  # fmt: skip
     try:
-        wait_for(lambda: any(cache.glob("*/*.npy")), timeout_s=60)  # takes are being made
+        wait_for(lambda: cache_entries(cache), timeout_s=60)  # takes are being made
         assert build.poll() is None, build.communicate()
         os.killpg(workers[0].pid, signal.SIGKILL)
         killed_at = time.monotonic()
