@@ -126,21 +126,21 @@ def timed_build(jobs_file: Path, run: str, scheduler: str | None) -> tuple[float
     return wall_s, summary
 
 
-def _rss_mb() -> float:
-    import psutil
+def _peak_rss_mb() -> float:
+    import resource
 
-    return psutil.Process().memory_info().rss / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
 def on_cluster(jobs_file: Path, workers: int) -> tuple[float, str, float]:
-    """A build on a fresh LocalCluster: (wall seconds, summary, the largest worker's RSS in MB
-    after it)."""
+    """A build on a fresh LocalCluster: (wall seconds, summary, the largest worker's peak RSS
+    in MB)."""
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                       dashboard_address=":0") as cluster:  # fmt: skip
         with Client(cluster) as client:
             client.run(lambda: get_engine("espeak").version())  # engines loaded, as in service
             wall_s, summary = timed_build(jobs_file, f"{workers}w", cluster.scheduler_address)
-            worker_mb = max(client.run(_rss_mb).values())
+            worker_mb = max(client.run(_peak_rss_mb).values())
         return wall_s, summary, worker_mb
 
 
@@ -160,7 +160,7 @@ def main() -> None:
     print(f"  LocalCluster, 2 workers x 1 thread:           {two_s:6.1f} s   {two_summary}")
     print(f"  speed-up from 1 to 2 workers: {one_s / two_s:.2f}x (target >= 1.7x)")
     print(f"  2 workers against no cluster: {local_s / two_s:.2f}x")
-    print(f"  largest worker's memory after the build: {worker_mb:.0f} MB")
+    print(f"  a worker's peak memory (RSS): {worker_mb:.0f} MB")
     print(f"  load average after the runs: {os.getloadavg()[0]:.1f} (other work slows all three)")
 
 

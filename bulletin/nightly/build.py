@@ -94,7 +94,7 @@ def _build_on_cluster(
     from bulletin.nightly.cluster import Cluster
 
     with Cluster(scheduler, cache) as cluster:
-        pending = [cluster.submit(job, date or job.today()) for job in chosen]
+        pending = cluster.submit([(job, date or job.today()) for job in chosen])
         statuses, left = [], list(pending)
         try:
             for done in cluster.completed(pending, stopper):
@@ -112,7 +112,8 @@ def build_on(cluster: Cluster, job: Job, date: dt.date | None = None, **options:
     def render(story: Path, staging: Path, *, date: dt.date, **settings: object) -> Rendered:
         # the job's formats, loudness and assets: cluster.submit reads them from the job
         try:
-            return cluster.submit(job, date).render(story, staging)
+            (pending,) = cluster.submit([(job, date)])
+            return pending.render(story, staging)
         finally:
             cluster.release()  # a scheduler runs for months: the cluster keeps no old takes
 

@@ -39,7 +39,7 @@ from bulletin.nightly.tasks import (
     mix_bulletin,
     synthesized,
 )
-from bulletin.pipeline.planning import cast_story
+from bulletin.pipeline.planning import Plan, cast_story
 from bulletin.pipeline.render import RenderResult
 from bulletin.script.story import Story, load_story, parse_loudness
 from bulletin.sound.cache import TakeCache
@@ -58,6 +58,8 @@ class Pending:
     date: dt.date
     future: Future | None = None
     error: BaseException | None = None
+    plan: Plan | None = field(default=None, repr=False)
+    takes: dict[int, Future] = field(default_factory=dict, repr=False)  # by segment index
     files: BulletinFiles | None = field(default=None, repr=False)
 
     def render(self, story: Path, staging: Path, **_: object) -> RenderResult:
@@ -118,37 +120,46 @@ class Cluster:
     ) -> None:
         self.client.close()
 
-    def submit(self, job: Job, date: dt.date) -> Pending:
-        """Plan the job's bulletin here and submit its tasks; a story that fails to load or
-        cast is kept as the job's error (its build records it), nothing submitted."""
-        story_path = job.story_path(date)
+    def submit(self, jobs: list[tuple[Job, dt.date]]) -> list[Pending]:
+        """Plan each job's bulletin here and submit its tasks: every job's speech first, so the
+        workers synthesize while this machine makes the stings, clips and beds. A job whose
+        story fails to load or cast, or whose sounds fail, keeps the error for its build to
+        record; the other jobs go on."""
+        pending = [self._speech(Pending(job, date)) for job, date in jobs]
+        for p in pending:
+            if p.error is None:
+                self._mix(p)
+        return pending
+
+    def _speech(self, p: Pending) -> Pending:
+        story_path = p.job.story_path(p.date)
         try:
-            order, speech = self._order(job, story_path, date)
+            if not story_path.is_file():
+                what = f"{story_path} does not exist (the story for {p.date})"
+                raise InputError([p.job.story_problem(what)])
+            p.plan = cast_story(replace(load_story(story_path, tuple(p.job.assets)), date=p.date))
         except BulletinError as error:
-            return Pending(job, date, error=error)
-        takes = {index: self._take(job) for index, job in speech.items()}
-        self.requested += sum(len(job.sentences) for job in speech.values())
+            p.error = error
+            return p
+        speech = speech_jobs(p.plan.story, p.plan.voices, p.plan.story.master.sample_rate)
+        p.takes = {index: self._take(take) for index, take in speech.items()}
+        self.requested += sum(len(take.sentences) for take in speech.values())
+        return p
+
+    def _mix(self, p: Pending) -> None:
+        try:
+            sounds, beds = _sounds(p.plan.story, p.plan.story.master.sample_rate)
+        except BulletinError as error:
+            p.error = error
+            return
+        job = p.job
+        target = parse_loudness(job.loudness) if job.loudness is not None else None
+        formats = ("wav", "mp3") if job.wav else ("mp3",)
+        order = BulletinOrder(p.plan, sounds, beds, formats, target)
         with warnings.catch_warnings():
             # the sounds travel in the task itself, so a rerun elsewhere still has them
             warnings.filterwarnings("ignore", message="Large object", category=UserWarning)
-            future = self.client.submit(mix_bulletin, order, takes, pure=False)
-        return Pending(job, date, future)
-
-    def _order(
-        self, job: Job, story_path: Path, date: dt.date
-    ) -> tuple[BulletinOrder, dict[int, SpeechJob]]:
-        if not story_path.is_file():
-            raise InputError(
-                [job.story_problem(f"{story_path} does not exist (the story for {date})")]
-            )
-        story = replace(load_story(story_path, tuple(job.assets)), date=date)
-        plan = cast_story(story)
-        rate_hz = story.master.sample_rate
-        speech = speech_jobs(story, plan.voices, rate_hz)
-        sounds, beds = _sounds(story, rate_hz)
-        formats = ("wav", "mp3") if job.wav else ("mp3",)
-        target = parse_loudness(job.loudness) if job.loudness is not None else None
-        return BulletinOrder(plan, sounds, beds, formats, target), speech
+            p.future = self.client.submit(mix_bulletin, order, p.takes, pure=False)
 
     def _take(self, job: SpeechJob) -> Future:
         if job.key not in self.takes:
