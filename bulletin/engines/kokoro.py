@@ -9,7 +9,10 @@ English. Nothing is downloaded and no network is used.
 
 A preset's `voice` is one style name, or a blend of several: a weighted mean of their style
 tables, written `0.7*jm_kumo + 0.3*jf_alpha` (weights add up to 1; a negative weight pushes
-away from a voice: `1.4*jm_kumo - 0.4*jf_alpha`). `rate_wpm` 150 is the voice's own pace
+away from a voice: `1.4*jm_kumo - 0.4*jf_alpha`). A style row steers two parts of the model:
+its first half the decoder (the timbre: who it sounds like), its second half the prosody
+predictor (the delivery: pitch and timing). `TIMBRE | DELIVERY` gives them separately:
+`0.5*jm_kumo + 0.5*jf_tebukuro | jm_kumo` is a new timbre spoken with kumo's low pitch. `rate_wpm` 150 is the voice's own pace
 (speed 1.0); `pitch`, `pitch_range` and `volume` are espeak-ng settings that Kokoro ignores.
 
 What this module does that the libraries would not, each for a reason:
@@ -55,6 +58,7 @@ if TYPE_CHECKING:
 STYLES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
 RATE_HZ = 24_000
 MAX_PHONEMES = 510  # the model's context, less the two boundary tokens
+TIMBRE_SIZE = 128  # a style row: 128 values for the decoder, then 128 for the prosody predictor
 # the preset pace that means speed 1.0, each voice's own pace (they differ by about 10 %)
 NATURAL_WPM = 150
 # silence put back between sentences and between the clauses of a split sentence, at speed 1
@@ -73,14 +77,23 @@ _ABBREVIATION = re.compile(
 )
 
 
-def parse_voice(voice: str) -> list[tuple[str, float]]:
-    """A preset's `voice` as (style, weight) pairs; BulletinError if it is not one style or a
-    blend of known styles whose weights add up to 1."""
+def parse_voice(voice: str) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """A preset's `voice` as (style, weight) pairs for its timbre and for its delivery (the
+    same unless a `|` parts them); BulletinError unless each side is one style or a blend of
+    known styles whose weights add up to 1."""
+    sides = voice.split("|")
+    if len(sides) > 2:
+        raise BulletinError(f"kokoro voice {voice!r} has more than one '|' (TIMBRE | DELIVERY)")
+    timbre = _parse_blend(sides[0], voice)
+    return timbre, _parse_blend(sides[1], voice) if len(sides) == 2 else timbre
+
+
+def _parse_blend(blend: str, voice: str) -> list[tuple[str, float]]:
     terms: list[tuple[str, float]] = []
     position = 0
-    while position < len(voice):
-        match = _TERM.match(voice, position)
-        if not match or match.end() == position or (terms and not match.group(1)):
+    while position < len(blend):
+        match = _TERM.match(blend, position)
+        if not match or match.end() == position or (bool(terms) != bool(match.group(1))):
             raise BulletinError(f"kokoro voice {voice!r} is not a style or a blend such as "
                                 "'0.7*jm_kumo + 0.3*jf_alpha'")
         sign, weight, name = match.groups()
@@ -170,10 +183,18 @@ class KokoroEngine:
     # -- the pieces
 
     def _style(self, voice: str) -> np.ndarray:
-        """The style table (510 x 1 x 256) of a style or a blend."""
-        terms = parse_voice(voice)
+        """The style table (510 x 1 x 256) of a style or a blend: its first 128 values steer the
+        decoder (the timbre), the last 128 the prosody predictor (pitch, timing)."""
+        timbre, delivery = parse_voice(voice)
         tables = self._tables()
-        return np.sum([weight * tables[name] for name, weight in terms], axis=0, dtype=np.float32)
+
+        def blend(terms: list[tuple[str, float]]) -> np.ndarray:
+            return np.sum([weight * tables[name] for name, weight in terms], axis=0, dtype=np.float32)
+
+        style = blend(timbre)
+        if delivery != timbre:
+            style[..., TIMBRE_SIZE:] = blend(delivery)[..., TIMBRE_SIZE:]
+        return style
 
     def _tables(self) -> dict[str, np.ndarray]:
         with self._lock:

@@ -90,14 +90,24 @@ def test_sentences_pause_between_them(engine):
 
 
 def test_voice_names_and_blends(engine):
-    assert parse_voice("jf_alpha") == [("jf_alpha", 1.0)]
-    assert parse_voice("0.7*jm_kumo + 0.3*jf_alpha") == [("jm_kumo", 0.7), ("jf_alpha", 0.3)]
-    assert parse_voice("1.4*jm_kumo - 0.4*jf_alpha") == [("jm_kumo", 1.4), ("jf_alpha", -0.4)]
+    alpha = [("jf_alpha", 1.0)]
+    assert parse_voice("jf_alpha") == (alpha, alpha)
+    blend = [("jm_kumo", 0.7), ("jf_alpha", 0.3)]
+    assert parse_voice("0.7*jm_kumo + 0.3*jf_alpha") == (blend, blend)
+    assert parse_voice("1.4*jm_kumo - 0.4*jf_alpha")[0] == [("jm_kumo", 1.4), ("jf_alpha", -0.4)]
+    assert parse_voice("0.7*jm_kumo + 0.3*jf_alpha | jf_alpha") == (blend, alpha)
+    # the delivery half steers pitch: kumo's timbre with alpha's delivery is higher
+    kumo = engine._style("jm_kumo")
+    mixed = engine._style("jm_kumo | jf_alpha")
+    assert np.array_equal(mixed[..., :128], kumo[..., :128])
+    assert np.array_equal(mixed[..., 128:], engine._style("jf_alpha")[..., 128:])
     for bad, why in (
         ("af_heart", "kokoro has no voice 'af_heart': use one of jf_alpha"),
         ("0.7*jm_kumo + 0.2*jf_alpha", "add up to 0.9, not 1"),
         ("0.7*jm_kumo 0.3*jf_alpha", "not a style or a blend"),
         ("jm_kumo +", "not a style or a blend"),
+        ("jm_kumo | jf_alpha | jf_nezumi", "more than one '|'"),
+        ("jm_kumo | 0.5*jf_alpha", "add up to 0.5"),
         ("", "is empty"),
     ):
         assert why in (engine.problem(replace(KUMO, voice=bad)) or ""), bad
