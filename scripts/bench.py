@@ -1,30 +1,26 @@
-"""Benchmark renders against the floor, as issue 4 asks; prints one compact table.
+"""Neural speed and memory (issue 8): ratios measured in one run, printed; not timed tests.
 
-    .venv/bin/python scripts/bench.py [STORY] [--repeat N] [--long 15,30,60 | --no-long] [--as-cast]
+    .venv/bin/python scripts/bench.py [STORY] [--jobs N] [--long] [--minutes 15,30,60]
 
-Every render is a separate `python -m bulletin` process (Python start included), run from a
-small wrapper process that reports its wall time and peak memory (ru_maxrss of its children,
-resource.getrusage(RUSAGE_CHILDREN)). For the example (default examples/gsomia/story.yaml):
+The story (default: the example) is cast as `auto` casts it with the neural engines, every
+member pinned to a neural preset where one is left, and written to a scratch folder. Then:
 
-- cold render: WAV + MP3 with an empty take cache (XDG_CACHE_HOME in a fresh folder);
-- warm render: the same again;
-- warm render after one edit: one segment's text changed;
-- preview: `bulletin preview STORY 2` with the warm cache;
-- the floor (where espeak-ng and ffmpeg are installed): the espeak-ng command line speaking
-  the same texts with the same voices to WAV files, one process per take, then ffmpeg encoding
-  the rendered WAV to 128 kbps CBR MP3; the render/floor ratio.
+1. raw inference: every sentence of that story (as the renderer splits and respells them)
+   said by the engines directly (`engine.synthesize`, nothing else) in N spawned worker
+   processes, each creating its engine once; wall time from starting the pool to the last
+   sentence. This is the floor a render of the same speech cannot beat.
+2. cold render: `bulletin render --jobs N` of the same story with an empty take cache, in its
+   own process (Python start included); ratio to 1 (target at most 1.15).
+3. one word edited in the longest reporter segment, rendered again (warm cache: one sentence
+   is new); ratio to 2 (target at most 0.1).
+4. warm preview of that segment, `bulletin preview STORY N`: wall time (target under 0.6 s).
 
-Each is the median of --repeat runs (the machine may be busy: repeat), as wall time and as CPU
-time (user + system of all the render's processes and threads: on a busy machine the truer
-measure of work). Per-stage times come from further cold renders run in-process in a child
-Python (medians). Then generated bulletins of --long minutes (the example's stories repeated,
-every copy's lines opening with different words): cold render time and peak memory each, time
-per audio minute for linearity, and for the longest also warm, one edit and preview. Renders
-run with BULLETIN_CACHE_MB=4096, so the longest bulletin's takes all stay in the cache.
-
-The bench renders the example with espeak-ng voices: where `auto` casting would pick a voice
-on another engine (the neural preset, when installed), that member is pinned to the preset
-casting picks among espeak-ng presets, so the floor is the same work (--as-cast: as cast).
+`--long` adds generated neural bulletins of --minutes (the story's parts repeated, each copy's
+lines opening with other words so no sentence repeats): cold render wall time, seconds per
+audio minute (linear within 10%) and peak RSS of the largest process (target under 1.5 GB for
+60 minutes). They take long on two cores: about half an hour for 15, 30 and 60 minutes.
+Wall times are of separate processes, run by a small wrapper that reports the peak memory of
+its children (ru_maxrss).
 """
 
 from __future__ import annotations
@@ -32,80 +28,56 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
-STAGES = ("import", "load", "cast", "synthesize", "arrange", "mix", "master", "encode")
-# runs a command, then prints its wall time and the peak RSS of its children (kB on Linux)
+# runs a command, then prints its wall time, the peak RSS of its children (kB) and its status
 WRAPPER = (
     "import resource, subprocess, sys, time\n"
     "t = time.perf_counter()\n"
     "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)\n"
     "wall = time.perf_counter() - t\n"
     "sys.stderr.write(r.stderr)\n"
-    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-    "print(wall, u.ru_maxrss, r.returncode, u.ru_utime + u.ru_stime)\n"
+    "print(wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)\n"
 )
-
-
-# the take cache holds every take of the longest bulletin (the default 512 MB holds about 48
-# minutes of takes at 44.1 kHz), so that warm is warm
+# the take cache holds every sentence of the longest bulletin, so that warm is warm
 CACHE_MB = "4096"
+TARGETS = {"cold / raw": 1.15, "edit / cold": 0.1, "preview s": 0.6, "peak GB": 1.5, "linearity": 0.10}
 
 
-def run(args: list[str], cache: Path, check: bool = True) -> tuple[float, float, str]:
-    """(wall seconds, peak MB, stderr) of one command in its own wrapper process; its CPU time
-    (user + system, all its processes) in LAST_CPU[0]."""
+def run(args: list[str], cache: Path) -> tuple[float, float]:
+    """(wall seconds, peak MB) of one command in its own wrapper process."""
     env = dict(os.environ, XDG_CACHE_HOME=str(cache), BULLETIN_CACHE_MB=CACHE_MB)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as on a user's machine: bytecode cached, not compiled each start
     done = subprocess.run([PYTHON, "-c", WRAPPER, *args], env=env, capture_output=True, text=True, cwd=ROOT)
-    wall, rss_kb, code, cpu = done.stdout.split()
-    if check and code != "0":
+    wall, rss_kb, code = done.stdout.split()
+    if code != "0":
         raise SystemExit(f"failed ({code}): {' '.join(args)}\n{done.stderr}")
-    LAST_CPU[0] = float(cpu)
-    return float(wall), int(rss_kb) / 1024, done.stderr
+    return float(wall), int(rss_kb) / 1024
 
 
-LAST_CPU = [0.0]
+def render_cmd(story: Path, out: Path, jobs: int) -> list[str]:
+    return [PYTHON, "-m", "bulletin", "render", str(story), "-o", str(out), "--jobs", str(jobs)]
 
 
-def render_cmd(story: Path, out: Path, jobs: int | None) -> list[str]:
-    return [PYTHON, "-m", "bulletin", "render", str(story), "-o", str(out)] + (["--jobs", str(jobs)] if jobs else [])
+# The story, cast neural ------------------------------------------------------------------------
 
 
-STAGED = (
-    "import json, sys, time\n"
-    "t0 = time.perf_counter()\n"
-    "from pathlib import Path\n"
-    "import bulletin.__main__, bulletin.pipeline.render\n"
-    "marks = [('import', t0), ('load', time.perf_counter())]\n"
-    "stage = lambda name: marks.append((name, time.perf_counter())) if name != 'load' else None\n"
-    "bulletin.pipeline.render.render(Path(sys.argv[1]), Path(sys.argv[2]), on_stage=stage)\n"
-    "marks.append(('end', time.perf_counter()))\n"
-    "print(json.dumps({a: c - b for (a, b), (_, c) in zip(marks, marks[1:])}))\n"
-)
+def neural_plan(story_path: Path):  # noqa: ANN201
+    """The story's plan with every member cast `auto` (neural first), whatever it names."""
+    from bulletin.pipeline.planning import cast_story
+    from bulletin.script.story import load_story
 
-
-def stage_times(story: Path, out: Path, cache: Path) -> dict[str, float]:
-    """Per-stage wall times of a cold render run in-process in a child Python (`start`: the
-    interpreter starting, before the first import; `import`: importing the render)."""
-    env = dict(os.environ, XDG_CACHE_HOME=str(cache), OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS", "1"))
-    started = time.perf_counter()
-    done = subprocess.run([PYTHON, "-c", STAGED, str(story), str(out)], env=env, capture_output=True, text=True, cwd=ROOT)
-    wall = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"staged render failed:\n{done.stderr}")
-    times = json.loads(done.stdout.strip().splitlines()[-1])
-    return {"start": wall - sum(times.values()), **times}
-
-
-# Stories -------------------------------------------------------------------------------------
+    story = load_story(story_path)
+    story = replace(story, cast={k: replace(m, voice="auto") for k, m in story.cast.items()})
+    return cast_story(story)
 
 
 def story_yaml(story, cast: dict, stories: list | None = None) -> str:  # noqa: ANN001
@@ -115,61 +87,35 @@ def story_yaml(story, cast: dict, stories: list | None = None) -> str:  # noqa: 
     m = story.master
     doc: dict = {"title": story.title, "date": story.date.isoformat(), "language": story.language,
                  "master": {"loudness": m.target_lufs, "sample_rate": m.sample_rate, "formats": list(m.formats),
-                            "mp3_bitrate": m.mp3_bitrate, "gap": m.gap_s, "story_gap": m.story_gap_s}}
-    if story.pronounce:
-        doc["pronounce"] = dict(story.pronounce)
-    doc["cast"] = {}
-    for member in story.cast.values():
-        entry = {"role": member.role, "name": member.name, "voice": cast[member.id].name}
-        if member.title:
-            entry["title"] = member.title
-        doc["cast"][member.id] = entry
-    if story.stings:
-        doc["stings"] = {name: sound.label for name, sound in story.stings.items()}
-    doc["stories"] = []
-    for part in stories if stories is not None else story.stories:
-        out = {"headline": part.headline, "segments": []}
-        if part.bed:
-            out["bed"] = part.bed.label
-        for s in part.segments:
-            if s.kind == "speech":
-                seg = {"speaker": s.speaker, "text": s.text}
-                if s.rate != 1.0:
-                    seg["rate"] = s.rate
-                if s.effect and s.effect != "none":
-                    seg["effect"] = s.effect
-            elif s.kind == "sting":
-                seg = {"sting": s.sting if s.sting in story.stings else s.sound.label}
-            elif s.kind == "pause":
-                seg = {"pause": s.pause_s}
-            else:
-                raise SystemExit(f"bench: {s.kind} segments are not supported in generated stories")
-            if s.gap_s is not None:
-                seg["gap"] = s.gap_s
-            if s.id:
-                seg["id"] = s.id
-            out["segments"].append(seg)
-        doc["stories"].append(out)
+                            "gap": m.gap_s, "story_gap": m.story_gap_s},
+                 "pronounce": dict(story.pronounce),
+                 "cast": {member.id: {"role": member.role, "name": member.name, "voice": cast[member.id].name,
+                                      "effect": member.effect} for member in story.cast.values()},
+                 "stings": {name: sound.label for name, sound in story.stings.items()},
+                 "stories": [_part(part, story) for part in (stories if stories is not None else story.stories)]}
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=10_000)
 
 
-def espeak_cast(story_path: Path):  # noqa: ANN201
-    """The example's plan, and its cast with members on other engines moved to espeak-ng."""
-    from bulletin.cast.casting import cast_voices
-    from bulletin.pipeline.render import plan
-
-    p = plan(story_path)
-    pinned = cast_voices(p.story, p.presets, lambda preset: preset.engine == "espeak")
-    cast = {m: (preset if preset.engine == "espeak" else pinned[m]) for m, preset in p.cast.items()}
-    moved = {m: f"{p.cast[m].name} -> {cast[m].name}" for m in cast if cast[m] is not p.cast[m]}
-    return p, cast, moved
+def _part(part, story) -> dict:  # noqa: ANN001
+    out: dict = {"headline": part.headline, "segments": []}
+    if part.bed:
+        out["bed"] = part.bed.label
+    for s in part.segments:
+        if s.kind == "speech":
+            seg = {"speaker": s.speaker, "text": s.text, "rate": s.rate} | ({"effect": s.effect} if s.effect else {})
+        elif s.kind == "sting":
+            seg = {"sting": s.sting if s.sting in story.stings else s.sound.label}
+        elif s.kind == "pause":
+            seg = {"pause": s.pause_s}
+        else:
+            raise SystemExit(f"bench: {s.kind} segments are not supported in generated stories")
+        out["segments"].append(seg | ({"gap": s.gap_s} if s.gap_s is not None else {}))
+    return out
 
 
 def varied(part, n: int):  # noqa: ANN001, ANN201
-    """A copy of a story part whose speech says something different (repetition `n`): one or
-    two opening words, different for every copy, so no take repeats (about 4% longer)."""
-    from dataclasses import replace
-
+    """A copy of a story part whose speech says something different (copy `n`): one or two
+    opening words, different for every copy, so no sentence repeats."""
     words = ["Meanwhile", "Later", "Separately", "Elsewhere", "Also", "Today", "Earlier", "Now", "Again"]
     opening = words[n % len(words)] + (f" {words[n // len(words) - 1].lower()}" if n >= len(words) else "")
     segments = [replace(s, id=None, text=f"{opening}, {s.text}") if s.kind == "speech" else replace(s, id=None)
@@ -179,177 +125,142 @@ def varied(part, n: int):  # noqa: ANN001, ANN201
 
 def long_story(story, cast: dict, minutes: float, seconds_per_copy: float) -> str:  # noqa: ANN001
     copies = max(1, round(minutes * 60 / (seconds_per_copy * 1.04 + story.master.story_gap_s)))
-    parts = [varied(part, n) for n in range(copies) for part in story.stories]
-    return story_yaml(story, cast, parts)
+    return story_yaml(story, cast, [varied(part, n) for n in range(copies) for part in story.stories])
 
 
-def edited(text: str) -> str:
-    """The story with one segment's text changed (the second anchor line)."""
-    return text.replace("There are no signs, however,", "There is no sign, however,", 1) if "There are no signs, however," in text \
-        else text.replace("text: ", "text: Today, ", 1)
+def longest_reporter_segment(story) -> int:  # noqa: ANN001
+    """The longest speech segment of a reporter (else of anyone): the one the edit changes."""
+    speech = [s for s in story.segments if s.kind == "speech"]
+    reporters = [s for s in speech if story.cast[s.speaker].role == "reporter"] or speech
+    return max(reporters, key=lambda s: len(s.text or "")).index
 
 
-# The floor -------------------------------------------------------------------------------------
+def one_word_edited(text: str, segment_text: str) -> str:
+    """The story file with one word of `segment_text` changed (a word in its middle)."""
+    words = segment_text.split(" ")
+    middle = next(i for i in range(len(words) // 2, len(words)) if words[i].isalpha())
+    changed = " ".join(words[:middle] + ["also"] + words[middle + 1:])
+    flat = " ".join(segment_text.split())
+    if flat not in text:
+        raise SystemExit("bench: the segment to edit is not written on one line in the story file")
+    return text.replace(flat, changed, 1)
 
 
-def floor(p, cast: dict, wav: Path, folder: Path) -> tuple[float, float, float] | None:  # noqa: ANN001
-    """(espeak-ng seconds, ffmpeg seconds, CPU seconds of both), or None without the tools."""
-    if not (shutil.which("espeak-ng") and shutil.which("ffmpeg")):
-        return None
-    import resource
+# Raw inference ---------------------------------------------------------------------------------
 
-    from bulletin.sound.takes import respell
 
-    commands = []
-    for i, s in enumerate(x for x in p.story.segments if x.kind == "speech"):
-        preset = p.presets[s.voice] if s.voice and s.voice != "auto" else cast[s.speaker]
-        text = respell(s.text or "", p.story.pronounce)
-        commands.append(["espeak-ng", "-v", preset.voice, "-s", str(round(preset.rate_wpm * s.rate)),
-                         "-p", str(preset.pitch), "-a", str(preset.volume), "-w", str(folder / f"take{i}.wav"), text])
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+def _say(job) -> float:  # noqa: ANN001
+    """In a worker: one sentence straight through its engine; seconds of audio."""
+    from bulletin.engines import get_engine
+
+    return get_engine(job.preset.engine).synthesize(job.text, job.preset, job.rate).duration_s
+
+
+def raw_inference(plan, jobs: int) -> tuple[float, int, float]:  # noqa: ANN001
+    """(wall seconds, sentences, seconds of speech) of every sentence of `plan` said by its
+    engine in `jobs` spawned worker processes, pool start and model loading included."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from bulletin.sound.sentences import sentence_jobs
+    from bulletin.sound.takes import speech_jobs
+
+    sentences = sentence_jobs(speech_jobs(plan.story, plan.voices, plan.story.master.sample_rate).values())
     started = time.perf_counter()
-    for command in commands:
-        subprocess.run(command, check=True, capture_output=True)
-    speech = time.perf_counter() - started
-    started = time.perf_counter()
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(wav), "-c:a", "libmp3lame", "-b:a", "128k",
-                    str(folder / "floor.mp3")], check=True)
-    mp3 = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return speech, mp3, cpu
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        spoken = sum(pool.map(_say, sentences))
+    return time.perf_counter() - started, len(sentences), spoken
 
 
-# Measuring -------------------------------------------------------------------------------------
+# Runs ------------------------------------------------------------------------------------------
 
 
-def measure(story: Path, work: Path, repeat: int, jobs: int | None, preview_ref: str = "2",
-            with_floor: tuple | None = None) -> dict:
-    """Median cold, warm, edited and preview times of `story` (and the floor)."""
-    keys = ("cold", "warm", "edit", "preview", "cold_mb", "speech", "mp3", "floor_cpu",
-            "cold_cpu", "warm_cpu", "edit_cpu", "preview_cpu")
-    results: dict[str, list[float]] = {k: [] for k in keys}
-    stages: list[dict[str, float]] = []
-    audio_s = 0.0
+def example(story: Path, work: Path, jobs: int) -> dict:
+    """Raw inference, cold render, one-word edit and warm preview of `story` (cast neural)."""
+    from bulletin.pipeline.planning import plan
+
+    p = plan(story)
+    raw_s, sentences, speech_s = raw_inference(p, jobs)
+    cache, out = work / "cache", work / "out"
+    cold_s, cold_mb = run(render_cmd(story, out, jobs), cache)
+    index = longest_reporter_segment(p.story)
     original = story.read_text()
-    for n in range(repeat):
-        cache, out = work / f"cache{n}", work / f"out{n}"
-        story.write_text(original)
-        wall, mb, log = run(render_cmd(story, out, jobs), cache)
-        results["cold"].append(wall)
-        results["cold_cpu"].append(LAST_CPU[0])
-        results["cold_mb"].append(mb)
-        if with_floor is not None:  # the example: per-stage times too, from another cold render
-            stages.append(stage_times(story, work / f"staged{n}", work / f"staged-cache{n}"))
-        cue = json.loads(next(out.glob("*.json")).read_text())
-        audio_s = cue["duration"]
-        results["warm"].append(run(render_cmd(story, out, jobs), cache)[0])
-        results["warm_cpu"].append(LAST_CPU[0])
-        story.write_text(edited(original))
-        results["edit"].append(run(render_cmd(story, out, jobs), cache)[0])
-        results["edit_cpu"].append(LAST_CPU[0])
-        story.write_text(original)
-        results["preview"].append(run([PYTHON, "-m", "bulletin", "preview", str(story), preview_ref,
-                                       "-o", str(out / "preview.wav")], cache)[0])
-        results["preview_cpu"].append(LAST_CPU[0])
-        if with_floor is not None:
-            f = floor(*with_floor, next(out.glob("*.wav")), work)
-            if f:
-                results["speech"].append(f[0])
-                results["mp3"].append(f[1])
-                results["floor_cpu"].append(f[2])
-        shutil.rmtree(cache, ignore_errors=True)
+    segment = next(s for s in p.story.segments if s.index == index)
+    story.write_text(one_word_edited(original, segment.text or ""))
+    edit_s, _ = run(render_cmd(story, out, jobs), cache)
     story.write_text(original)
-    median = {k: statistics.median(v) for k, v in results.items() if v}
-    median["stages"] = {k: statistics.median(s.get(k, float("nan")) for s in stages) for k in ("start", *STAGES)} if stages else {}
-    median["audio_s"] = audio_s
-    return median
+    run([PYTHON, "-m", "bulletin", "preview", str(story), str(index), "-o", str(out / "preview.wav")], cache)
+    previews = [run([PYTHON, "-m", "bulletin", "preview", str(story), str(index), "-o", str(out / "preview.wav")],
+                    cache)[0] for _ in range(3)]
+    audio_s = json.loads(next(out.glob("*.json")).read_text())["duration"]
+    return {"raw_s": raw_s, "sentences": sentences, "speech_s": speech_s, "cold_s": cold_s, "cold_mb": cold_mb,
+            "edit_s": edit_s, "preview_s": sorted(previews)[1], "segment": index, "audio_s": audio_s}
+
+
+def verdict(value: float, target_key: str, below: bool = True) -> str:
+    target = TARGETS[target_key]
+    ok = value <= target if below else value >= target
+    return f"(target {'<=' if below else '>='} {target:g}: {'met' if ok else 'MISSED'})"
+
+
+def report_example(r: dict, p, jobs: int) -> None:  # noqa: ANN001
+    cast = ", ".join(f"{m}={preset.name} ({preset.engine} {preset.engine_voice})" for m, preset in p.cast.items())
+    print(f"cast: {cast}")
+    print(f"{r['sentences']} sentences, {r['speech_s']:.1f} s of raw speech; the render {r['audio_s']:.1f} s; "
+          f"{jobs} worker processes")
+    print(f"raw inference (engines only)     {r['raw_s']:8.2f} s  ({r['speech_s'] / r['raw_s']:.1f}x real time)")
+    ratio = r["cold_s"] / r["raw_s"]
+    print(f"cold neural render               {r['cold_s']:8.2f} s  cold / raw = {ratio:.3f} {verdict(ratio, 'cold / raw')}"
+          f"; peak {r['cold_mb']:.0f} MB")
+    ratio = r["edit_s"] / r["cold_s"]
+    print(f"one word edited (segment {r['segment']:>2})     {r['edit_s']:8.2f} s  edit / cold = {ratio:.3f} "
+          f"{verdict(ratio, 'edit / cold')}")
+    print(f"warm preview of segment {r['segment']:>2}       {r['preview_s']:8.2f} s  {verdict(r['preview_s'], 'preview s')}")
+
+
+def long_runs(p, work: Path, jobs: int, minutes: list[float], seconds_per_copy: float) -> None:  # noqa: ANN001
+    print(f"\n{'generated':>10}{'audio min':>10}{'cold s':>9}{'s/audio min':>13}{'peak MB':>9}")
+    rows = []
+    for m in minutes:
+        path = work / f"long{m:g}" / "story.yaml"
+        path.parent.mkdir()
+        path.write_text(long_story(p.story, p.cast, m, seconds_per_copy))
+        out = work / f"long-out{m:g}"
+        wall, mb = run(render_cmd(path, out, jobs), work / f"long-cache{m:g}")
+        audio_min = json.loads(next(out.glob("*.json")).read_text())["duration"] / 60
+        rows.append((wall / audio_min, mb))
+        print(f"{m:>6g} min{audio_min:10.1f}{wall:9.1f}{wall / audio_min:13.2f}{mb:9.0f}")
+    per_minute = [r[0] for r in rows]
+    spread = max(per_minute) / min(per_minute) - 1
+    print(f"linearity: seconds per audio minute within {100 * spread:.1f}% of each other {verdict(spread, 'linearity')}")
+    peak_gb = rows[-1][1] / 1024
+    print(f"{minutes[-1]:g}-minute peak RSS {peak_gb:.2f} GB {verdict(peak_gb, 'peak GB')}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("story", nargs="?", type=Path, default=ROOT / "examples" / "gsomia" / "story.yaml")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; medians (default 3)")
-    parser.add_argument("--long", default="15,30,60", help="minutes of the generated bulletins (default 15,30,60)")
-    parser.add_argument("--no-long", action="store_true", help="skip the generated bulletins")
-    parser.add_argument("--long-repeat", type=int, default=1, help="runs per long bulletin (default 1)")
-    parser.add_argument("--as-cast", action="store_true", help="keep voices on engines other than espeak-ng")
-    parser.add_argument("--jobs", type=int, help="passed to render")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: all cores)")
+    parser.add_argument("--long", action="store_true", help="also the generated long bulletins (slow)")
+    parser.add_argument("--minutes", default="15,30,60", help="their lengths (default 15,30,60)")
     args = parser.parse_args()
 
-    sys.path.insert(0, str(ROOT))
-    p, cast, moved = espeak_cast(args.story.resolve())
-    if args.as_cast:
-        cast, moved = p.cast, {}
+    p = neural_plan(args.story.resolve())
+    if not any(preset.neural for preset in p.cast.values()):
+        raise SystemExit("bench: no neural engine loads here (pip install -e '.[neural]'); nothing to measure")
     with tempfile.TemporaryDirectory(prefix="bulletin-bench-") as tmp:
         work = Path(tmp)
         story = work / "story" / "story.yaml"
         story.parent.mkdir()
-        if moved:
-            story.write_text(story_yaml(p.story, cast))
-        else:
-            shutil.copy(args.story, story)
-        ex = measure(story, work / "example", args.repeat, args.jobs, with_floor=(p, cast))
-        cold = ex["cold"]
-        print(f"story: {args.story} ({ex['audio_s']:.1f} s of audio)" + (f"; pinned to espeak-ng: {moved}" if moved else ""))
-        print(f"medians of {args.repeat} runs, wall time of separate processes (Python start included)")
-        print(f"{'':32}{'wall s':>8}{'x cold':>8}{'cpu s':>8}{'x cold':>8}")
-        for key, label in (("cold", "cold render (WAV+MP3)"), ("warm", "warm render"),
-                           ("edit", "warm render, one segment edited"), ("preview", "preview, one segment (warm)")):
-            cpu = ex[f"{key}_cpu"]
-            print(f"{label:32}{ex[key]:8.3f}{ex[key] / cold:8.2f}{cpu:8.3f}{cpu / ex['cold_cpu']:8.2f}")
-        if "speech" in ex:
-            total = ex["speech"] + ex["mp3"]
-            print(f"{'floor (espeak-ng + ffmpeg)':32}{total:8.3f}{total / cold:8.2f}{ex['floor_cpu']:8.3f}"
-                  f"{ex['floor_cpu'] / ex['cold_cpu']:8.2f}   = espeak-ng {ex['speech']:.3f} + ffmpeg 128k {ex['mp3']:.3f}")
-            print(f"{'cold render / floor':32}{cold / total:8.2f}{'':8}{ex['cold_cpu'] / ex['floor_cpu']:8.2f}")
-        else:
-            print("floor: espeak-ng or ffmpeg not installed")
-        print("stages of a cold render, in-process (s): " + "  ".join(f"{k} {v:.3f}" for k, v in ex["stages"].items()))
-        print(f"real-time factor (cold): {ex['audio_s'] / cold:.0f}x; peak memory {ex['cold_mb']:.0f} MB")
-        if args.no_long:
-            return
-        minutes = [float(m) for m in args.long.split(",") if m.strip()]
-        print()
-        print(f"{'generated':12}{'audio min':>10}{'cold s':>9}{'s/audio min':>13}{'cpu s':>8}{'cpu/audio min':>15}{'peak MB':>9}")
-        runs: list[dict] = []
-        longest = None
-        for m in minutes:
-            path = work / f"long{m:g}" / "story.yaml"
-            path.parent.mkdir()
-            path.write_text(long_story(p.story, cast, m, ex["audio_s"]))
-            if m == max(minutes):
-                longest = measure(path, work / f"run{m:g}", args.long_repeat, args.jobs, preview_ref="2")
-                r = longest
-            else:
-                walls, cpus, mbs, audio = [], [], [], 0.0
-                for n in range(args.long_repeat):
-                    out = work / f"run{m:g}-{n}"
-                    wall, mb, _ = run(render_cmd(path, out, args.jobs), work / f"cache-long{m:g}-{n}")
-                    walls.append(wall)
-                    cpus.append(LAST_CPU[0])
-                    mbs.append(mb)
-                    audio = json.loads(next(out.glob("*.json")).read_text())["duration"]
-                    shutil.rmtree(work / f"cache-long{m:g}-{n}", ignore_errors=True)
-                r = {"cold": statistics.median(walls), "cold_cpu": statistics.median(cpus),
-                     "cold_mb": statistics.median(mbs), "audio_s": audio}
-            r["per_minute"] = r["cold"] / (r["audio_s"] / 60)
-            r["cpu_per_minute"] = r["cold_cpu"] / (r["audio_s"] / 60)
-            runs.append(r)
-            print(f"{m:>8g} min{r['audio_s'] / 60:10.1f}{r['cold']:9.2f}{r['per_minute']:13.3f}"
-                  f"{r['cold_cpu']:8.2f}{r['cpu_per_minute']:15.3f}{r['cold_mb']:9.0f}")
-        if len(runs) > 1:
-            for key, what in (("per_minute", "wall"), ("cpu_per_minute", "CPU")):
-                values = [r[key] for r in runs]
-                print(f"linearity ({what}): seconds per audio minute within {100 * (max(values) / min(values) - 1):.1f}% "
-                      "of each other")
-            steps = [(b["cold"] - a["cold"]) / ((b["audio_s"] - a["audio_s"]) / 60) for a, b in zip(runs, runs[1:], strict=False)]
-            print("  wall seconds per added audio minute: " + ", ".join(f"{x:.3f}" for x in steps))
-        if longest is not None:
-            c = longest["cold"]
-            print(f"{max(minutes):g}-minute: warm {longest['warm']:.2f} s ({longest['warm'] / c:.2f}x cold), "
-                  f"one edit {longest['edit']:.2f} s ({longest['edit'] / c:.2f}x), "
-                  f"preview {longest['preview']:.2f} s ({longest['preview'] / c:.2f}x)")
+        story.write_text(story_yaml(p.story, p.cast))
+        load_before = os.getloadavg()[0]
+        r = example(story, work / "example", args.jobs)
+        report_example(r, p, args.jobs)
+        print(f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores "
+              "(other work on the machine inflates every time)")
+        if args.long:
+            minutes = sorted(float(m) for m in args.minutes.split(",") if m.strip())
+            long_runs(p, work, args.jobs, minutes, r["audio_s"])
 
 
 if __name__ == "__main__":
