@@ -1,13 +1,13 @@
 """How long a speech segment will last, from its text and its voice, without making audio
 (for `check` and the studio's timings).
 
-The model: the text's characters are words at CHARS_PER_WORD, spoken at the preset's pace
-(`rate_wpm` times the segment's `rate`), plus a pause at every punctuation mark inside it. The
-engines keep to a preset's nominal pace differently (a neural voice pauses at commas longer
-and says numbers faster than espeak-ng), so each engine has its own two constants, fitted by
-`scripts/fit_estimate.py` on the example and generated stories of several styles (short and
-long sentences, numbers, quotes, lists), and tested on stories they were not fitted on
-(tests/pipeline/test_estimate.py).
+The model: the text's characters are words at `chars_per_word`, spoken at the preset's pace
+(`rate_wpm` times the segment's `rate`), plus a pause at every sentence break and a shorter one
+at every comma, colon or semicolon inside a sentence. Engines keep to a preset's nominal pace
+differently (a neural voice says numbers faster and pauses longer than espeak-ng), so each
+engine has its own constants, fitted by `scripts/fit_estimate.py` on the example and generated
+texts of several styles (short and long sentences, numbers, quotes, lists), and checked on
+texts the fit never saw (tests/pipeline/test_estimate.py for espeak-ng).
 """
 
 from __future__ import annotations
@@ -20,29 +20,39 @@ from bulletin.cast.presets import Preset
 
 class Pace(NamedTuple):
     chars_per_word: float  # characters of text per word of the preset's words per minute
-    pause_s: float  # added at each punctuation mark followed by a space
+    sentence_s: float  # at each sentence break (the takes join sentences with a pause)
+    pause_s: float  # at each comma, colon or semicolon followed by a space
+    words_per_digit: float  # numbers are read out: "1,250" is four words, not one
 
 
-# fitted by scripts/fit_estimate.py (see its output in the commit that changed them)
+# fitted by scripts/fit_estimate.py on 28 texts (half the example's segments, 24 generated),
+# checked on 28 others: espeak-ng total -0.6%, median 2.5% per text, worst 8%; piper total
+# +0.6%, median 1.9%, worst 10%
 PACES: dict[str, Pace] = {
-    "espeak": Pace(6.4, 0.11),
-    "espeak-system": Pace(6.4, 0.11),
+    "espeak": Pace(chars_per_word=6.71, sentence_s=0.368, pause_s=0.143, words_per_digit=0.936),
+    "espeak-system": Pace(chars_per_word=6.71, sentence_s=0.368, pause_s=0.143, words_per_digit=0.936),
+    "piper": Pace(chars_per_word=6.75, sentence_s=0.426, pause_s=0.213, words_per_digit=0.834),
 }
 # an engine not fitted yet: espeak-ng's figures
-DEFAULT_PACE = Pace(6.4, 0.11)
+DEFAULT_PACE = PACES["espeak"]
 
-_PAUSE = re.compile(r"[.!?;:,]\s")
-
-
-def speech_duration_s(text: str, preset: Preset, rate: float = 1.0) -> float:
-    """Estimated seconds of speech for `text` said by `preset` at `rate` times its pace."""
-    pace = PACES.get(preset.engine, DEFAULT_PACE)
-    char_seconds, pauses = estimate_features(text, preset, rate)
-    return char_seconds / pace.chars_per_word + pauses * pace.pause_s
+_SENTENCE_BREAK = re.compile(r"[.!?][\"')\]]*\s+(?=\S)")
+_PAUSE = re.compile(r"[,;:]\s")
 
 
-def estimate_features(text: str, preset: Preset, rate: float = 1.0) -> tuple[float, int]:
-    """The model's two inputs: the seconds the text would take at one character a word
-    (characters over words per second) and the number of pauses; scripts/fit_estimate.py fits
-    the constants on them."""
-    return len(text) / (preset.rate_wpm * rate / 60), len(_PAUSE.findall(text))
+def speech_duration_s(text: str, preset: Preset, rate: float = 1.0, *, pace: Pace | None = None) -> float:
+    """Estimated seconds of speech for `text` said by `preset` at `rate` times its pace (with
+    its engine's fitted constants, or `pace`)."""
+    pace = pace or PACES.get(preset.engine, DEFAULT_PACE)
+    char_s, breaks, pauses, digit_s = estimate_features(text, preset, rate)
+    return (char_s / pace.chars_per_word + breaks * pace.sentence_s + pauses * pace.pause_s
+            + digit_s * pace.words_per_digit)
+
+
+def estimate_features(text: str, preset: Preset, rate: float = 1.0) -> tuple[float, int, int, float]:
+    """The model's inputs: the seconds the text would take at one character a word (characters
+    over words per second), the sentence breaks, the pauses inside sentences, and the seconds
+    its digits would take at one word each."""
+    words_per_s = preset.rate_wpm * rate / 60
+    return (len(text) / words_per_s, len(_SENTENCE_BREAK.findall(text.strip())), len(_PAUSE.findall(text)),
+            sum(c.isdigit() for c in text) / words_per_s)

@@ -134,11 +134,11 @@ def test_pause_is_silent_and_cli_prints_summary(tmp_path: Path):
     assert abs(cue["loudness"]["integrated_lufs"] - -23.0) <= 0.5
 
 
-def test_check_estimates_are_within_15_percent_of_the_render(rendered):
+def test_check_estimates_are_within_5_percent_of_the_render(rendered):
     from bulletin.pipeline.checking import check_report
 
     report, ok = check_report(EXAMPLE, draft=True)
     estimated = re.search(r"estimated total: (\d+):([\d.]+)", report)
     assert ok and estimated
     total_s = int(estimated.group(1)) * 60 + float(estimated.group(2))
-    assert abs(total_s - rendered.duration_s) <= 0.15 * rendered.duration_s
+    assert abs(total_s - rendered.duration_s) <= 0.05 * rendered.duration_s
