@@ -25,7 +25,15 @@ class Problem:
     what: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.where}: {self.what}"
+        return one_line(f"{self.file}:{self.line}:{self.column}: {self.where}: {self.what}")
+
+
+def one_line(text: str) -> str:
+    """`text` with control characters, line and paragraph separators and invisible format
+    characters (an RTL override) escaped: what a file holds never breaks or disguises a line."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 class InputError(BulletinError):

@@ -175,7 +175,13 @@ class _JobsLoader:
     def resolved(self, node: Node, where: str) -> Path | None:
         """A path as written, relative to the jobs file's folder."""
         value = self.r.text(node, where)
-        return (self.base_dir / Path(value).expanduser()).resolve() if value else None
+        if not value:
+            return None
+        try:
+            return (self.base_dir / Path(value).expanduser()).resolve()
+        except (OSError, ValueError, RuntimeError):  # a NUL byte, a name too long, ~nobody, a loop
+            self.r.problem(node, where, f"{value[:80]!r} is not a usable path")
+            return None
 
     def texts(self, node: Node, where: str) -> list[Node]:
         """One value or a list of them (`at: "05:30"` or `at: ["05:30", "17:30"]`)."""

@@ -1,7 +1,7 @@
 """The JSON Schema (draft 2020-12) of the story format, for editors and other tools.
 
 Built from the loader's own constants (keys, choices, ranges, limits) so the two cannot drift:
-a key added to a tuple in `bulletin.script.story` without a description here fails at once. The
+a key added to a tuple in `bulletin.script.model` without a description here fails at once. The
 loader stays the authority; the schema catches what an editor can see while typing.
 """
 

@@ -124,7 +124,7 @@ _HINTS: tuple[tuple[str, str], ...] = (
     (r"expected ',' or '\]', but got",
      "a list opened with '[' is not closed; add ']' (or a ',' between items)"),
     (r"expected ',' or '\}', but got",
-     "a mapping opened with '{' is not closed; add '}' (or a ',' between entries)"),
+     "a mapping opened with '{{' is not closed; add '}}' (or a ',' between entries)"),
     (r"found undefined alias '(.*)'",
      "alias *{0} has no anchor &{0} before it; define the anchor first"),
     (r"second occurrence",

@@ -96,6 +96,11 @@ BAD = [
     Bad("tab-indentation", HEAD + "segments:\n\t- anchor: One.\n", 8, 1, "tab"),
     Bad("colon-in-plain-text", segs("anchor: Breaking: news"), 8, 21, "quotes"),
     Bad("unclosed-flow-list", HEAD + "segments: [{pause: 1}\n", 8, 1, "add ']'"),
+    # found by the fuzzer: the hint itself holds braces
+    Bad("unclosed-flow-mapping", "title: T\ncast:\n  anchor: {role: a", 3, 19, "add '}'"),
+    # found by the fuzzer: a key holding a line separator must not break the line in two
+    Bad("line-separator-in-key", HEAD.replace("title:", '"ti\\Ltle":') + "segments:\n  - pause: 1\n", 1, 1,
+        "did you mean 'title'?"),
     Bad("two-documents", HEAD + "segments:\n  - pause: 1\n---\ntitle: x\n", 9, 1, "---"),
     Bad("undefined-alias", segs("anchor: *intro"), 8, 13, "no anchor &intro"),
     Bad("control-character", segs("anchor: Bell\x07 here"), 8, 17, "U+0007"),
@@ -212,6 +217,7 @@ BAD = [
         'a comma inside {...} starts a new key: put the anchor in quotes (anchor: "Hello, world")'),
     Bad("comma-in-flow-clip", segs("{clip: clip.wav, text: One, two}"), 8, 33,
         "a comma inside {...} starts a new key: put the text in quotes"),
+    Bad("clip-symlink-loop", segs("clip: loop.wav"), 8, 11, "a loop of symbolic links"),
     Bad("clip-nul-byte", segs('clip: "a\\0.wav"'), 8, 11, "not a usable file name"),
     Bad("clip-end-before-start", segs("{clip: clip.wav, start: 0.5, end: 0.5}"), 8, 39, "after start"),
     Bad("clip-start-past-end", segs("{clip: clip.wav, start: 3}"), 8, 29, "past the end"),
@@ -236,6 +242,9 @@ def _write_case(tmp_path: Path, case: Bad) -> Path:
     (tmp_path / "notes.txt").write_text("Interview notes: not audio at all\n")
     (tmp_path / "empty.m4a").write_bytes(b"")
     (tmp_path / "sub").mkdir(exist_ok=True)
+    for a, b in (("loop.wav", "loop2.wav"), ("loop2.wav", "loop.wav")):
+        if not (tmp_path / a).is_symlink():
+            (tmp_path / a).symlink_to(b)
     path = tmp_path / "story.yaml"
     content = case.content()
     if isinstance(content, bytes):
@@ -259,6 +268,7 @@ def test_malformed_story_is_refused_with_its_place(tmp_path: Path, case: Bad) ->
     for line in lines:
         assert pattern.match(line), line
         assert "Traceback" not in line
+        assert line.splitlines() == [line] and line.isprintable(), repr(line)  # one line, shown as it is
     if case.count is not None:
         assert len(problems) == case.count, "\n".join(lines)
     first = problems[0]

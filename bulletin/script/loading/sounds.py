@@ -51,6 +51,9 @@ def _file(ctx: Context, node: Node, where: str, label: str) -> Sound | None:
     """The file `label` names, refused unless it resolves inside an allowed folder."""
     try:
         candidates = [(root / label).resolve() for root in ctx.roots]
+    except RuntimeError:  # pathlib's word for a loop of symbolic links
+        ctx.r.problem(node, where, f"{label[:80]!r} is a loop of symbolic links; name the audio file itself")
+        return None
     except (OSError, ValueError):  # a NUL byte, a name too long for the file system
         ctx.r.problem(node, where, f"{label[:80]!r} is not a usable file name")
         return None
