@@ -292,10 +292,10 @@ def _cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def _cmd_cache(args: argparse.Namespace) -> int:
-    from bulletin.sound.cache import TakeCache
+    from bulletin.sound.cache import open_cache
 
-    cache = TakeCache()
-    print(f"removed {cache.clear()} takes from {cache.folder}")
+    cache = open_cache()
+    print(f"removed {cache.clear()} takes from {cache.location}")
     return 0
 
 

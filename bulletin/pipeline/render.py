@@ -21,7 +21,7 @@ from bulletin.mix.timeline import Timeline, arrange
 from bulletin.pipeline.planning import Plan, cast_story, check_output_folder, plan
 from bulletin.pipeline.progress import Progress, Tracker
 from bulletin.script.story import MAX_DURATION_S, Story, load_story, parse_loudness
-from bulletin.sound.cache import TakeCache
+from bulletin.sound.cache import open_cache
 from bulletin.sound.takes import (
     TAKE_LUFS,
     Take,
@@ -136,7 +136,7 @@ def render(
     chosen = tuple(formats) if formats else story.master.formats
     rate_hz = story.master.sample_rate
     everything = {s.index for s in story.segments}
-    with TakeStore(TakeCache() if use_cache else None) as store, \
+    with TakeStore(open_cache() if use_cache else None) as store, \
             ThreadPoolExecutor(max_workers=HELPERS, thread_name_prefix="takes") as helpers:
         sounds = start_sounds(story, everything, rate_hz, store, helpers, beds=True)
         tracker.stage("cast")
@@ -217,7 +217,7 @@ def preview(
         on_warning(line)
     rate_hz = p.story.master.sample_rate
     tracker.stage("synthesize", sum(s.kind != "pause" for s in chosen))
-    with TakeStore(TakeCache() if use_cache else None) as store:
+    with TakeStore(open_cache() if use_cache else None) as store:
         takes, _ = make_takes(p, {s.index for s in chosen}, rate_hz, workers=workers, store=store,
                               on_take=tracker.take)
         pieces = [takes[s.index].audio() if s.index in takes else Audio.silence(s.pause_s, rate_hz) for s in chosen]

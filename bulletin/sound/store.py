@@ -2,15 +2,12 @@
 
 A Take is a segment's audio at the output rate, levelled to TAKE_LUFS so voices, clips and
 stings match before mixing, with its profile for mastering. A TakeStore holds a render's
-takes: the cache (when there is one) and memory, or past MEMORY_BUDGET_BYTES files (hard
-links to cache entries where possible) read when they are mixed, so a long bulletin's takes do
-not all stay in memory.
+takes: the cache (when there is one) and memory, or past MEMORY_BUDGET_BYTES files of the
+render's own, read when they are mixed, so a long bulletin's takes do not all stay in memory.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import tempfile
 import threading
 from pathlib import Path
@@ -35,16 +32,15 @@ CACHE_VERSION = 3
 
 class Take:
     """A segment's audio at the output rate, levelled: in memory, or in a file read when it is
-    mixed; and its profile for mastering (see loudness.level_and_profile), in memory or in a
-    file, or made from the samples when first asked for. `gain` (a clip's own gain) is applied
+    mixed; and its profile for mastering (see loudness.level_and_profile), or made from the
+    samples when first asked for. `gain` (a clip's own gain) is applied
     as the samples and the profile are read."""
 
     def __init__(self, frames: int, channels: int, rate_hz: int, *, samples: np.ndarray | None = None,
-                 path: Path | None = None, gain: float = 1.0, profile: np.ndarray | None = None,
-                 profile_path: Path | None = None) -> None:
+                 path: Path | None = None, gain: float = 1.0, profile: np.ndarray | None = None) -> None:
         self.frames, self.channels, self.rate_hz = frames, channels, rate_hz
         self._samples, self.path, self.gain = samples, path, gain
-        self._profile, self.profile_path = profile, profile_path
+        self._profile = profile
 
     @classmethod
     def of(cls, samples: np.ndarray, rate_hz: int, profile: np.ndarray | None = None) -> Take:
@@ -57,7 +53,7 @@ class Take:
     def with_gain(self, gain: float) -> Take:
         """The same take at `gain` (shares its samples and profile)."""
         return Take(self.frames, self.channels, self.rate_hz, samples=self._samples, path=self.path, gain=gain,
-                    profile=self._profile, profile_path=self.profile_path)
+                    profile=self._profile)
 
     def samples(self) -> np.ndarray:
         samples = self._samples if self._samples is not None else np.load(self.path, allow_pickle=False)
@@ -69,11 +65,6 @@ class Take:
     def profile(self) -> np.ndarray:
         """(energies, true peaks) per block from PROFILE_LEAD frames before the take."""
         profile = self._profile
-        if profile is None and self.profile_path is not None:
-            try:
-                profile = np.load(self.profile_path, allow_pickle=False)
-            except (OSError, ValueError, EOFError):
-                profile = None
         if profile is None or profile.shape != (2, profile_blocks(self.frames, self.rate_hz)):
             samples = self._samples if self._samples is not None else np.load(self.path, allow_pickle=False)
             profile = level_and_profile(np.asarray(samples, np.float32), self.rate_hz, None)[1]
@@ -137,32 +128,10 @@ class TakeStore:
         return take
 
     def _lookup(self, key: str, rate_hz: int) -> Take | None:
-        if self.cache is None:
+        entry = self.cache.read(key) if self.cache is not None else None
+        if entry is None or entry[0].ndim != 2:
             return None
-        if self.in_memory < self.budget:
-            samples = self.cache.get(key)
-            if samples is None or samples.ndim != 2:
-                return None
-            if self._reserve(samples.nbytes):
-                return Take.of(samples, rate_hz, self.cache.get_profile(key))
-            del samples
-        # a link to the entry (a file there never changes, whatever another render does to
-        # the cache), read when mixed
-        spilled = self._spill_path(key)
-        try:
-            _link_or_copy(self.cache.path(key), spilled)
-            os.utime(self.cache.path(key))
-            shape = np.load(spilled, mmap_mode="r", allow_pickle=False).shape
-        except (OSError, ValueError, EOFError):
-            return None
-        if len(shape) != 2:
-            return None
-        profile = spilled.with_suffix(".profile")
-        try:
-            _link_or_copy(self.cache.profile_path(key), profile)
-        except OSError:
-            profile = None  # made from the samples when needed
-        return Take(shape[0], shape[1], rate_hz, path=spilled, profile_path=profile)
+        return self._keep(key, entry[0], entry[1], rate_hz)
 
     def add(self, key: str | None, made: tuple[np.ndarray, np.ndarray | None], rate_hz: int) -> Take:
         """A take just made, (samples, profile): into the cache, and kept in memory or spilled.
@@ -175,34 +144,25 @@ class TakeStore:
 
     def _add(self, key: str | None, made: tuple[np.ndarray, np.ndarray | None], rate_hz: int) -> Take:
         samples, profile = made
-        cached = self.cache.put(key, samples, profile) if self.cache is not None and key else None
+        if self.cache is not None and key:
+            self.cache.put(key, samples, profile)
         with self._lock:
             self.added += 1
+        return self._keep(key or f"take-{id(samples)}", samples, profile, rate_hz)
+
+    def _keep(self, key: str, samples: np.ndarray, profile: np.ndarray | None, rate_hz: int) -> Take:
+        """A take in memory while the budget lasts, else in a file of this render's own (never
+        a cache entry, which another render may prune or replace), read when mixed."""
         if self._reserve(samples.nbytes):
             return Take.of(samples, rate_hz, profile)
-        spilled = self._spill_path(key or f"take-{id(samples)}")
-        try:
-            if cached is None:
-                raise OSError
-            _link_or_copy(cached, spilled)
-            if np.load(spilled, mmap_mode="r", allow_pickle=False).shape != samples.shape:
-                raise OSError  # another render put its own take of this key there meanwhile
-        except (OSError, ValueError, EOFError):
-            spilled.unlink(missing_ok=True)
-            with open(spilled, "wb") as out:
-                np.save(out, samples, allow_pickle=False)
+        spilled = self._spill_path(key)
+        with open(spilled, "wb") as out:
+            np.save(out, samples, allow_pickle=False)
         return Take(samples.shape[0], samples.shape[1], rate_hz, path=spilled, profile=profile)
 
     def prune(self) -> None:
         if self.cache is not None and self.added:
             self.cache.prune()
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
 
 
 def audible(audio: Audio, pad_s: float = 0.005) -> Audio:

@@ -5,7 +5,7 @@ A speech take is made of sentences (see sentences.py), each cached under its own
 cached whole as well: a warm render reads the segment's take and measures nothing; after an
 edit, only the sentences that changed are synthesized again, then the segment is joined,
 through its effect and levelled. Sentences are synthesized in parallel worker processes when
-it is worth it (runners.py); stings, beds and clips come from sources.py.
+it is worth it (synthesis.py); stings, beds and clips come from sources.py.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from bulletin.base.errors import BulletinError
 from bulletin.cast.presets import Preset
 from bulletin.engines import get_engine
 from bulletin.script.story import Story
-from bulletin.sound import runners
+from bulletin.sound import synthesis
 from bulletin.sound.sentences import (
     SentenceJob,
     SpeechJob,
@@ -132,10 +132,13 @@ class _Assembly:
                 to_make.append(sentence)
         seconds = sum(len(s.text) / get_engine(s.preset.engine).chars_per_second for s in to_make)
         if workers > 1 and len(to_make) > 1 and seconds > PARALLEL_MIN_SECONDS:
-            runners.in_workers(to_make, self.made, self.where, workers)
+            synthesis.in_workers(to_make, self.made, self.failed, workers)
         elif to_make:
-            runners.in_process(to_make, self.made, self.where, self.pool)
+            synthesis.in_process(to_make, self.made, self.failed, self.pool)
         self.collect(wait=True)
+
+    def failed(self, sentence: SentenceJob, error: BulletinError) -> BulletinError:
+        return segment_error(self.where[sentence.key], error)
 
     def made(self, sentence: SentenceJob, audio: Audio) -> None:
         if self.store.cache is not None:

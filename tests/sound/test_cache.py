@@ -48,7 +48,7 @@ def story(tmp_path: Path) -> Path:
 
 
 def entries(home: Path) -> list[Path]:
-    return sorted((home / "bulletin" / "takes").glob("*/*.npy"))
+    return sorted((home / "bulletin" / "takes").glob("*/*.take"))
 
 
 def bulletin(*args: str, home: Path) -> subprocess.CompletedProcess:
@@ -129,11 +129,11 @@ def test_prunes_least_recently_used_first(cache_home: Path, monkeypatch: pytest.
     take = np.zeros((25_000, 1), np.float32)  # about 100 kB per entry
     monkeypatch.setenv("BULLETIN_CACHE_MB", "0.25")
     cache = TakeCache()
-    assert cache.folder == cache_folder() and cache.max_bytes == 262_144
+    assert cache.location == str(cache_folder()) and cache.max_bytes == 262_144
     keys = [f"{i:02x}" + "0" * 62 for i in range(4)]
     for age, key in enumerate(keys):
         cache.put(key, take)
-        os.utime(cache.path(key), (1_000_000 + age, 1_000_000 + age))
+        os.utime(cache_folder() / key[:2] / f"{key}.take", (1_000_000 + age, 1_000_000 + age))
     assert cache.get(keys[0]) is not None  # used now: the most recent
     cache.prune()
     kept = {path.stem for path in entries(cache_home)}
