@@ -70,9 +70,9 @@ def worker_cache(folder: str | None) -> TakeCache:
 
 def _through_cache(cache_: TakeCache, key: str, make: Callable[[], Made]) -> tuple[Made, int]:
     """An entry from the cache, else made (and put there); and 1 if it was made, else 0."""
-    samples = cache_.get(key)
-    if samples is not None and samples.ndim == 2:
-        return (samples, cache_.get_profile(key)), 0
+    entry = cache_.read(key)
+    if entry is not None and entry[0].ndim == 2:
+        return entry, 0
     made = make()
     cache_.put(key, *made)
     return made, 1

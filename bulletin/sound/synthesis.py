@@ -80,11 +80,15 @@ def _serve(conn: Connection) -> None:
         signal.signal(signum, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-    while (job := conn.recv()) is not None:
-        try:
-            conn.send((True, synthesize_sentence(job)))
-        except Exception as error:  # the render says what went wrong, with the segment
-            conn.send((False, error))
+    try:
+        while (job := conn.recv()) is not None:
+            try:
+                answer: tuple[bool, object] = (True, synthesize_sentence(job))
+            except Exception as error:  # the render says what went wrong, with the segment
+                answer = (False, error)
+            conn.send(answer)
+    except (EOFError, OSError):
+        pass  # the render ended (or died): nothing left to do
 
 
 class _Worker:

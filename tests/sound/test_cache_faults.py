@@ -199,7 +199,7 @@ def long_story(folder: Path) -> Path:
                      for n in range(50)]
         segments.append(f"  - anchor: {' '.join(sentences)}")
     path = folder / "story.yaml"
-    path.write_text("title: Workers\ndate: 2026-02-03\nmaster: {formats: [wav], sample_rate: 22050}\n"
+    path.write_text("title: Workers\ndate: 2026-02-03\nmaster: {formats: [wav], sample_rate: 22050, loudness: broadcast}\n"
                     "cast:\n  anchor: {role: anchor, voice: fast}\nsegments:\n" + "\n".join(segments) + "\n")
     return path
 
