@@ -4,9 +4,11 @@ timeline; the cue sheet lists them."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from bulletin.mix.timeline import DUCK_DB, arrange, bed_gain
 from bulletin.pipeline.render import render
@@ -79,3 +81,45 @@ def test_render_with_bed_lists_it_and_bed_is_under_speech(tmp_path: Path):
     in_pause = data[int((pause["start"] + 0.8) * rate) : int(pause["end"] * rate)]
     # in the pause the bed is back up: within 3 dB of its level before the first word
     assert abs(rms_db(in_pause) - rms_db(lead)) < 3.0
+
+
+def test_bed_gain_follows_the_timeline_exactly(tmp_path: Path):
+    """The envelope's shape, point by point: its length is the bed's span, fades are linear
+    over their stated times, the attack ramps over DUCK_ATTACK_S ending at the first word, the
+    release is a raised cosine over DUCK_RELEASE_S, and the floor is DUCK_DB."""
+    from bulletin.mix.timeline import (
+        BED_FADE_IN_S,
+        BED_FADE_OUT_S,
+        DUCK_ATTACK_S,
+        DUCK_RELEASE_S,
+        Timeline,
+    )
+
+    path = tmp_path / "story.yaml"
+    path.write_text(STORY)
+    story = load_story(path)
+    timeline = arrange(story, {s.index: 4.0 for s in story.segments if s.kind == "speech"})
+    rate = 1000
+    # a bed that starts 3 s into the programme under one word of speech 5 s into the bed, to
+    # see each edge alone
+    bed = replace(timeline.beds[0], start_s=3.0, end_s=23.0)
+    word = timeline.placements[0]
+    lone = Timeline([replace(word, start_s=bed.start_s + 5.0, duration_s=1.0)], [bed], [], 25.0)
+    gain = bed_gain(lone, bed, rate).astype(np.float64)
+    assert gain.size == 20 * rate  # the bed's span
+    floor = 10 ** (DUCK_DB / 20)
+    at = lambda s: gain[round(s * rate)]  # noqa: E731  (seconds after the bed starts)
+    assert at(0.0) == 0.0
+    assert at(BED_FADE_IN_S / 2) == pytest.approx(0.5, abs=0.01)  # linear fade in
+    assert at(BED_FADE_IN_S + 0.5) == pytest.approx(1.0, abs=1e-6)
+    attack = round(DUCK_ATTACK_S * rate)
+    ramp = gain[round(5.0 * rate) - attack : round(5.0 * rate)]
+    assert np.all(np.diff(ramp) < 0) and ramp[0] == pytest.approx(1.0, abs=1e-6)  # going down, from full
+    assert gain[round(5.0 * rate) : round(6.0 * rate)] == pytest.approx(floor, abs=1e-6)
+    release = gain[round(6.0 * rate) : round(6.0 * rate) + round(DUCK_RELEASE_S * rate)]
+    expected = 1 - (0.5 + 0.5 * np.cos(np.linspace(0, np.pi, release.size))) * (1 - floor)
+    assert release == pytest.approx(expected, abs=1e-3)  # raised-cosine release
+    assert at(6.0 + DUCK_RELEASE_S + 0.5) == pytest.approx(1.0, abs=1e-6)
+    span_s = gain.size / rate
+    assert at(span_s - BED_FADE_OUT_S / 2) == pytest.approx(0.5, abs=0.01)  # linear fade out
+    assert gain[-1] < 0.001
