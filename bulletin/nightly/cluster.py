@@ -34,16 +34,19 @@ from bulletin.nightly.stopping import Stopper
 from bulletin.nightly.tasks import (
     BulletinFiles,
     BulletinOrder,
+    in_memory,
     make_sentence,
+    make_sound,
     make_take,
     mix_bulletin,
     synthesized,
 )
 from bulletin.pipeline.planning import Plan, cast_story
 from bulletin.pipeline.render import RenderResult
-from bulletin.script.story import Story, load_story, parse_loudness
+from bulletin.script.story import Sound, Story, load_story, parse_loudness
 from bulletin.sound.cache import TakeCache
 from bulletin.sound.sentences import SentenceJob, SpeechJob
+from bulletin.sound.sources import sound_key
 from bulletin.sound.takes import Take, TakeStore, sound_takes, speech_jobs
 
 if TYPE_CHECKING:
@@ -106,6 +109,7 @@ class Cluster:
         # by content key, so each sentence and each take is submitted once per build
         self.sentences: dict[str, Future] = {}
         self.takes: dict[str, Future] = {}
+        self.sounds: dict[str, Future] = {}
         self.counted: dict[str, Future] = {}  # each sentence's engine calls
         self.requested = 0  # sentences the bulletins asked for
 
@@ -147,19 +151,35 @@ class Cluster:
         return p
 
     def _mix(self, p: Pending) -> None:
+        story, rate_hz = p.plan.story, p.plan.story.master.sample_rate
         try:
-            sounds, beds = _sounds(p.plan.story, p.plan.story.master.sample_rate)
+            takes, beds = _file_sounds(story)
         except BulletinError as error:
             p.error = error
             return
+        # builtin stings and beds need no file: any worker makes them, each once
+        for s in story.segments:
+            if s.kind == "sting" and s.sound.builtin:
+                takes[s.index] = self._sound(s.sound, rate_hz)
+        for part in story.stories:
+            if part.bed and part.bed.builtin:
+                beds[part.index] = self._sound(part.bed, rate_hz)
         job = p.job
         target = parse_loudness(job.loudness) if job.loudness is not None else None
         formats = ("wav", "mp3") if job.wav else ("mp3",)
-        order = BulletinOrder(p.plan, sounds, beds, formats, target)
+        order = BulletinOrder(p.plan, formats, target)
         with warnings.catch_warnings():
-            # the sounds travel in the task itself, so a rerun elsewhere still has them
+            # the clips travel in the task itself, so a rerun elsewhere still has them
             warnings.filterwarnings("ignore", message="Large object", category=UserWarning)
-            p.future = self.client.submit(mix_bulletin, order, p.takes, pure=False)
+            p.future = self.client.submit(mix_bulletin, order, takes | p.takes, beds, pure=False)
+
+    def _sound(self, sound: Sound, rate_hz: int) -> Future:
+        key = sound_key(sound, rate_hz)
+        if key not in self.sounds:
+            self.sounds[key] = self.client.submit(
+                make_sound, sound, rate_hz, self.cache, key=f"sound-{key}"
+            )
+        return self.sounds[key]
 
     def _take(self, job: SpeechJob) -> Future:
         if job.key not in self.takes:
@@ -208,6 +228,7 @@ class Cluster:
         """Let the cluster forget this build's takes (their memory on the workers)."""
         self.sentences.clear()
         self.takes.clear()
+        self.sounds.clear()
         self.counted.clear()
         self.requested = 0
 
@@ -237,19 +258,18 @@ def _cache_folder(cache: str | None) -> str | None:
     return str(Path(cache.removeprefix("file://")).expanduser().resolve())
 
 
-def _sounds(story: Story, rate_hz: int) -> tuple[dict[int, Take], dict[int, Take]]:
-    """The story's sting, clip and bed takes, made here and held in memory for the task."""
-    segments = [s for s in story.segments if s.kind in ("sting", "clip")]
-    beds = {part.index: part.bed for part in story.stories if part.bed}
+def _file_sounds(story: Story) -> tuple[dict[int, Take], dict[int, Take]]:
+    """The story's clips and its stings and beds from files, made here (this machine reads the
+    story's folder; the workers need not), in memory to travel with the mix task."""
+    segments = [
+        s for s in story.segments
+        if s.kind == "clip" or (s.kind == "sting" and not s.sound.builtin)
+    ]  # fmt: skip
+    beds = {part.index: part.bed for part in story.stories if part.bed and not part.bed.builtin}
     with TakeStore(TakeCache()) as store:
-        sounds, bed_takes = sound_takes(segments, beds, store, rate_hz)
-        return _in_memory(sounds), _in_memory(bed_takes)
-
-
-def _in_memory(takes: dict[int, Take]) -> dict[int, Take]:
-    """Takes with their samples (a clip's gain applied) and profiles in memory, not in files
-    of this machine."""
-    return {i: Take.of(t.samples(), t.rate_hz, t.profile()) for i, t in takes.items()}
+        made = sound_takes(segments, beds, store, story.master.sample_rate)
+        takes, bed_takes = ({i: in_memory(t) for i, t in m.items()} for m in made)
+    return takes, bed_takes
 
 
 class _TakeBar:
