@@ -124,9 +124,9 @@ def _cluster(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", metavar="ADDRESS", default=os.environ.get("BULLETIN_SCHEDULER") or None,
                         help="build on the Dask cluster of this scheduler, e.g. tcp://10.0.0.5:8786 "
                              "(default: $BULLETIN_SCHEDULER; unset: build here)")
-    parser.add_argument("--cache", metavar="FOLDER", default=os.environ.get("BULLETIN_CACHE") or None,
-                        help="with --scheduler: the take cache every worker reaches, a shared folder "
-                             "(default: $BULLETIN_CACHE; unset: each worker's own)")
+    parser.add_argument("--cache", metavar="URL", default=os.environ.get("BULLETIN_CACHE") or None,
+                        help="the take cache: a folder or an fsspec URL (s3://...) every worker reaches "
+                             "(default: $BULLETIN_CACHE; unset: each machine's own)")
 
 
 def main(argv: list[str] | None = None) -> int:

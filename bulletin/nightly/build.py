@@ -12,6 +12,7 @@ way without sleeping or waiting.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,7 +64,7 @@ def run_build(
             statuses, summary = _build_on_cluster(chosen, date, scheduler, cache, stopper)
         else:
             if cache:
-                raise InputError("--cache: a shared take cache is for cluster builds (--scheduler)")
+                os.environ["BULLETIN_CACHE"] = cache  # where render's open_cache looks
             statuses = [build(job, date, stopper=stopper) for job in chosen]
             summary = bulletins_line(statuses)
     if len(chosen) > 1 or scheduler:

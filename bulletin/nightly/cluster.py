@@ -44,7 +44,7 @@ from bulletin.nightly.tasks import (
 from bulletin.pipeline.planning import Plan, cast_story
 from bulletin.pipeline.render import RenderResult
 from bulletin.script.story import Sound, Story, load_story, parse_loudness
-from bulletin.sound.cache import TakeCache
+from bulletin.sound.cache import open_cache
 from bulletin.sound.sentences import SentenceJob, SpeechJob
 from bulletin.sound.sources import sound_key
 from bulletin.sound.takes import Take, TakeStore, sound_takes, speech_jobs
@@ -99,7 +99,7 @@ class Cluster:
         from distributed import Client
 
         self.address = _checked_address(address)
-        self.cache = _cache_folder(cache)
+        self.cache = _cache_location(cache)
         try:
             # how long it tries is Dask's `distributed.comm.timeouts.connect` (default 30 s;
             # DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=5s in the environment sets it)
@@ -153,7 +153,7 @@ class Cluster:
     def _mix(self, p: Pending) -> None:
         story, rate_hz = p.plan.story, p.plan.story.master.sample_rate
         try:
-            takes, beds = _file_sounds(story)
+            takes, beds = _file_sounds(story, self.cache)
         except BulletinError as error:
             p.error = error
             return
@@ -249,16 +249,19 @@ def _checked_address(address: str) -> str:
     return address
 
 
-def _cache_folder(cache: str | None) -> str | None:
-    """The take cache the workers share: a folder (a shared mount) every worker reaches."""
+def _cache_location(cache: str | None) -> str | None:
+    """Where the workers' take cache is: a folder (a shared mount, made absolute here, so it
+    names the same folder on every machine that mounts it there) or an fsspec URL
+    (`s3://bucket/takes`, `gcs://...`) that every worker reaches."""
     if cache is None:
         return None
     if "://" in cache and not cache.startswith("file://"):
-        raise InputError(f"--cache: {cache!r}: only a folder (a shared mount) is supported here")
+        open_cache(cache)  # refuses a URL whose protocol cannot be used here, in one line
+        return cache
     return str(Path(cache.removeprefix("file://")).expanduser().resolve())
 
 
-def _file_sounds(story: Story) -> tuple[dict[int, Take], dict[int, Take]]:
+def _file_sounds(story: Story, cache: str | None) -> tuple[dict[int, Take], dict[int, Take]]:
     """The story's clips and its stings and beds from files, made here (this machine reads the
     story's folder; the workers need not), in memory to travel with the mix task."""
     segments = [
@@ -266,7 +269,7 @@ def _file_sounds(story: Story) -> tuple[dict[int, Take], dict[int, Take]]:
         if s.kind == "clip" or (s.kind == "sting" and not s.sound.builtin)
     ]  # fmt: skip
     beds = {part.index: part.bed for part in story.stories if part.bed and not part.bed.builtin}
-    with TakeStore(TakeCache()) as store:
+    with TakeStore(open_cache(cache)) as store:
         made = sound_takes(segments, beds, store, story.master.sample_rate)
         takes, bed_takes = ({i: in_memory(t) for i, t in m.items()} for m in made)
     return takes, bed_takes

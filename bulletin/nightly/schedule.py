@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import os
 import signal
 from collections.abc import Callable
 from itertools import islice, takewhile
@@ -55,7 +56,7 @@ def run_schedule(
         )
     if scheduler is None:
         if cache:
-            raise InputError("--cache: a shared take cache is for cluster builds (--scheduler)")
+            os.environ["BULLETIN_CACHE"] = cache  # where render's open_cache looks
         with Stopper().installed() as stopper:
             Scheduler(jobs, stopper=stopper).run()
         return 0

@@ -26,7 +26,7 @@ from bulletin.base.audio import Audio
 from bulletin.pipeline.planning import Plan
 from bulletin.pipeline.render import finish
 from bulletin.script.story import Sound
-from bulletin.sound.cache import TakeCache
+from bulletin.sound.cache import TakeCache, open_cache
 from bulletin.sound.sentences import SentenceJob, SpeechJob, assemble_take, synthesize_sentence
 from bulletin.sound.takes import Take, TakeStore, sound_takes
 
@@ -86,9 +86,10 @@ def tune_memory() -> None:
 
 
 @cache
-def worker_cache(folder: str | None) -> TakeCache:
-    """The take cache a worker uses: the shared folder given to `build --cache`, else its own."""
-    return TakeCache(Path(folder)) if folder else TakeCache()
+def worker_cache(location: str | None) -> TakeCache:
+    """The take cache a worker uses: the folder or URL given to `build --cache`, else its own
+    (BULLETIN_CACHE where the worker runs, else its user's cache folder)."""
+    return open_cache(location)
 
 
 def _through_cache(cache_: TakeCache, key: str, make: Callable[[], Made]) -> tuple[Made, int]:
@@ -101,12 +102,12 @@ def _through_cache(cache_: TakeCache, key: str, make: Callable[[], Made]) -> tup
     return made, 1
 
 
-def make_sentence(job: SentenceJob, cache_folder: str | None) -> MadeSentence:
+def make_sentence(job: SentenceJob, cache: str | None) -> MadeSentence:
     """A sentence's audio from the cache, else from the engine (which checks that it is the
     version the job's key was made with)."""
     tune_memory()
     (samples, _), synthesized = _through_cache(
-        worker_cache(cache_folder), job.key, lambda: (synthesize_sentence(job).samples, None)
+        worker_cache(cache), job.key, lambda: (synthesize_sentence(job).samples, None)
     )
     return MadeSentence(Audio(samples, job.rate_hz), synthesized)
 
@@ -117,12 +118,12 @@ def synthesized(made: MadeSentence) -> int:
     return made.synthesized
 
 
-def make_take(job: SpeechJob, sentences: list[MadeSentence], cache_folder: str | None) -> Take:
+def make_take(job: SpeechJob, sentences: list[MadeSentence], cache: str | None) -> Take:
     """A speech segment's take: from the cache, else joined from its sentences, through its
     effect, levelled."""
     tune_memory()
     (samples, profile), _ = _through_cache(
-        worker_cache(cache_folder),
+        worker_cache(cache),
         job.key,
         lambda: assemble_take(job, [s.audio for s in sentences]),
     )
@@ -135,10 +136,10 @@ def in_memory(take: Take) -> Take:
     return Take.of(take.samples(), take.rate_hz, take.profile())
 
 
-def make_sound(sound: Sound, rate_hz: int, cache_folder: str | None) -> Take:
+def make_sound(sound: Sound, rate_hz: int, cache: str | None) -> Take:
     """A builtin sting or bed, levelled (it needs no file, so any worker can make it)."""
     tune_memory()
-    with TakeStore(worker_cache(cache_folder)) as store:
+    with TakeStore(worker_cache(cache)) as store:
         _, beds = sound_takes([], {0: sound}, store, rate_hz)
         return in_memory(beds[0])
 

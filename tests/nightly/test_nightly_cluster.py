@@ -126,7 +126,14 @@ def test_a_second_build_reads_every_take_from_the_shared_cache(tmp_path, cluster
         ([], "build: name a job (north, south) or give --all"),
         (["north", "--all"], "build: name jobs or give --all, not both"),
         (["norht"], "no job named 'norht'; the jobs are: north, south; did you mean 'north'?"),
-        (["north", "--cache", "/tmp/x"], "--cache: a shared take cache is for cluster builds"),
+        (
+            ["north", "--scheduler", "tcp://127.0.0.1:9", "--cache", "nosuch://takes"],
+            "BULLETIN_CACHE: cannot use 'nosuch://takes'",
+        ),
+        (
+            ["north", "--scheduler", "north:eighty"],
+            "--scheduler: 'north:eighty' is not a scheduler",
+        ),
     ],
 )
 def test_build_refuses_an_unclear_choice_of_jobs(tmp_path, capsys, arguments, message):
@@ -182,3 +189,10 @@ def test_sigterm_abandons_the_bulletins_not_yet_published(tmp_path, cluster):
             assert len(mp3s) == 2  # the bulletin and latest.mp3, whole
     assert stopped >= 1
     assert out.splitlines()[-1].startswith(f"{3 - stopped} bulletins built, {stopped} failed; ")
+
+
+def test_a_local_build_uses_the_cache_it_is_given(tmp_path, monkeypatch):
+    monkeypatch.setenv("BULLETIN_CACHE", "")  # run_build sets it; this undoes that afterwards
+    jobs_file = regional_site(tmp_path, ["north"])
+    assert run_build(jobs_file, ["north"], DATE, cache=str(tmp_path / "shared")) == 0
+    assert len(cache_entries(tmp_path / "shared")) >= 3  # its sentences, takes and stings
