@@ -47,7 +47,7 @@ def prepare(folder: Path) -> None:
 
 
 def _unpositioned(lines: list[str], given: str) -> list[str]:
-    pattern = re.compile(rf"^{re.escape(given)}:\d+:\d+: \S")
+    pattern = re.compile(rf"^{re.escape(given)}:\d+:\d+: ")
     return [line for line in lines if not pattern.match(line)]
 
 

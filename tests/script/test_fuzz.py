@@ -53,6 +53,8 @@ FOUND = [
     Case("jobs", "dst", ("assets: a NUL byte",), b'jobs:\n  a:\n    story: s.yaml\n    publish: p\n    assets: ["\\0"]\n'),
     Case("story", "anchors", ("unclosed {",), b"title: T\ncast:\n  anchor: {role: a"),
     Case("story", "anchors", ("a line separator in a key",), b'title: T\n"ca\\Lst": {anchor: {role: anchor}}\n'),
+    Case("story", "anchors", ("an escape past U+10FFFF",), b'title: "\\U0019A23E"\n'),
+    Case("story", "anchors", ("a key that starts with a space",), b'" title": T\n'),
     Case("story", "anchors", ("NEL in a cast id",), b'title: T\ncast: {"a\\Nb": {role: anchor}}\nsegments: [{pause: 1}]\n'),
 ]
 

@@ -103,6 +103,7 @@ BAD = [
         "did you mean 'title'?"),
     Bad("two-documents", HEAD + "segments:\n  - pause: 1\n---\ntitle: x\n", 9, 1, "---"),
     Bad("undefined-alias", segs("anchor: *intro"), 8, 13, "no anchor &intro"),
+    Bad("escape-past-unicode", HEAD + 'segments:\n  - anchor: "Hi \\U0019A23E"\n', 8, 19, "names no Unicode character"),
     Bad("control-character", segs("anchor: Bell\x07 here"), 8, 17, "U+0007"),
     Bad("not-utf8", HEAD.encode() + b"segments:\n  - anchor: caf\xe9\n", 8, 16, "UTF-8"),
     Bad("python-tag", segs("anchor: !!python/object/apply:os.system [ls]"), 8, 13, "refused"),
