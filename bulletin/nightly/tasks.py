@@ -14,7 +14,6 @@ worker process (get_engine is cached) and stay loaded between tasks.
 from __future__ import annotations
 
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -57,7 +56,6 @@ class BulletinFiles:
     integrated_lufs: float
     true_peak_dbtp: float
     cue: dict
-    mix_s: float  # the worker's time for this task
 
 
 # glibc's own upper bounds for its mmap and trim thresholds (64-bit), which it adapts up to
@@ -150,15 +148,9 @@ def mix_bulletin(
     """Arrange, mix, master and encode a bulletin from its takes (by segment index) and beds
     (by story index); the files' bytes."""
     tune_memory()
-    began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bulletin-mix-") as folder:
         result = finish(order.plan, takes, beds, Path(folder), order.formats, order.target_lufs)
         files = {ext: (path.name, path.read_bytes()) for ext, path in result.files.items()}
     return BulletinFiles(
-        files,
-        result.duration_s,
-        result.integrated_lufs,
-        result.true_peak_dbtp,
-        result.cue,
-        time.monotonic() - began,
+        files, result.duration_s, result.integrated_lufs, result.true_peak_dbtp, result.cue
     )
