@@ -125,15 +125,20 @@ def timed_build(jobs_file: Path, run: str, scheduler: str | None) -> tuple[float
     return wall_s, summary
 
 
+def _cpu_s() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
 def _peak_rss_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
-def on_cluster(jobs_file: Path, workers: int) -> tuple[float, str, float]:
+def on_cluster(jobs_file: Path, workers: int) -> tuple[float, str, float, float]:
     """A build on a fresh LocalCluster: (wall seconds, summary, the largest worker's peak RSS
-    in MB)."""
+    in MB, the cores the workers got: their CPU seconds over the wall seconds)."""
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                       dashboard_address=":0") as cluster:  # fmt: skip
         with Client(cluster) as client:
@@ -142,9 +147,11 @@ def on_cluster(jobs_file: Path, workers: int) -> tuple[float, str, float]:
             # here, into folders and a take cache of its own
             warm = make_site(jobs_file.parent / f"warm-{workers}w", ["warm"], 1)
             timed_build(warm, "warm", cluster.scheduler_address)
+            cpu_before = sum(client.run(_cpu_s).values())
             wall_s, summary = timed_build(jobs_file, f"{workers}w", cluster.scheduler_address)
+            cores = (sum(client.run(_cpu_s).values()) - cpu_before) / wall_s
             worker_mb = max(client.run(_peak_rss_mb).values())
-        return wall_s, summary, worker_mb
+        return wall_s, summary, worker_mb, cores
 
 
 def main() -> None:
@@ -155,13 +162,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp:
         jobs_file = make_site(Path(tmp), REGIONS[: args.regions], args.national)
         local_s, local_summary = timed_build(jobs_file, "local", None)
-        one_s, one_summary, _ = on_cluster(jobs_file, 1)
-        two_s, two_summary, worker_mb = on_cluster(jobs_file, 2)
+        one_s, one_summary, _, one_cores = on_cluster(jobs_file, 1)
+        two_s, two_summary, worker_mb, two_cores = on_cluster(jobs_file, 2)
     print(f"{args.regions} regional bulletins, {os.cpu_count()} cores")
     print(f"  without a cluster (here, one after another): {local_s:6.1f} s   {local_summary}")
     print(f"  LocalCluster, 1 worker x 1 thread:            {one_s:6.1f} s   {one_summary}")
     print(f"  LocalCluster, 2 workers x 1 thread:           {two_s:6.1f} s   {two_summary}")
     print(f"  speed-up from 1 to 2 workers: {one_s / two_s:.2f}x (target >= 1.7x)")
+    print(
+        f"  cores the workers got: {one_cores:.2f} with 1, {two_cores:.2f} with 2 (a busy machine"
+        " shares its cores between sessions, not processes: the speed-up follows this)"
+    )
     print(f"  2 workers against no cluster: {local_s / two_s:.2f}x")
     print(f"  a worker's peak memory (RSS): {worker_mb:.0f} MB")
     print(f"  load average after the runs: {os.getloadavg()[0]:.1f} (other work slows all three)")
