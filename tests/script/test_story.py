@@ -232,8 +232,10 @@ def _problems(tmp_path: Path, case: Bad) -> tuple[Path, list[Problem]]:
     started = time.perf_counter()
     with pytest.raises(InputError) as caught:
         load_story(path)
-    # hostile input (alias bombs, deep nesting, huge files) must fail fast, not just fail
-    assert time.perf_counter() - started < 1.0, case.name
+    # hostile input (alias bombs, deep nesting, huge files) must fail fast, not just fail: an
+    # alias bomb that got through would take minutes; the bound is loose because the machine is
+    # shared (loads are ~10 ms on a quiet one)
+    assert time.perf_counter() - started < 10.0, case.name
     return path, caught.value.problems
 
 
