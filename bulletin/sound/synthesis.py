@@ -15,23 +15,17 @@ a forked espeak-ng or onnxruntime hangs) and create their engines once each.
 """
 from __future__ import annotations
 
-import contextlib
-import signal
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing import get_context
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 
 from bulletin.base.audio import Audio
 from bulletin.base.errors import BulletinError
-from bulletin.sound.sentences import (
-    SentenceJob,
-    finish_sentence,
-    synthesize_sentence,
-    voice_sentence,
-)
+from bulletin.sound.sentences import SentenceJob, finish_sentence, voice_sentence
+from bulletin.sound.worker import serve
 
 # sentences voiced here waiting to be resampled (on a helper thread): bounds their memory
 PENDING = 8
@@ -69,34 +63,11 @@ def in_process(jobs: list[SentenceJob], done: Done, failed: Failed, pool: Thread
             future.cancel()
 
 
-# the parent's to act on: Ctrl-C (SIGINT to the whole process group) and SIGTERM stop the
-# render, which stops its workers
-STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-
-
-def _serve(conn: Connection) -> None:
-    """A worker: sentences in, (True, audio) or (False, the error) out, until None comes."""
-    for signum in STOP_SIGNALS:
-        signal.signal(signum, signal.SIG_IGN)
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-    try:
-        while (job := conn.recv()) is not None:
-            try:
-                answer: tuple[bool, object] = (True, synthesize_sentence(job))
-            except Exception as error:  # the render says what went wrong, with the segment
-                answer = (False, error)
-            conn.send(answer)
-    except (EOFError, OSError):
-        pass  # the render ended (or died): nothing left to do
-
-
 class _Worker:
     def __init__(self) -> None:
         ours, theirs = get_context("spawn").Pipe()
-        self.process: BaseProcess = get_context("spawn").Process(target=_serve, args=(theirs,), daemon=True)
-        with _stop_signals_blocked():  # the worker is born with them blocked (see below)
-            self.process.start()
+        self.process: BaseProcess = get_context("spawn").Process(target=serve, args=(theirs,), daemon=True)
+        self.process.start()
         theirs.close()  # so that the worker's death is an end of file here
         self.conn = ours
         self.job: SentenceJob | None = None
@@ -128,21 +99,6 @@ class _Worker:
             self.process.kill()
             self.process.join()
         self.conn.close()
-
-
-@contextlib.contextmanager
-def _stop_signals_blocked() -> Iterator[None]:
-    """SIGINT and SIGTERM held back in this thread while it starts a worker: the mask survives
-    fork and exec, so a worker cannot be interrupted while it starts (a traceback), and this
-    process gets any that came meanwhile as soon as the block ends."""
-    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks, no such race
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def in_workers(jobs: list[SentenceJob], done: Done, failed: Failed, workers: int) -> None:
