@@ -169,7 +169,8 @@ def test_auto_casting_prefers_the_neural_anchor(tmp_path: Path):
     auto.write_text(story.replace("{role: anchor, voice: anchor-us}", "{role: anchor}"))
     p = plan(auto)
     assert p.cast["anchor"].name == "anchor-neural"
-    assert p.cast["kim"].engine == "espeak"  # one neural voice: the reporter stays distinct
+    # the reporter (a man) gets a neural voice of his own
+    assert p.cast["kim"].neural and p.cast["kim"].gender == "male" and p.cast["kim"].name != "anchor-neural"
     neural = plan(ROOT / "examples" / "gsomia" / "story-neural.yaml")
     assert neural.cast["anchor"].name == "anchor-neural"
 
