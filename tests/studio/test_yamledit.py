@@ -63,11 +63,8 @@ def test_a_folded_text_stays_folded_at_the_files_width():
 def test_a_voice_is_written_into_a_flow_mapping_and_a_block_mapping():
     source = (ROOT / "examples/gsomia/story.yaml").read_text()
     edited = apply_edits(source, Edits(voices={"kim": "reporter-gb", "engel": "official-us", "anchor": "anchor-us"}))
-    assert _changed(source, edited) == [
-        "-  kim: {role: reporter, name: Kim Bum-soo}",
-        "+  kim: {role: reporter, name: Kim Bum-soo, voice: reporter-gb}",
-        "+    voice: official-us",
-    ]
+    kim = next(line for line in source.splitlines() if line.startswith("  kim: {"))
+    assert _changed(source, edited) == [f"-{kim}", f"+{kim[:-1]}, voice: reporter-gb}}", "+    voice: official-us"]
     assert edited.index("voice: official-us") > edited.index("title: U.S. House Foreign Affairs")
 
 
