@@ -112,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     studio.add_argument("-o", "--output", type=Path, default=Path("output"), help="render folder (default: output/)")
     studio.add_argument("--assets", type=Path, action="append", default=[], metavar="DIR",
                         help="another folder audio files may come from")
-    studio.add_argument("--draft", action="store_true", help="cast espeak-ng voices for plays and renders (fast)")
+    _draft(studio)
 
     cache = command("cache", "manage the take cache")
     cache.add_argument("action", choices=["clear"])
