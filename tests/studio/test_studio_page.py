@@ -44,6 +44,12 @@ def test_keyboard_moves_the_selection_and_space_plays(page):
     _played(page, 2)
     page.keyboard.press("Space")
     expect(page.get_by_test_id("segment-2")).to_have_class("segment selected")
+    page.get_by_test_id("play-5").click()  # the button keeps the focus: Space stops, once
+    _played(page, 5)
+    page.keyboard.press("Space")
+    expect(page.get_by_test_id("segment-5")).to_have_class("segment selected")
+    page.wait_for_timeout(300)
+    assert page.evaluate("document.getElementById('player').paused")
 
 
 def test_edit_and_save_writes_the_file_keeping_comments(page, studio):
@@ -64,6 +70,7 @@ def test_edit_and_save_writes_the_file_keeping_comments(page, studio):
 def test_an_outside_edit_appears_within_two_seconds(page, studio):
     studio.story.write_text(studio.story.read_text().replace("That is all.", "That is all for now."))
     expect(page.get_by_test_id("text-5")).to_have_value("That is all for now.", timeout=2000)
+    expect(page.get_by_test_id("segment-5")).to_contain_text("That is all for now.")
     expect(page.locator("#notice")).to_contain_text("changed on disk")
 
 

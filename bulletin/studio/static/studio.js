@@ -114,7 +114,7 @@ function segmentRow(s, names) {
     body = el("textarea", { "data-testid": `text-${s.index}`, rows: 1, spellcheck: "true",
       "aria-label": `text of segment ${s.index}`, oninput: (e) => editText(s, e.target),
       onfocus: () => select(s.index, false) });
-    body.value = s.text;
+    body.textContent = s.text;  // its default value too, so the row's text is the segment's
   } else {
     body = el("div", { class: "label", text: s.text ? `${s.label || ""} “${s.text}”` : (s.label || "") });
   }
@@ -415,6 +415,8 @@ function start() {
   });
   window.addEventListener("resize", () => S.render?.result && drawWaveform(S.render.result));
   document.addEventListener("keydown", onKey);
+  // Space on a focused button is ours (play/stop), not also that button's click
+  document.addEventListener("keyup", (e) => { if (e.key === " " && e.target.tagName === "BUTTON") e.preventDefault(); });
   load().then(follow);
 }
 
