@@ -29,6 +29,7 @@ EXAMPLES = {
     "build": "bulletin build jobs.yaml morning evening --date 2026-11-27 --scheduler tcp://10.0.0.5:8786",
     "schedule": "bulletin schedule jobs.yaml --list",
     "cache": "bulletin cache clear",
+    "studio": "bulletin studio examples/gsomia/story.yaml",
 }
 
 
@@ -102,6 +103,16 @@ def _parser() -> argparse.ArgumentParser:
     schedule.add_argument("--list", action="store_true", help="print each job's next run times and exit")
     schedule.add_argument("--count", type=_at_least_one, default=5, metavar="N", help="run times per job for --list (default 5)")
     _cluster(schedule)
+
+    studio = command("studio", "edit, listen to and render the story in a local browser page")
+    studio.add_argument("story", type=Path)
+    studio.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    studio.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
+    studio.add_argument("--no-browser", action="store_true", help="print the URL, do not open a browser")
+    studio.add_argument("-o", "--output", type=Path, default=Path("output"), help="render folder (default: output/)")
+    studio.add_argument("--assets", type=Path, action="append", default=[], metavar="DIR",
+                        help="another folder audio files may come from")
+    _draft(studio)
 
     cache = command("cache", "manage the take cache")
     cache.add_argument("action", choices=["clear"])
@@ -289,6 +300,13 @@ def _cmd_schedule(args: argparse.Namespace) -> int:
 
     return run_schedule(args.jobs_file, list_only=args.list, count=args.count, scheduler=args.scheduler,
                         cache=args.cache)
+
+
+def _cmd_studio(args: argparse.Namespace) -> int:
+    from bulletin.studio.server import serve
+
+    return serve(args.story, host=args.host, port=args.port, open_browser=not args.no_browser,
+                 assets=tuple(args.assets), out_dir=args.output, draft=args.draft)
 
 
 def _cmd_cache(args: argparse.Namespace) -> int:

@@ -1,0 +1,113 @@
+"""The real page in headless chromium (Playwright), over the real studio server."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+import soundfile as sf
+
+pytest.importorskip("playwright", reason="Playwright for Python is not installed; chromium page tests skipped")
+from playwright.sync_api import expect  # noqa: E402
+
+
+def _played(page, index: int) -> None:
+    """The segment plays: its row says so and the page's player is running its take."""
+    expect(page.get_by_test_id(f"segment-{index}")).to_have_class("segment selected playing")
+    page.wait_for_function("() => { const p = document.getElementById('player');"
+                           " return p.src.includes('/takes/') && !p.paused && p.currentTime > 0 }")
+
+
+def test_play_renders_the_take_once_and_shows_which_is_playing(page):
+    with page.expect_response("**/api/take") as first:
+        page.get_by_test_id("play-2").click()
+    _played(page, 2)
+    expect(page.get_by_test_id("play-2")).to_have_attribute("aria-pressed", "true")
+    page.get_by_test_id("play-2").click()  # stops
+    expect(page.get_by_test_id("segment-2")).not_to_have_class("segment selected playing")
+    started = time.monotonic()
+    with page.expect_response("**/api/take") as second:
+        page.get_by_test_id("play-2").click()
+    assert second.value.json() == first.value.json()
+    _played(page, 2)
+    assert time.monotonic() - started < 2.0  # the take is not made again
+
+
+def test_keyboard_moves_the_selection_and_space_plays(page):
+    page.get_by_test_id("segment-1").click()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_test_id("segment-3")).to_have_class("segment selected")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("Space")
+    _played(page, 2)
+    page.keyboard.press("Space")
+    expect(page.get_by_test_id("segment-2")).to_have_class("segment selected")
+    page.get_by_test_id("play-5").click()  # the button keeps the focus: Space stops, once
+    _played(page, 5)
+    page.keyboard.press("Space")
+    expect(page.get_by_test_id("segment-5")).to_have_class("segment selected")
+    page.wait_for_timeout(300)
+    assert page.evaluate("document.getElementById('player').paused")
+
+
+def test_edit_and_save_writes_the_file_keeping_comments(page, studio):
+    page.get_by_test_id("text-2").fill("Good morning, and welcome.")
+    page.get_by_test_id("voice-lee").select_option("reporter-us")  # auditions segment 3
+    _played(page, 3)
+    page.get_by_test_id("save").click()
+    expect(page.locator("#notice")).to_contain_text("Saved")
+    written = studio.story.read_text()
+    assert "  - anchor: Good morning, and welcome.   # short, so takes are quick" not in written
+    assert "- anchor: Good morning, and welcome. # short, so takes are quick" in written
+    assert "# Morning bulletin: a comment the studio must keep" in written
+    assert "    voice: reporter-us\n" in written and "reporter-gb" not in written
+    expect(page.get_by_test_id("voice-lee")).to_have_value("reporter-us")
+    expect(page.get_by_test_id("text-2")).to_have_value("Good morning, and welcome.")
+
+
+def test_an_outside_edit_appears_within_two_seconds(page, studio):
+    studio.story.write_text(studio.story.read_text().replace("That is all.", "That is all for now."))
+    expect(page.get_by_test_id("text-5")).to_have_value("That is all for now.", timeout=2000)
+    expect(page.get_by_test_id("segment-5")).to_contain_text("That is all for now.")
+    expect(page.locator("#notice")).to_contain_text("changed on disk")
+
+
+def test_a_bad_edit_is_shown_beside_its_segment_and_nothing_is_written(page, studio):
+    before = studio.story.read_bytes()
+    page.get_by_test_id("text-3").fill("")
+    page.get_by_test_id("save").click()
+    error = page.get_by_test_id("segment-3").get_by_test_id("error")
+    expect(error).to_contain_text("story.yaml:17:")
+    expect(error).to_contain_text("segment 3")
+    expect(page.get_by_test_id("error")).to_have_count(1)
+    assert studio.story.read_bytes() == before
+
+
+def test_a_save_over_an_outside_change_reloads_instead(page, studio):
+    page.get_by_test_id("text-2").fill("Mine.")
+    outside = studio.story.read_text().replace("That is all.", "Theirs.")
+    studio.story.write_text(outside)
+    expect(page.locator("#notice")).to_contain_text("changed on disk")
+    page.get_by_test_id("save").click()
+    expect(page.get_by_test_id("error")).to_contain_text("changed on disk")
+    expect(page.get_by_test_id("text-5")).to_have_value("Theirs.")
+    assert studio.story.read_text() == outside
+
+
+def test_render_to_done_with_a_playable_mp3_and_the_waveform(page, studio, tmp_path):
+    page.get_by_test_id("render").click()
+    expect(page.get_by_test_id("render-status")).to_contain_text("done", timeout=180_000)
+    expect(page.locator("#progress-bar")).to_have_attribute("style", "width: 100%;")
+    link = page.get_by_test_id("download-mp3")
+    href = link.evaluate("a => a.href")  # absolute
+    assert href.startswith(studio.base) and href.endswith(".mp3")
+    response = page.request.get(href)  # with the page's cookie
+    samples, rate = sf.read(io.BytesIO(response.body()))
+    assert response.ok and len(samples) / rate > 2.0
+    expect(page.locator("#m-lufs")).to_contain_text("LUFS")
+    expect(page.locator("#m-peak")).to_contain_text("dBTP")
+    assert page.evaluate("document.getElementById('waveform').width") > 0
+    page.locator("#result").screenshot(path=str(tmp_path / "result.png"))
+    assert (tmp_path / "result.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
