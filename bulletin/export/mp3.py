@@ -116,6 +116,7 @@ class Mp3Writer:
         self.out, self.bitrate_kbps, self.tags = out, bitrate_kbps, tags
         self.encoder: Mp3Encoder | None = None
         self.resampler = None
+        self.true_peak_dbtp = float("-inf")  # of the MP3 as a decoder plays it, once written
 
     def begin(self, frames: int, channels: int, rate_hz: int) -> None:
         if self.encoder is not None:  # starting over: the last attempt's frames are dropped
@@ -147,6 +148,8 @@ class Mp3Writer:
                 self.out.write(self.tags(len(info) + size))
             self.out.write(info)
             shutil.copyfileobj(frames, self.out, 1 << 20)
+            frames.seek(0)
+            self.true_peak_dbtp = decoded_true_peak_dbtp(frames)
         finally:
             self.encoder.close()
             self.encoder = None
@@ -183,6 +186,20 @@ def mp3_tags(story: Story, timeline: Timeline, audio_bytes: int) -> bytes:
     out = io.BytesIO()
     tags.save(out, v2_version=3, padding=lambda info: PaddingInfo(info.padding, audio_bytes).get_default_padding())
     return out.getvalue()
+
+
+def decoded_true_peak_dbtp(mp3: BinaryIO) -> float:
+    """The true peak of MP3 frames as libsndfile (mpg123) decodes them, a stretch at a time: MP3
+    coding adds a few tenths of a dB to the peaks it was given, more on heavily limited audio."""
+    import soundfile as sf
+
+    from bulletin.sound.truepeak import CHUNK_FRAMES, TRUE_PEAK_CONTEXT, true_peaks
+
+    peak = 0.0
+    with sf.SoundFile(mp3) as decoded:
+        for block in decoded.blocks(CHUNK_FRAMES, overlap=2 * TRUE_PEAK_CONTEXT, dtype="float32", always_2d=True):
+            peak = max(peak, float(true_peaks(block).max(initial=0.0)))
+    return 20 * float(np.log10(peak)) if peak > 0 else float("-inf")
 
 
 def to_pcm(samples: np.ndarray) -> np.ndarray:

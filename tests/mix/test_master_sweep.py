@@ -192,3 +192,23 @@ def test_five_minutes_at_the_podcast_target(src: Sources, tmp_path: Path):
     check(outcome, -16.0)
     assert outcome.cue["duration"] == pytest.approx(300.0, abs=0.01)
 
+
+
+def test_an_mp3_that_overshoots_the_ceiling_is_mastered_again_lower(src: Sources):
+    """Where the decoded MP3 (a sink's `true_peak_dbtp`) is over -1.0 dBTP, the master limits
+    lower by the overshoot and writes again, still at the target."""
+    from bulletin.mix.master import LIMITER_CEILING_DBTP, MemorySink
+
+    class Overshooting(MemorySink):
+        passes = 0
+
+        def end(self) -> None:
+            self.passes += 1
+            self.true_peak_dbtp = -0.6 if self.passes == 1 else -1.3
+
+    sink = Overshooting()
+    mixdown, _ = programme(src, "clipped clip", 10.0)
+    mastered = master_to(mixdown, -16.0, [sink])
+    assert sink.passes == 2
+    assert mastered.target_met
+    assert mastered.true_peak_dbtp <= LIMITER_CEILING_DBTP - 0.5 + 0.01  # 0.4 over, and 0.1 more
