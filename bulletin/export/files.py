@@ -235,6 +235,9 @@ class _Output:
     def write(self, data: bytes) -> int:
         return self._call("write", data)  # type: ignore[return-value]
 
+    def read(self, size: int = -1) -> bytes:
+        return self._call("read", size)  # type: ignore[return-value]
+
     def seek(self, offset: int, whence: int = 0) -> int:
         return self._call("seek", offset, whence)  # type: ignore[return-value]
 

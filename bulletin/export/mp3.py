@@ -148,8 +148,9 @@ class Mp3Writer:
                 self.out.write(self.tags(len(info) + size))
             self.out.write(info)
             shutil.copyfileobj(frames, self.out, 1 << 20)
-            frames.seek(0)
-            self.true_peak_dbtp = decoded_true_peak_dbtp(frames)
+            # the file as written (tag and Info frame included: bare frames can be misread)
+            self.out.seek(0)
+            self.true_peak_dbtp = decoded_true_peak_dbtp(self.out)
         finally:
             self.encoder.close()
             self.encoder = None
