@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     preview = command("preview", "render only some segments, back to back, to one WAV")
     preview.add_argument("story", type=Path)
     preview.add_argument("segments", nargs="+", metavar="SEGMENT", help="segment number or id")
-    preview.add_argument("-o", "--output", type=Path, help="WAV file (default: output/preview.wav)")
+    preview.add_argument("-o", "--output", type=Path, help=".wav or .mp3 file (default: output/preview.wav)")
     preview.add_argument("--play", action="store_true", help="play it with the machine's audio player")
     _common(preview)
     _draft(preview)
@@ -264,7 +264,7 @@ def _cmd_voices(args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from bulletin.export.files import write_all
+    from bulletin.export.single import write_file
     from bulletin.script.transcript import import_transcript
 
     result = import_transcript(args.transcript)
@@ -274,8 +274,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
         sys.stdout.write(result.story_yaml)
         return 0
     out: Path = args.output
-    written = write_all(out.parent, out.stem, {out.suffix.lstrip(".") or "yaml": lambda: result.story_yaml.encode()})
-    print(next(iter(written.values())))
+    print(write_file(out, lambda: result.story_yaml.encode(), "yaml"))
     return 0
 
 

@@ -4,58 +4,38 @@ all read off the timeline, and every file written beside its name and renamed in
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import re
-import shutil
 import struct
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
-from bulletin import __version__
 from bulletin.base.audio import Audio, to_pcm16
+from bulletin.base.errors import BulletinError
 
 if TYPE_CHECKING:
     from bulletin.cast.presets import Preset
     from bulletin.mix.master import Master, Sink
-    from bulletin.mix.timeline import Timeline
+    from bulletin.mix.timeline import Placement, Timeline
     from bulletin.script.story import Story
 
-PROGRAM = f"bulletin {__version__}"
 # what Staged names its temporaries (`.FINAL.bulletin-PID.part`): the clean-up touches no other
 TEMPORARY_NAME = re.compile(r"\..+\.bulletin-(?P<pid>\d+)\.part\Z")
 
 
 def cue_sheet(story: Story, timeline: Timeline, voices: dict[str, Preset], mastered: Master) -> dict:
     """The cue sheet: what plays when, by whom, and the measured loudness of the file."""
-    segments = []
-    for p in timeline.placements:
-        s = p.segment
-        entry: dict[str, object] = {"index": s.index, "story": s.story, "kind": s.kind}
-        if s.id:
-            entry["id"] = s.id
-        if s.kind == "sting":
-            entry.update(name=s.sting, source=s.sound.label if s.sound else None)
-        if s.speaker:
-            entry["speaker"] = s.speaker
-        if s.kind == "speech":
-            entry["voice"] = s.voice or voices[s.speaker].name
-        if s.kind == "clip" and s.sound:
-            entry["source"] = s.sound.label
-        if s.text:
-            entry["text"] = s.text
-        entry.update(start=round(p.start_s, 3), end=round(p.end_s, 3))
-        segments.append(entry)
+    segments = [_segment_entry(p, voices) for p in timeline.placements]
     stories = []
     for chapter in timeline.chapters:
-        entry = {"index": chapter.index, "headline": chapter.headline,
-                 "start": round(chapter.start_s, 3), "end": round(chapter.end_s, 3)}
+        entry: dict[str, object] = {"index": chapter.index, "headline": chapter.headline,
+                                    "start": round(chapter.start_s, 3), "end": round(chapter.end_s, 3)}
         for bed in timeline.beds:
             if bed.story == chapter.index:
                 entry["bed"] = {"source": bed.sound.label, "start": round(bed.start_s, 3), "end": round(bed.end_s, 3)}
@@ -72,6 +52,26 @@ def cue_sheet(story: Story, timeline: Timeline, voices: dict[str, Preset], maste
         "stories": stories,
         "segments": segments,
     }
+
+
+def _segment_entry(p: Placement, voices: dict[str, Preset]) -> dict[str, object]:
+    """One segment's cue: what it is, who says it in which voice, what is said, when."""
+    s = p.segment
+    entry: dict[str, object] = {"index": s.index, "story": s.story, "kind": s.kind}
+    if s.id:
+        entry["id"] = s.id
+    if s.kind == "sting":
+        entry.update(name=s.sting, source=s.sound.label if s.sound else None)
+    if s.speaker:
+        entry["speaker"] = s.speaker
+    if s.kind == "speech":
+        entry["voice"] = s.voice or voices[s.speaker].name
+    if s.kind == "clip" and s.sound:
+        entry["source"] = s.sound.label
+    if s.text:
+        entry["text"] = s.text
+    entry.update(start=round(p.start_s, 3), end=round(p.end_s, 3))
+    return entry
 
 
 def _loudness(mastered: Master) -> dict[str, object]:
@@ -138,91 +138,16 @@ class WavWriter:
         pass
 
 
-class Mp3Writer:
-    """A master output: the tagged, gapless CBR MP3 (see `mp3_tags`) to `out`, encoded while
-    the master writes (at 48 kHz when the master's rate is not an MP3 rate)."""
-
-    def __init__(self, out: BinaryIO, story: Story, timeline: Timeline) -> None:
-        self.out, self.story, self.timeline = out, story, timeline
-        self.encoder = None
-        self.resampler = None
-
-    def begin(self, frames: int, channels: int, rate_hz: int) -> None:
-        from bulletin.export.mp3 import MP3_RATES, Mp3Encoder
-
-        if self.encoder is not None:  # starting over: the last attempt's frames are dropped
-            self.encoder.finish()
-            self.encoder.close()
-        rate = rate_hz if rate_hz in MP3_RATES else 48000
-        self.channels = channels
-        self.resampler = None
-        if rate != rate_hz:
-            import soxr
-
-            self.resampler = soxr.ResampleStream(rate_hz, rate, channels, dtype="float32", quality="HQ")
-        self.encoder = Mp3Encoder(rate, channels, self.story.master.mp3_bitrate)
-
-    def write(self, pcm: np.ndarray) -> None:
-        samples = pcm * np.float32(1 / 32768)
-        if self.resampler is not None:
-            samples = self.resampler.resample_chunk(samples)
-        self.encoder.write(samples)
-
-    def end(self) -> None:
-        if self.resampler is not None:
-            self.encoder.write(self.resampler.resample_chunk(np.zeros((0, self.channels), np.float32), last=True))
-        info, frames, size = self.encoder.finish()
-        try:
-            self.out.seek(0)
-            self.out.truncate()
-            self.out.write(mp3_tags(self.story, self.timeline, len(info) + size))
-            self.out.write(info)
-            shutil.copyfileobj(frames, self.out, 1 << 20)
-        finally:
-            self.encoder.close()
-            self.encoder = None
-
-    def abandon(self) -> None:
-        """The master failed: stop the encoder and drop what it made."""
-        if self.encoder is not None:
-            with contextlib.suppress(Exception):  # the master's own error is the one to report
-                self.encoder.finish()
-            self.encoder.close()
-            self.encoder = None
-
-
-def mp3_tags(story: Story, timeline: Timeline, audio_bytes: int) -> bytes:
-    """The MP3's ID3v2.3 tag: title, date, program, one chapter per story (CHAP frames under a
-    CTOC), padded as mutagen pads a tag put in front of `audio_bytes` of audio."""
-    from mutagen import PaddingInfo
-    from mutagen.id3 import CHAP, COMM, CTOC, ID3, TALB, TDRC, TIT2, TPE1, TSSE, CTOCFlags
-
-    tags = ID3()
-    tags.add(TIT2(encoding=3, text=f"{story.title} {story.date.isoformat()}"))
-    tags.add(TPE1(encoding=3, text=story.title))
-    tags.add(TALB(encoding=3, text=story.title))
-    tags.add(TDRC(encoding=3, text=story.date.isoformat()))
-    tags.add(TSSE(encoding=3, text=PROGRAM))
-    tags.add(COMM(encoding=3, lang="eng", desc="", text=f"Made with {PROGRAM}"))
-    ids = [f"chp{c.index}" for c in timeline.chapters]
-    tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
-                  child_element_ids=ids, sub_frames=[TIT2(encoding=3, text=story.title)]))
-    for chapter, element in zip(timeline.chapters, ids, strict=True):
-        tags.add(CHAP(element_id=element, start_time=round(chapter.start_s * 1000),
-                      end_time=round(chapter.end_s * 1000),
-                      sub_frames=[TIT2(encoding=3, text=chapter.headline)]))
-    out = io.BytesIO()
-    tags.save(out, v2_version=3, padding=lambda info: PaddingInfo(info.padding, audio_bytes).get_default_padding())
-    return out.getvalue()
-
-
 def audio_writers(files: dict[str, BinaryIO], story: Story, timeline: Timeline) -> list[Sink]:
     """The master's outputs among `files`: WAV and MP3."""
     writers: list[Sink] = []
     if "wav" in files:
         writers.append(WavWriter(files["wav"]))
     if "mp3" in files:
-        writers.append(Mp3Writer(files["mp3"], story, timeline))
+        from bulletin.export.mp3 import Mp3Writer, mp3_tags
+
+        writers.append(Mp3Writer(files["mp3"], story.master.mp3_bitrate,
+                                 lambda audio_bytes: mp3_tags(story, timeline, audio_bytes)))
     return writers
 
 
@@ -236,15 +161,23 @@ def text_files(story: Story, timeline: Timeline, mastered: Master, voices: dict[
 class Staged:
     """Files written beside their names and renamed into place together: open them with
     `open(ext)` (in the order they should appear), write, and leave the block without an error
-    to commit; a render killed at any moment leaves the previous files of these names whole."""
+    to commit; a render killed at any moment leaves the previous files of these names whole.
+
+    A failed write (the disk full, the folder gone) is one BulletinError naming the file and
+    the cause, and every temporary is removed. Two renders committing into one folder at once
+    take turns (a lock on the folder while the files are renamed into place), so the later one
+    wins with all its files: never a mix of the two."""
 
     def __init__(self, folder: Path, stem: str) -> None:
         self.folder, self.stem = folder, stem
         self.temporaries: dict[str, tuple[Path, Path]] = {}
-        self.files: dict[str, BinaryIO] = {}
+        self.files: dict[str, _Output] = {}
 
     def __enter__(self) -> Staged:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise _write_error(self.folder, error) from error
         _remove_stale_temporaries(self.folder)
         return self
 
@@ -252,28 +185,108 @@ class Staged:
         final = self.folder / f"{self.stem}.{ext}"
         temporary = self.folder / f".{final.name}.bulletin-{os.getpid()}.part"
         self.temporaries[ext] = (temporary, final)
-        self.files[ext] = open(temporary, "w+b")  # noqa: SIM115 (closed on commit or cleanup)
-        return self.files[ext]
+        try:
+            self.files[ext] = _Output(open(temporary, "w+b"), final)  # noqa: SIM115 (closed on commit or cleanup)
+        except OSError as error:
+            raise _write_error(final, error) from error
+        return self.files[ext]  # type: ignore[return-value]
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         try:
             if kind is None:
-                for out in self.files.values():
-                    out.flush()
-                    os.fsync(out.fileno())
-                for out in self.files.values():
-                    out.close()
-                for temporary, final in self.temporaries.values():
-                    os.replace(temporary, final)
+                self._commit()
+            elif isinstance(error, OSError):  # from the encoder's spool, say: no file to name
+                raise _write_error(self.folder, error) from error
         finally:
             for out in self.files.values():
-                out.close()
+                out.discard()
             for temporary, _ in self.temporaries.values():
                 temporary.unlink(missing_ok=True)
+
+    def _commit(self) -> None:
+        for out in self.files.values():
+            out.sync()
+        with _folder_lock(self.folder):
+            for temporary, final in self.temporaries.values():
+                try:
+                    os.replace(temporary, final)
+                except OSError as error:
+                    raise _write_error(final, error) from error
+            _sync_folder(self.folder)
 
     @property
     def paths(self) -> dict[str, Path]:
         return {ext: final for ext, (_, final) in self.temporaries.items()}
+
+
+class _Output:
+    """A staged file: what its writers need of a binary file, with a failure (ENOSPC, EIO)
+    turned into one BulletinError that names the file it was for."""
+
+    def __init__(self, raw: BinaryIO, final: Path) -> None:
+        self.raw, self.final = raw, final
+
+    def _call(self, method: str, *args: object) -> object:
+        try:
+            return getattr(self.raw, method)(*args)
+        except OSError as error:
+            raise _write_error(self.final, error) from error
+
+    def write(self, data: bytes) -> int:
+        return self._call("write", data)  # type: ignore[return-value]
+
+    def read(self, size: int = -1) -> bytes:
+        return self._call("read", size)  # type: ignore[return-value]
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._call("seek", offset, whence)  # type: ignore[return-value]
+
+    def truncate(self, size: int | None = None) -> int:
+        return self._call("truncate", size)  # type: ignore[return-value]
+
+    def tell(self) -> int:
+        return self._call("tell")  # type: ignore[return-value]
+
+    def sync(self) -> None:
+        """Flush, fsync and close: the bytes are on the disk, or this is the error."""
+        self._call("flush")
+        try:
+            os.fsync(self.raw.fileno())
+        except OSError as error:
+            raise _write_error(self.final, error) from error
+        self._call("close")
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):  # the error that brought us here is the one reported
+            self.raw.close()
+
+
+def _write_error(path: Path, error: OSError) -> BulletinError:
+    return BulletinError(f"{str(path)!r}: cannot write: {error.strerror or error}")
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on the folder itself (flock on its descriptor: no lock file left)."""
+    import fcntl
+
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing lets go of the lock
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the renames durable; some file systems cannot sync a folder, which is fine."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_all(folder: Path, stem: str, makers: dict[str, Callable[[], bytes]]) -> dict[str, Path]:

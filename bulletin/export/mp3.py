@@ -5,14 +5,25 @@ without it every decoded bulletin starts about 25 ms late."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import queue
+import shutil
 import tempfile
 import threading
-from typing import BinaryIO
+from collections.abc import Callable
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
+from bulletin import __version__
 from bulletin.base.audio import to_pcm16
+
+if TYPE_CHECKING:
+    from bulletin.mix.timeline import Timeline
+    from bulletin.script.story import Story
+
+PROGRAM = f"bulletin {__version__}"
 
 # LAME 3.100's encoder delay, recorded in the tag; decoders add their own 529 themselves
 ENCODER_DELAY = 576
@@ -61,13 +72,15 @@ class Mp3Encoder:
         self.thread.start()
 
     def _run(self) -> None:
+        ended = False  # the end (None) was taken from the queue: nothing more will come
         try:
             while (pcm := self.queue.get()) is not None:
                 self.spool.write(self.encoder.encode(pcm))
+            ended = True
             self.spool.write(self.encoder.flush())
         except BaseException as error:  # handed to the caller in finish()
             self.failed = error
-            while self.queue.get() is not None:
+            while not ended and self.queue.get() is not None:  # let the writer finish putting
                 pass
 
     def write(self, samples: np.ndarray) -> None:
@@ -92,6 +105,102 @@ class Mp3Encoder:
 
     def close(self) -> None:
         self.spool.close()
+
+
+class Mp3Writer:
+    """A master output: the gapless CBR MP3 to `out`, encoded while the master writes (at 48 kHz
+    when the master's rate is not an MP3 rate), after the ID3 tag `tags` makes for the length
+    of the audio (see `mp3_tags`; none without it)."""
+
+    def __init__(self, out: BinaryIO, bitrate_kbps: int, tags: Callable[[int], bytes] | None = None) -> None:
+        self.out, self.bitrate_kbps, self.tags = out, bitrate_kbps, tags
+        self.encoder: Mp3Encoder | None = None
+        self.resampler = None
+        self.true_peak_dbtp = float("-inf")  # of the MP3 as a decoder plays it, once written
+
+    def begin(self, frames: int, channels: int, rate_hz: int) -> None:
+        if self.encoder is not None:  # starting over: the last attempt's frames are dropped
+            self.encoder.finish()
+            self.encoder.close()
+        rate = rate_hz if rate_hz in MP3_RATES else 48000
+        self.channels = channels
+        self.resampler = None
+        if rate != rate_hz:
+            import soxr
+
+            self.resampler = soxr.ResampleStream(rate_hz, rate, channels, dtype="float32", quality="HQ")
+        self.encoder = Mp3Encoder(rate, channels, self.bitrate_kbps)
+
+    def write(self, pcm: np.ndarray) -> None:
+        samples = pcm * np.float32(1 / 32768)
+        if self.resampler is not None:
+            samples = self.resampler.resample_chunk(samples)
+        self.encoder.write(samples)
+
+    def end(self) -> None:
+        if self.resampler is not None:
+            self.encoder.write(self.resampler.resample_chunk(np.zeros((0, self.channels), np.float32), last=True))
+        info, frames, size = self.encoder.finish()
+        try:
+            self.out.seek(0)
+            self.out.truncate()
+            if self.tags is not None:
+                self.out.write(self.tags(len(info) + size))
+            self.out.write(info)
+            shutil.copyfileobj(frames, self.out, 1 << 20)
+            # the file as written (tag and Info frame included: bare frames can be misread)
+            self.out.seek(0)
+            self.true_peak_dbtp = decoded_true_peak_dbtp(self.out)
+        finally:
+            self.encoder.close()
+            self.encoder = None
+
+    def abandon(self) -> None:
+        """The master failed: stop the encoder and drop what it made."""
+        if self.encoder is not None:
+            with contextlib.suppress(Exception):  # the master's own error is the one to report
+                self.encoder.finish()
+            self.encoder.close()
+            self.encoder = None
+
+
+def mp3_tags(story: Story, timeline: Timeline, audio_bytes: int) -> bytes:
+    """The MP3's ID3v2.3 tag: title, date, program, one chapter per story (CHAP frames under a
+    CTOC), padded as mutagen pads a tag put in front of `audio_bytes` of audio."""
+    from mutagen import PaddingInfo
+    from mutagen.id3 import CHAP, COMM, CTOC, ID3, TALB, TDRC, TIT2, TPE1, TSSE, CTOCFlags
+
+    tags = ID3()
+    tags.add(TIT2(encoding=3, text=f"{story.title} {story.date.isoformat()}"))
+    tags.add(TPE1(encoding=3, text=story.title))
+    tags.add(TALB(encoding=3, text=story.title))
+    tags.add(TDRC(encoding=3, text=story.date.isoformat()))
+    tags.add(TSSE(encoding=3, text=PROGRAM))
+    tags.add(COMM(encoding=3, lang="eng", desc="", text=f"Made with {PROGRAM}"))
+    ids = [f"chp{c.index}" for c in timeline.chapters]
+    tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+                  child_element_ids=ids, sub_frames=[TIT2(encoding=3, text=story.title)]))
+    for chapter, element in zip(timeline.chapters, ids, strict=True):
+        tags.add(CHAP(element_id=element, start_time=round(chapter.start_s * 1000),
+                      end_time=round(chapter.end_s * 1000),
+                      sub_frames=[TIT2(encoding=3, text=chapter.headline)]))
+    out = io.BytesIO()
+    tags.save(out, v2_version=3, padding=lambda info: PaddingInfo(info.padding, audio_bytes).get_default_padding())
+    return out.getvalue()
+
+
+def decoded_true_peak_dbtp(mp3: BinaryIO) -> float:
+    """The true peak of MP3 frames as libsndfile (mpg123) decodes them, a stretch at a time: MP3
+    coding adds a few tenths of a dB to the peaks it was given, more on heavily limited audio."""
+    import soundfile as sf
+
+    from bulletin.sound.truepeak import CHUNK_FRAMES, TRUE_PEAK_CONTEXT, true_peaks
+
+    peak = 0.0
+    with sf.SoundFile(mp3) as decoded:
+        for block in decoded.blocks(CHUNK_FRAMES, overlap=2 * TRUE_PEAK_CONTEXT, dtype="float32", always_2d=True):
+            peak = max(peak, float(true_peaks(block).max(initial=0.0)))
+    return 20 * float(np.log10(peak)) if peak > 0 else float("-inf")
 
 
 def to_pcm(samples: np.ndarray) -> np.ndarray:

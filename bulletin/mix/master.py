@@ -110,6 +110,7 @@ class Analysis:
         self.meter, self.z, self.energies, self.peaks = meter, z, energies, peaks
         self.unlimited = gated_lufs(z)
         self.bound = bound  # the peaks are a bound from the takes' profiles, not measured
+        self.ceiling_dbtp = LIMITER_CEILING_DBTP  # the limiter's, lowered where an MP3 overshoots
 
     @classmethod
     def measured(cls, meter: LoudnessMeter, peaks: np.ndarray) -> Analysis:
@@ -119,7 +120,7 @@ class Analysis:
     def predict(self, gain_db: float) -> tuple[float, np.ndarray]:
         """The integrated loudness after `gain_db` and the limiter, and the limiter's gains."""
         raise_by = 10 ** (gain_db / 20)
-        gains = limiter_gains(self.peaks, raise_by, 10 ** (LIMITER_CEILING_DBTP / 20), self.meter.rate_hz)
+        gains = limiter_gains(self.peaks, raise_by, 10 ** (self.ceiling_dbtp / 20), self.meter.rate_hz)
         if gains.min(initial=1.0) >= 1:
             return self.unlimited + gain_db, gains
         # the energy each gating block keeps, summed from what each BLOCK keeps (not the
@@ -193,21 +194,27 @@ def master_to(source: Source, target_lufs: float, sinks: list[Sink],
     offset = 0.0  # how far the written loudness was from the prediction
     for _ in range(WRITE_PASSES):
         measured, peak_dbtp = _write(source, solution.gain_db, solution.gains, sinks)
-        missed = measured - (solution.predicted_lufs - offset)
+        coded_dbtp = max([getattr(sink, "true_peak_dbtp", float("-inf")) for sink in sinks])  # a decoded MP3's
         aim = solution.reachable_lufs if solution.reachable_lufs is not None else target_lufs
-        if peak_dbtp <= CEILING_DBTP and (abs(measured - aim) <= LOUDNESS_TOLERANCE_LU / 2 or solution.reachable_lufs is not None):
+        landed = abs(measured - aim) <= LOUDNESS_TOLERANCE_LU / 2 or solution.reachable_lufs is not None
+        if max(peak_dbtp, coded_dbtp) <= CEILING_DBTP and landed:
             break
-        if analysis.bound:
+        if coded_dbtp > CEILING_DBTP:
+            # the MP3's coding overshot by more than the limiter's margin: limit that much lower
+            analysis.ceiling_dbtp -= coded_dbtp - CEILING_DBTP + 0.1
+        elif analysis.bound:
             # the takes' profiles did not hold what was mixed (not seen since mono takes in a
             # stereo mix are counted in both channels): measure the mix itself
             analysis, offset = measure(source), 0.0
         else:
-            offset = missed
+            offset = measured - (solution.predicted_lufs - offset)
         solution = analysis.solve(target_lufs, offset)
+        if solution.reachable_lufs is not None and not best_effort:
+            raise LoudnessOutOfReach(target_lufs, solution.reachable_lufs)
     reachable = solution.reachable_lufs
-    if peak_dbtp > CEILING_DBTP or (reachable is None and abs(measured - target_lufs) > LOUDNESS_TOLERANCE_LU):
-        raise BulletinError(f"mastering failed: {measured:.2f} LUFS, {peak_dbtp:.2f} dBTP after {WRITE_PASSES} "
-                            f"passes (target {target_lufs:g} LUFS, ceiling {CEILING_DBTP:g} dBTP)")
+    if max(peak_dbtp, coded_dbtp) > CEILING_DBTP or (reachable is None and abs(measured - target_lufs) > LOUDNESS_TOLERANCE_LU):
+        raise BulletinError(f"mastering failed: {measured:.2f} LUFS, {max(peak_dbtp, coded_dbtp):.2f} dBTP after "
+                            f"{WRITE_PASSES} passes (target {target_lufs:g} LUFS, ceiling {CEILING_DBTP:g} dBTP)")
     return Master(target_lufs, measured, peak_dbtp, source.frames, source.rate_hz, solution.gain_db,
                   reachable_lufs=None if reachable is None else measured)
 

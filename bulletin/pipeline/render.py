@@ -16,7 +16,9 @@ import numpy as np
 
 from bulletin.base.audio import Audio, release_memory, with_channels
 from bulletin.base.errors import InputError
-from bulletin.export.files import Staged, audio_writers, text_files, wav_bytes, write_all
+from bulletin.export.files import Staged, audio_writers, text_files
+from bulletin.export.names import output_stem
+from bulletin.export.single import audio_path, write_audio
 from bulletin.mix.timeline import Timeline, arrange
 from bulletin.pipeline.planning import Plan, cast_story, check_output_folder, plan
 from bulletin.pipeline.progress import Progress, Tracker
@@ -168,7 +170,7 @@ def finish(p: Plan, takes: dict[int, Take], beds: dict[int, Take], out_dir: Path
     if timeline.duration_s > MAX_DURATION_S:
         raise InputError(f"{story.path}: the bulletin would last {timeline.duration_s / 3600:.1f} h; the limit is 4 h")
     mixdown = Mixdown(timeline, takes, beds, story.master.sample_rate)
-    with Staged(out_dir, f"{story.slug}-{story.date.isoformat()}") as staged:
+    with Staged(out_dir, output_stem(story.title, story.date)) as staged:
         audio_files = {ext: staged.open(ext) for ext in ("wav", "mp3") if ext in formats}
         mastered = master_to(mixdown, target_lufs if target_lufs is not None else story.master.target_lufs,
                              audio_writers(audio_files, story, timeline), on_stage, best_effort)
@@ -188,7 +190,6 @@ def _workers(jobs: int | None) -> int:
 
 
 # what a preview may be written as: it is unmastered WAV data
-PREVIEW_SUFFIXES = ("", ".wav")
 
 
 def preview(
@@ -203,10 +204,9 @@ def preview(
     on_progress: Callable[[Progress], None] | None = None,
     on_warning: Callable[[str], None] = lambda line: None,
 ) -> Path:
-    """The named segments back to back in one WAV, each with its voice, effect and level."""
-    out_file = Path(out_file)
-    if out_file.suffix.lower() not in PREVIEW_SUFFIXES:
-        raise InputError(f"-o/--output: a preview is a WAV file; {str(out_file)!r} names a {out_file.suffix} file")
+    """The named segments back to back in one WAV or MP3 (by `out_file`'s suffix), each with its
+    voice, effect and level, scaled down where it would clip."""
+    out_file = audio_path(Path(out_file), "a preview")
     workers = _workers(jobs)
     tracker = Tracker(on_progress)
     tracker.stage("load")
@@ -227,12 +227,7 @@ def preview(
     pieces = [piece for audio in pieces for piece in (audio, gap)][:-1]
     channels = max(a.channels for a in pieces)
     samples = np.concatenate([with_channels(a, channels).samples for a in pieces])
-    audio = Audio(samples, rate_hz)
-    peak = float(np.abs(samples).max()) if samples.size else 0.0
-    if peak > 0.89:  # keep a preview out of clipping without mastering it
-        audio = Audio(samples * np.float32(0.89 / peak), rate_hz)
-    written = write_all(out_file.parent, out_file.stem, {"wav": lambda: wav_bytes(audio)})
-    return written["wav"]
+    return write_audio(out_file, Audio(samples, rate_hz), "a preview")
 
 
 __all__ = ["Plan", "RenderResult", "Timeline", "TAKE_LUFS", "plan", "render", "finish", "preview"]

@@ -58,11 +58,8 @@ def voices_report(name: str | None = None) -> str:
 
 
 def audition(name: str | None, text: str, out: Path | None) -> Path:
-    """Render `text` with preset `name` to a WAV, for listening."""
-    import numpy as np
-
-    from bulletin.base.audio import Audio
-    from bulletin.export.files import wav_bytes, write_all
+    """Render `text` with preset `name` to a WAV or MP3 (by `out`'s suffix), for listening."""
+    from bulletin.export.single import audio_path, write_audio
     from bulletin.sound.loudness import level_to
 
     if not text.strip():
@@ -70,13 +67,9 @@ def audition(name: str | None, text: str, out: Path | None) -> Path:
     if name is None:
         raise InputError("voices --say needs a preset name; one of " + ", ".join(p.name for p in _presets(None)))
     preset = _presets(name)[0]
-    target = Path(out) if out else Path("output") / f"voice-{name}.wav"
-    if target.suffix.lower() not in ("", ".wav"):
-        raise InputError(f"-o/--output: an audition is a WAV file; {str(target)!r} names a {target.suffix} file")
+    target = audio_path(Path(out) if out else Path("output") / f"voice-{name}.wav", "an audition")
     check_output_folder(target.parent)
     if (why := preset_problem(preset)) is not None:
         raise BulletinError(why)
     take = level_to(get_engine(preset.engine).synthesize(text, preset, 1.0), -16.0)
-    take = Audio(np.clip(take.samples, -0.89, 0.89), take.rate_hz)
-    written = write_all(target.parent, target.stem, {"wav": lambda: wav_bytes(take)})
-    return written["wav"]
+    return write_audio(target, take, "an audition")

@@ -1,0 +1,189 @@
+"""Writing the output when things go wrong: the disk fills up (an injected ENOSPC at the write
+and at the fsync, and a real 1 MB tmpfs where this machine lets us mount one), two renders of
+one story into one folder at once, and titles that would make unsafe file names."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+import bulletin.export.files as files
+from bulletin.__main__ import main
+from bulletin.export.files import Staged
+from bulletin.export.names import MAX_TITLE_BYTES, title_slug
+from tests.conftest import ROOT
+
+STORY = """title: Fault Test
+date: 2026-07-08
+cast: {anchor: {role: anchor, voice: anchor-us}}
+segments:
+  - anchor: {text}
+"""
+
+
+def _story(folder: Path, text: str = "Good morning, here is the news.", title: str = "Fault Test") -> Path:
+    path = folder / "story.yaml"
+    path.write_text(STORY.replace("{text}", text).replace("Fault Test", title))
+    return path
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture
+def rendered(tmp_path: Path) -> tuple[Path, Path, dict[str, bytes]]:
+    """A story rendered once: (story, output folder, its files)."""
+    story, out = _story(tmp_path), tmp_path / "out"
+    assert main(["render", str(story), "-o", str(out), "--jobs", "1"]) == 0
+    return story, out, _snapshot(out)
+
+
+def _fails_whole(capsys: pytest.CaptureFixture, story: Path, out: Path, previous: dict[str, bytes], name: str) -> None:
+    story.write_text(story.read_text().replace("here is the news", "here is other news"))
+    capsys.readouterr()
+    assert main(["render", str(story), "-o", str(out), "--jobs", "1"]) == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {str(out / name)!r}: cannot write: No space left on device"]
+    assert _snapshot(out) == previous  # the previous bulletin whole, no temporaries left
+
+
+def test_disk_full_while_writing_leaves_the_previous_bulletin(rendered, capsys, monkeypatch):
+    story, out, previous = rendered
+    real_open = open
+
+    class Full:
+        """A file on a disk with room for 1,000 bytes."""
+
+        def __init__(self, path: Path, mode: str) -> None:
+            self.file, self.room = real_open(path, mode), 1000
+
+        def write(self, data: bytes) -> int:
+            if len(data) > self.room:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            self.room -= len(data)
+            return self.file.write(data)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.file, name)
+
+    monkeypatch.setattr(files, "open", lambda path, mode: Full(path, mode), raising=False)
+    _fails_whole(capsys, story, out, previous, "fault-test-2026-07-08.wav")
+
+
+def test_disk_full_at_fsync_leaves_the_previous_bulletin(rendered, capsys, monkeypatch):
+    story, out, previous = rendered
+
+    def fsync(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files.os, "fsync", fsync)
+    _fails_whole(capsys, story, out, previous, "fault-test-2026-07-08.wav")
+
+
+def test_a_real_full_disk(tmp_path: Path):
+    """A 1 MB tmpfs: the first bulletin fits, a longer one of the same name does not."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (root in a namespace that allows mount is needed): {mounted.stderr.strip()}")
+    try:
+        story, out = _story(tmp_path), disk / "out"
+        run = [sys.executable, "-m", "bulletin", "render", str(story), "-o", str(out), "--jobs", "1", "--format", "wav,mp3"]
+        assert subprocess.run(run, cwd=ROOT, capture_output=True).returncode == 0
+        previous = _snapshot(out)
+        story.write_text(STORY.replace("{text}", " ".join(f"Item {i} of the news goes on for a good while longer." for i in range(8))))
+        done = subprocess.run(run, cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode == 1, done.stderr
+        errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "No space left on device" in errors[0] and str(out) in errors[0]
+        assert "Traceback" not in done.stderr
+        assert _snapshot(out) == previous
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_two_renders_at_once_end_with_one_whole_bulletin(tmp_path: Path):
+    """Same title and date, different words, same folder, at the same time: the files there are
+    all of one render or all of the other, each whole."""
+    out = tmp_path / "out"
+    stories = []
+    for words in ("the first render speaks these words", "the second render says something else entirely"):
+        folder = tmp_path / words.split()[1]
+        folder.mkdir()
+        stories.append(_story(folder, f"In this story {words}."))
+    runs = [subprocess.Popen([sys.executable, "-m", "bulletin", "render", str(s), "-o", str(out), "--jobs", "1", "--no-cache"],
+                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for s in stories]
+    for run in runs:
+        assert run.wait(timeout=300) == 0, run.stderr.read()
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"fault-test-2026-07-08.{ext}" for ext in ("json", "mp3", "vtt", "wav")]
+    cue = json.loads((out / names[0]).read_text())
+    text = cue["segments"][0]["text"]
+    assert text in " ".join((out / names[2]).read_text().split())  # captions and cue sheet of one render
+    info = sf.info(str(out / names[3]))
+    # and the WAV (the two renders' lengths differ by far more than the cue sheet's 1 ms)
+    assert info.frames / info.samplerate == pytest.approx(cue["duration"], abs=0.001)
+    assert (out / names[3]).stat().st_size == 44 + info.frames * 2
+    mp3 = sf.info(str(out / names[1]))
+    assert mp3.duration == pytest.approx(cue["duration"], abs=0.03)
+
+
+def _commit_many(args: tuple[Path, str, int]) -> None:
+    folder, label, rounds = args
+    for i in range(rounds):
+        with Staged(folder, "same") as staged:
+            for ext in ("a", "b", "c"):
+                staged.open(ext).write(f"{label} {i}".encode())
+
+
+def test_staged_commits_never_interleave(tmp_path: Path):
+    """Processes committing sets of files of one name as fast as they can: after each commit
+    the set is one writer's (checked at the end and by a reader holding the same lock)."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(3) as pool:
+        pool.map(_commit_many, [(tmp_path, label, 60) for label in ("x", "y", "z")])
+    contents = {(tmp_path / f"same.{ext}").read_text() for ext in ("a", "b", "c")}
+    assert len(contents) == 1
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+@pytest.mark.parametrize(("title", "slug"), [
+    ("KBS World Radio News", "kbs-world-radio-news"),
+    ("Defence/Foreign Affairs", "defence-foreign-affairs"),
+    ("../../etc/passwd", "etc-passwd"),
+    ("..", "bulletin"),
+    ("News\x00\x07\x1b[31m at\tnoon\n", "news-31m-at-noon"),
+    ("?!... --- ***", "bulletin"),
+    ("Nachrichten über Ärzte", "nachrichten-uber-arzte"),
+    ("KBS 뉴스", "kbs-뉴스"),
+    ("Morning " * 40, "morning-" * 9 + "morning"),
+])
+def test_output_names_are_safe_and_readable(title: str, slug: str):
+    assert title_slug(title) == slug
+
+
+def test_a_long_title_in_any_script_fits_a_file_name():
+    for title in ("x" * 300, "뉴스" * 300, "é" * 300):
+        slug = title_slug(title)
+        assert 0 < len(slug.encode()) <= MAX_TITLE_BYTES
+        assert len(f".{slug}-2026-07-08.chapters.json.bulletin-4194304.part".encode()) <= 255
+
+
+def test_a_nasty_title_renders_into_the_output_folder(tmp_path: Path, capsys):
+    story = _story(tmp_path, title='"../../../' + "Very long ../ title, " * 20 + '"')
+    out = tmp_path / "out"
+    assert main(["render", str(story), "-o", str(out), "--jobs", "1", "--format", "wav"]) == 0
+    written = list(out.iterdir())
+    assert len(written) == 3 and all(p.name.startswith("very-long-title-very-long-title") for p in written)
+    assert not [p for p in tmp_path.iterdir() if p.name not in ("story.yaml", "out")]
+
