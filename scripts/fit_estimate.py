@@ -88,6 +88,14 @@ def take_durations(texts: list[str], preset, rate: float = 1.0) -> list[float]: 
     return [takes[i + 1].duration_s for i in range(len(texts))]
 
 
+def engine_presets(engine: str) -> list:
+    """Presets at the engine's own pace on its first voices, for an engine no preset uses yet."""
+    from bulletin.cast.presets import Preset
+    from bulletin.engines import get_engine
+
+    return [Preset(f"{engine}-{voice}", engine, voice, rate_wpm=150) for voice in get_engine(engine).voices()[:2]]
+
+
 def features(texts: list[str], preset) -> np.ndarray:  # noqa: ANN001
     from bulletin.pipeline.estimate import estimate_features
 
@@ -105,6 +113,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engines", default="espeak,kokoro,piper")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--presets", type=int, default=2, help="presets per engine (default 2)")
     args = parser.parse_args()
 
     from bulletin.cast.presets import load_presets
@@ -118,7 +127,7 @@ def main() -> None:
         if engine_problem(engine):
             print(f"{engine}: not available here ({engine_problem(engine)})")
             continue
-        chosen = [p for p in presets.values() if p.engine == engine][:2]
+        chosen = ([p for p in presets.values() if p.engine == engine] or engine_presets(engine))[:args.presets]
         xs, ys = [], []
         for preset in chosen:
             xs.append(features([t for _, t in fitting], preset))

@@ -28,6 +28,8 @@ def cast_voices(
     engine is cast `auto` instead); `auto` members get presets that `usable` accepts (their
     engine and voice are on this machine), or any preset when none is usable."""
     chosen = _named_presets(story, presets, draft)
+    if len(chosen) == len(story.cast):
+        return chosen  # no `auto` member: no engine need be asked whether it loads
     pools = candidate_pools(presets.values(), usable, draft)
     if not any(pools):
         raise InputError(f"{story.path}: no voice presets found; the project's voices/ folder is missing")

@@ -99,3 +99,10 @@ def test_unknown_names_are_positioned_problems(tmp_path):
     assert len(lines) == 2
     assert "story.yaml:3:1: cast.anchor.voice: no voice preset 'n-anchor-x'" in lines[0] and "n-anchor-m" in lines[0]
     assert "segment 2.voice: no voice preset 'nope'" in lines[1]
+
+
+def test_a_cast_that_names_every_voice_asks_no_engine(tmp_path):
+    s = story(tmp_path, "  anchor: {role: anchor, voice: n-anchor-m}\n")
+    asked = []
+    cast = cast_voices(s, PRESETS, lambda p: asked.append(p) or True)
+    assert cast["anchor"].name == "n-anchor-m" and asked == []

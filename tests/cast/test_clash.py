@@ -47,3 +47,21 @@ def test_the_example_casts_without_clashes():
     run = _check(EXAMPLE)
     assert run.returncode == 0, run.stderr
     assert "warning:" not in run.stdout
+
+
+def test_neural_presets_clash_on_one_voice_at_a_close_pace(tmp_path: Path):
+    from bulletin.cast.clash import alike, clashes
+    from bulletin.cast.presets import Preset
+    from bulletin.script.story import load_story
+
+    kumo = Preset("n-one", "kokoro", "jm_kumo", rate_wpm=150, roles=("anchor",), gender="male")
+    twin = Preset("n-two", "kokoro", "jm_kumo", pitch=90, rate_wpm=160, roles=("reporter",), gender="male")
+    other = Preset("n-three", "kokoro", "jf_alpha", rate_wpm=150, roles=("reporter",), gender="female")
+    # Kokoro ignores espeak-ng's pitch: only the voice or a clearly other pace tells them apart
+    assert alike(kumo, twin) and not alike(kumo, other)
+    assert not alike(kumo, Preset("n-fast", "kokoro", "jm_kumo", rate_wpm=180))
+    story = tmp_path / "story.yaml"
+    story.write_text(STORY)
+    loaded = load_story(story)
+    warnings = clashes(loaded, {"anchor": kumo, "kim": twin}, {p.name: p for p in (kumo, twin, other)})
+    assert len(warnings) == 1 and "cast.kim: sounds like anchor" in warnings[0] and "try voice: n-three" in warnings[0]
