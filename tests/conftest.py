@@ -67,3 +67,21 @@ def write_presets(folder: Path) -> None:
     for pitch, (name, voice) in enumerate(PRESETS.items()):
         (folder / "voices" / f"{name}.yaml").write_text(
             f"engine: espeak\nvoice: {voice}\npitch: {30 + 20 * pitch}\nrate_wpm: 170\nroles: [anchor]\n")
+
+
+@pytest.fixture
+def engine_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every text the real espeak engine is asked to speak in this process (it still speaks it):
+    counts synthesis at the engine boundary."""
+    from bulletin.engines import get_engine
+
+    engine = get_engine("espeak")
+    real = engine.synthesize
+    said: list[str] = []
+
+    def synthesize(text: str, *args: object, **kwargs: object) -> object:
+        said.append(text)
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "synthesize", synthesize)
+    return said

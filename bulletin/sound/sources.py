@@ -23,9 +23,10 @@ from bulletin.sound.store import CACHE_VERSION, TAKE_LUFS, Take, TakeStore, audi
 @cache
 def _builtin_code() -> str:
     """What the builtin sounds are made by: a change to it changes their cache keys."""
-    from bulletin.sound import builtin
+    from bulletin.sound import builtin, instruments
 
-    return hashlib.sha256(Path(builtin.__file__ or "").read_bytes()).hexdigest()[:16]
+    code = b"".join(Path(module.__file__ or "").read_bytes() for module in (builtin, instruments))
+    return hashlib.sha256(code).hexdigest()[:16]
 
 
 def _file_identity(path: Path) -> dict[str, object] | None:

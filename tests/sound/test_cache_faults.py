@@ -16,9 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bulletin.base.audio import Audio
 from bulletin.base.errors import InputError
-from bulletin.engines import get_engine
 from bulletin.pipeline.render import render
 from bulletin.sound import cache as cache_module
 from bulletin.sound.cache import TakeCache, open_cache
@@ -53,21 +51,6 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-@pytest.fixture
-def said(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every text the real espeak engine speaks in this process (it still speaks it)."""
-    engine = get_engine("espeak")
-    real = engine.synthesize
-    texts: list[str] = []
-
-    def synthesize(text: str, *args: object, **kwargs: object) -> Audio:
-        texts.append(text)
-        return real(text, *args, **kwargs)
-
-    monkeypatch.setattr(engine, "synthesize", synthesize)
-    return texts
-
-
 def entries(folder: Path) -> list[Path]:
     return sorted(folder.glob("*/*.take"))
 
@@ -77,9 +60,9 @@ def bulletin(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
                           env=dict(os.environ, **env), timeout=300)
 
 
-def test_broken_entries_are_remade_never_mixed_in(story: Path, tmp_path: Path, folder: Path, said: list[str]):
+def test_broken_entries_are_remade_never_mixed_in(story: Path, tmp_path: Path, folder: Path, engine_calls: list[str]):
     cold = render(story, tmp_path / "cold", jobs=1)
-    assert len(said) == 3 and len(entries(folder)) == 5  # three sentences, two segment takes
+    assert len(engine_calls) == 3 and len(entries(folder)) == 5  # three sentences, two segment takes
     for n, path in enumerate(entries(folder)):
         data = bytearray(path.read_bytes())
         if n % 2:
@@ -87,14 +70,14 @@ def test_broken_entries_are_remade_never_mixed_in(story: Path, tmp_path: Path, f
         else:
             data[len(data) // 2] ^= 0x40  # one flipped bit, as by a bad disk
         path.write_bytes(bytes(data))
-    said.clear()
+    engine_calls.clear()
     again = render(story, tmp_path / "again", jobs=1)
-    assert sorted(said) == sorted(["Good morning, here is the news.", "Thank you.", "The cache keeps every take it made."])
+    assert sorted(engine_calls) == sorted(["Good morning, here is the news.", "Thank you.", "The cache keeps every take it made."])
     assert again.duration_s == pytest.approx(cold.duration_s, abs=0.01)
     assert again.integrated_lufs == pytest.approx(cold.integrated_lufs, abs=0.05)
-    said.clear()
+    engine_calls.clear()
     render(story, tmp_path / "third", jobs=1)
-    assert said == []  # the remade entries are whole
+    assert engine_calls == []  # the remade entries are whole
 
 
 def test_a_broken_entry_is_a_miss_and_is_removed(tmp_path: Path):
@@ -162,16 +145,16 @@ def test_bad_cache_size_is_one_line(story: Path, tmp_path: Path, monkeypatch: py
         open_cache()
 
 
-def test_the_cache_at_an_fsspec_url(story: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, said: list[str]):
+def test_the_cache_at_an_fsspec_url(story: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine_calls: list[str]):
     url = "memory://bulletin-test/takes"
     monkeypatch.setenv("BULLETIN_CACHE", url)
     cache = open_cache()
     assert cache.location == url and cache.clear() == 0
     render(story, tmp_path / "cold", jobs=1)
-    assert len(said) == 3
-    said.clear()
+    assert len(engine_calls) == 3
+    engine_calls.clear()
     render(story, tmp_path / "warm", jobs=1)
-    assert said == []
+    assert engine_calls == []
     # entries there are checked too: a broken one is made again
     fs = cache.store.fs
     names = sorted(fs.find("/bulletin-test/takes"))
@@ -179,7 +162,7 @@ def test_the_cache_at_an_fsspec_url(story: Path, tmp_path: Path, monkeypatch: py
     for name in names:
         fs.pipe_file(name, fs.cat_file(name)[:-10])
     render(story, tmp_path / "again", jobs=1)
-    assert len(said) == 3
+    assert len(engine_calls) == 3
     assert open_cache(url).clear() == 5
 
 

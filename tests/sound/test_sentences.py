@@ -9,9 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bulletin.base.audio import Audio
 from bulletin.cast.presets import load_presets
-from bulletin.engines import get_engine
 from bulletin.pipeline.render import render
 from bulletin.sound.cache import TakeCache
 from bulletin.sound.sentences import (
@@ -47,21 +45,6 @@ def test_split_sentences(text: str, expected: list[str]):
     assert split_sentences(text) == expected
 
 
-@pytest.fixture
-def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every text the real espeak engine is asked to speak in this process (it still speaks)."""
-    engine = get_engine("espeak")
-    real = engine.synthesize
-    said: list[str] = []
-
-    def synthesize(text: str, *args: object, **kwargs: object) -> Audio:
-        said.append(text)
-        return real(text, *args, **kwargs)
-
-    monkeypatch.setattr(engine, "synthesize", synthesize)
-    return said
-
-
 def story_with(folder: Path, text: str) -> Path:
     write_presets(folder)
     path = folder / "story.yaml"
@@ -71,17 +54,17 @@ def story_with(folder: Path, text: str) -> Path:
     return path
 
 
-def test_one_word_edit_synthesizes_one_sentence(tmp_path: Path, counted: list[str]):
+def test_one_word_edit_synthesizes_one_sentence(tmp_path: Path, engine_calls: list[str]):
     story = story_with(tmp_path, SIX.replace('"', ""))
     cold = render(story, tmp_path / "cold", jobs=1)
     # six sentences; the second segment says the sixth again and is made from it, not spoken
-    assert len(counted) == 6
-    counted.clear()
+    assert len(engine_calls) == 6
+    engine_calls.clear()
     render(story, tmp_path / "warm", jobs=1)
-    assert counted == []  # every take from the cache
+    assert engine_calls == []  # every take from the cache
     story.write_text(story.read_text().replace("three hours", "four hours"))
     edited = render(story, tmp_path / "edited", jobs=1)
-    assert counted == ["They spoke for four hours."]
+    assert engine_calls == ["They spoke for four hours."]
     # the edit changes one sentence's length, and the cue sheet follows it
     spans = [(s["start"], s["end"]) for s in edited.cue["segments"] if s["kind"] == "speech"]
     before = [(s["start"], s["end"]) for s in cold.cue["segments"] if s["kind"] == "speech"]
