@@ -200,7 +200,8 @@ class _JobsLoader:
             return None
         try:
             return ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        # a folder of the zone database ("Europe") or a name too long for a file: no zone either
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             self.r.problem(
                 node,
                 where,

@@ -52,6 +52,8 @@ FOUND = [
     Case("jobs", "dst", ("publish: a NUL byte",), b'jobs:\n  newyork:\n    story: s.yaml\n    publish: "\\0x"\n'),
     Case("jobs", "dst", ("assets: a NUL byte",), b'jobs:\n  a:\n    story: s.yaml\n    publish: p\n    assets: ["\\0"]\n'),
     Case("story", "anchors", ("unclosed {",), b"title: T\ncast:\n  anchor: {role: a"),
+    Case("jobs", "full", ("timezone: a folder of the zone database",), b"timezone: Europe\njobs: {a: {story: s, publish: p}}\n"),
+    Case("jobs", "full", ("timezone: a name too long",), b"timezone: " + b"-" * 300 + b"\njobs: {a: {story: s, publish: p}}\n"),
     Case("story", "anchors", ("a line separator in a key",), b'title: T\n"ca\\Lst": {anchor: {role: anchor}}\n'),
     Case("story", "anchors", ("an escape past U+10FFFF",), b'title: "\\U0019A23E"\n'),
     Case("story", "anchors", ("a key that starts with a space",), b'" title": T\n'),
