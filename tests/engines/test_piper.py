@@ -168,9 +168,10 @@ def test_auto_casting_prefers_the_neural_anchor(tmp_path: Path):
     auto = tmp_path / "story.yaml"
     auto.write_text(story.replace("{role: anchor, voice: anchor-us}", "{role: anchor}"))
     p = plan(auto)
-    assert p.cast["anchor"].name == "anchor-neural"
+    assert p.cast["anchor"].neural and p.cast["anchor"].name != "anchor-neural"
     # the reporter (a man) gets a neural voice of his own
-    assert p.cast["kim"].neural and p.cast["kim"].gender == "male" and p.cast["kim"].name != "anchor-neural"
+    assert p.cast["kim"].neural and p.cast["kim"].gender == "male"
+    assert "anchor-neural" in {m.name for m in p.cast.values()}  # Piper joe speaks for an official
     neural = plan(ROOT / "examples" / "gsomia" / "story-neural.yaml")
     assert neural.cast["anchor"].name == "anchor-neural"
 
