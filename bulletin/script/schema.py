@@ -9,42 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from bulletin.script.story import (
-    BUILTIN_NAMES,
-    CLIP_KEYS,
-    CLIP_TIME_RANGE,
-    EFFECTS,
-    FORMATS,
-    GAIN_RANGE,
-    GAP_RANGE,
-    GENDERS,
-    ID_PATTERN,
-    LOUDNESS_PRESETS,
-    LOUDNESS_RANGE,
-    MASTER_GAP_RANGE,
-    MASTER_KEYS,
-    MAX_SEGMENTS,
-    MAX_TEXT_CHARS,
-    MEMBER_KEYS,
-    MP3_BITRATES,
-    PAUSE_KEYS,
-    PAUSE_RANGE,
-    RATE_RANGE,
-    RESERVED_IDS,
-    ROLES,
-    SAMPLE_RATE_RANGE,
-    SPEECH_KEYS,
-    STING_KEYS,
-    STORY_GAP_RANGE,
-    STORY_KEYS,
-    TOP_KEYS,
-)
+from bulletin.script import model
 
 Schema = dict[str, Any]
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
-_BUILTINS = [f"builtin:{name}" for name in BUILTIN_NAMES]
-_PRESETS = ", ".join(f"{name} = {lufs:g} LUFS" for name, lufs in LOUDNESS_PRESETS.items())
+_BUILTINS = [f"builtin:{name}" for name in model.BUILTIN_NAMES]
+_PRESETS = ", ".join(f"{name} = {lufs:g} LUFS" for name, lufs in model.LOUDNESS_PRESETS.items())
 
 
 def _number(low: float, high: float, description: str, *, low_open: bool = False, integer: bool = False) -> Schema:
@@ -62,7 +33,7 @@ def _text(description: str, max_chars: int | None = None) -> Schema:
 
 
 def _id(description: str) -> Schema:
-    return {"type": "string", "pattern": ID_PATTERN, "description": description}
+    return {"type": "string", "pattern": model.ID_PATTERN, "description": description}
 
 
 def _object(keys: tuple[str, ...], described: dict[str, Schema], description: str,
@@ -89,52 +60,52 @@ def story_schema() -> Schema:
             {"type": "string", "pattern": r"\S", "not": {"pattern": "^builtin:"}},
         ],
     }
-    gap = _number(*GAP_RANGE, "silence after this segment in seconds; overrides master.gap")
+    gap = _number(*model.GAP_RANGE, "silence after this segment in seconds; overrides master.gap")
     segment_id = _id("a name to preview this segment by (`bulletin preview STORY ID`); unique, "
                      "not a plain number") | {"not": {"pattern": "^[0-9]+$"}}
     speaker = _id("the cast id of who speaks")
     voice = {"type": "string", "pattern": r"\S", "description": "a voice preset name (see `bulletin voices`), "
              "or auto to let casting choose"}
-    effect = {"enum": list(EFFECTS), "description": "none; phone (a telephone line); field (recorded outside a studio)"}
-    cast_id = _id("") | {"not": {"enum": list(RESERVED_IDS)}}
+    effect = {"enum": list(model.EFFECTS), "description": "none; phone (a telephone line); field (recorded outside a studio)"}
+    cast_id = _id("") | {"not": {"enum": list(model.RESERVED_IDS)}}
     del cast_id["description"]
 
     member_keys: dict[str, Schema] = {
-        "role": {"enum": list(ROLES), "description": "what the member does on air; guides voice casting"},
+        "role": {"enum": list(model.ROLES), "description": "what the member does on air; guides voice casting"},
         "name": _text("shown in the cue sheet, captions and check; default: the id"),
         "title": _text("a job title, shown with the name"),
         "voice": voice,
         "effect": effect | {"description": "default: none for anchor and reporter, field for official and guest"},
-        "gender": {"enum": list(GENDERS), "description": "how the member sounds, for `auto` casting; "
+        "gender": {"enum": list(model.GENDERS), "description": "how the member sounds, for `auto` casting; "
                    "default: either"},
     }
-    member = _object(MEMBER_KEYS, member_keys, "a speaker", required=("role",))
+    member = _object(model.MEMBER_KEYS, member_keys, "a speaker", required=("role",))
     # an id that is itself a role name (anchor, reporter, ...) may leave role out
-    member_by_role = _object(MEMBER_KEYS, member_keys, "a speaker; role defaults to the id")
+    member_by_role = _object(model.MEMBER_KEYS, member_keys, "a speaker; role defaults to the id")
 
     master_keys: dict[str, Schema] = {
         "loudness": {
             "description": f"the integrated loudness target: {_PRESETS} (both -1 dBTP), or a LUFS number",
             "anyOf": [
-                {"enum": list(LOUDNESS_PRESETS)},
-                _number(*LOUDNESS_RANGE, "integrated target in LUFS"),
+                {"enum": list(model.LOUDNESS_PRESETS)},
+                _number(*model.LOUDNESS_RANGE, "integrated target in LUFS"),
             ],
         },
-        "sample_rate": _number(*SAMPLE_RATE_RANGE, "output sample rate in Hz", integer=True),
+        "sample_rate": _number(*model.SAMPLE_RATE_RANGE, "output sample rate in Hz", integer=True),
         "formats": {
-            "type": "array", "items": {"enum": list(FORMATS)}, "minItems": 1,
-            "description": f"files to write; default: {', '.join(FORMATS)}",
+            "type": "array", "items": {"enum": list(model.FORMATS)}, "minItems": 1,
+            "description": f"files to write; default: {', '.join(model.FORMATS)}",
         },
-        "mp3_bitrate": {"enum": list(MP3_BITRATES), "description": "MP3 bitrate in kbps"},
-        "gap": _number(*MASTER_GAP_RANGE, "silence between segments in seconds"),
-        "story_gap": _number(*STORY_GAP_RANGE, "silence between stories in seconds"),
+        "mp3_bitrate": {"enum": list(model.MP3_BITRATES), "description": "MP3 bitrate in kbps"},
+        "gap": _number(*model.MASTER_GAP_RANGE, "silence between segments in seconds"),
+        "story_gap": _number(*model.STORY_GAP_RANGE, "silence between stories in seconds"),
     }
 
     speech_keys: dict[str, Schema] = {
         "speaker": speaker,
-        "text": _text("what the speaker says", MAX_TEXT_CHARS),
+        "text": _text("what the speaker says", model.MAX_TEXT_CHARS),
         "voice": voice | {"description": "a voice preset for this segment only"},
-        "rate": _number(*RATE_RANGE, "pace; 1.0 is the voice's own"),
+        "rate": _number(*model.RATE_RANGE, "pace; 1.0 is the voice's own"),
         "effect": effect | {"description": "overrides the member's effect for this segment"},
         "gap": gap,
         "id": segment_id,
@@ -143,11 +114,11 @@ def story_schema() -> Schema:
         "clip": sound | {"description": "a recorded actuality: an audio file relative to the story file "
                                         "(or an --assets folder)", "anyOf": sound["anyOf"][1:]},
         "speaker": speaker | {"description": "the cast id of who is heard, for the cue sheet and captions"},
-        "start": _number(*CLIP_TIME_RANGE, "trim: seconds into the file to start at"),
-        "end": _number(*CLIP_TIME_RANGE, "trim: seconds into the file to stop at; after start",
+        "start": _number(*model.CLIP_TIME_RANGE, "trim: seconds into the file to start at"),
+        "end": _number(*model.CLIP_TIME_RANGE, "trim: seconds into the file to stop at; after start",
                        low_open=True),
-        "gain": _number(*GAIN_RANGE, "level change in dB"),
-        "text": _text("what is said in the clip, for captions", MAX_TEXT_CHARS),
+        "gain": _number(*model.GAIN_RANGE, "level change in dB"),
+        "text": _text("what is said in the clip, for captions", model.MAX_TEXT_CHARS),
         "gap": gap,
         "id": segment_id,
     }
@@ -158,7 +129,7 @@ def story_schema() -> Schema:
         "id": segment_id,
     }
     pause_keys: dict[str, Schema] = {
-        "pause": _number(*PAUSE_RANGE, "seconds of silence", low_open=True),
+        "pause": _number(*model.PAUSE_RANGE, "seconds of silence", low_open=True),
     }
     segment = {
         "description": "one segment: CAST_ID: TEXT, the long form {speaker, text}, pause, sting or clip",
@@ -170,17 +141,17 @@ def story_schema() -> Schema:
                 "minProperties": 1,
                 "maxProperties": 1,
                 "propertyNames": cast_id,
-                "additionalProperties": _text("what the speaker says", MAX_TEXT_CHARS),
+                "additionalProperties": _text("what the speaker says", model.MAX_TEXT_CHARS),
             },
-            _object(SPEECH_KEYS, speech_keys, "speech (long form)", required=("speaker", "text")),
-            _object(PAUSE_KEYS, pause_keys, "pause", required=("pause",)),
-            _object(STING_KEYS, sting_keys, "sting", required=("sting",)),
-            _object(CLIP_KEYS, clip_keys, "clip", required=("clip",)),
+            _object(model.SPEECH_KEYS, speech_keys, "speech (long form)", required=("speaker", "text")),
+            _object(model.PAUSE_KEYS, pause_keys, "pause", required=("pause",)),
+            _object(model.STING_KEYS, sting_keys, "sting", required=("sting",)),
+            _object(model.CLIP_KEYS, clip_keys, "clip", required=("clip",)),
         ],
     }
     segments = {
-        "type": "array", "items": {"$ref": "#/$defs/segment"}, "minItems": 1, "maxItems": MAX_SEGMENTS,
-        "description": f"in order; numbered from 1 across all stories (at most {MAX_SEGMENTS:,})",
+        "type": "array", "items": {"$ref": "#/$defs/segment"}, "minItems": 1, "maxItems": model.MAX_SEGMENTS,
+        "description": f"in order; numbered from 1 across all stories (at most {model.MAX_SEGMENTS:,})",
     }
     story_keys: dict[str, Schema] = {
         "headline": _text("the story's title: an MP3 chapter and a cue sheet entry"),
@@ -192,7 +163,7 @@ def story_schema() -> Schema:
         "date": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$",
                  "description": "YYYY-MM-DD; default: the day of the render"},
         "language": {"type": "string", "pattern": r"\S", "description": "language code; default: en"},
-        "master": _object(MASTER_KEYS, master_keys, "mastering and output settings; every key has a default"),
+        "master": _object(model.MASTER_KEYS, master_keys, "mastering and output settings; every key has a default"),
         "pronounce": {
             "type": "object",
             "description": "whole-word respellings for the voices only; captions and the cue sheet keep "
@@ -205,24 +176,24 @@ def story_schema() -> Schema:
             "description": "every speaker, by the id that segments use",
             "minProperties": 1,
             "propertyNames": cast_id,
-            "properties": {role: {"$ref": "#/$defs/member_by_role"} for role in ROLES},
+            "properties": {role: {"$ref": "#/$defs/member_by_role"} for role in model.ROLES},
             "additionalProperties": {"$ref": "#/$defs/member"},
         },
         "stings": {
             "type": "object",
             "description": "named jingles for `sting:` segments",
-            "propertyNames": {"pattern": ID_PATTERN},
+            "propertyNames": {"pattern": model.ID_PATTERN},
             "additionalProperties": {"$ref": "#/$defs/sound"},
         },
         "stories": {
             "type": "array", "minItems": 1,
-            "items": _object(STORY_KEYS, story_keys, "a story: an MP3 chapter",
+            "items": _object(model.STORY_KEYS, story_keys, "a story: an MP3 chapter",
                              required=("headline", "segments")),
             "description": "the bulletin's stories, in order",
         },
         "segments": segments | {"description": "a single-story file's segments (instead of stories)"},
     }
-    schema = _object(TOP_KEYS, top_keys, "a news bulletin script for `bulletin render`",
+    schema = _object(model.TOP_KEYS, top_keys, "a news bulletin script for `bulletin render`",
                      required=("title", "cast"))
     return {
         "$schema": DIALECT,

@@ -138,15 +138,14 @@ def _open(rate_hz: int) -> np.ndarray:
         score.add(start_s, chord((60, 64, 67, 72), 0.09, rate_hz, release_s=0.07), level=0.7)
     # The held chord: C major with an added ninth, spread over three octaves.
     score.add(2.0, chord((48, 55, 60, 64, 67, 74, 79), 0.8, rate_hz, release_s=0.5), level=0.8)
-    for start_s, midi, level in (
-        (0.0, 36, 0.4),
-        (1.0, 43, 0.4),
-        (1.5, 36, 0.35),
-        (1.75, 36, 0.35),
-        (2.0, 36, 0.6),
-    ):
-        score.add(start_s, timpani(hz(midi), rate_hz), level=level)
+    _timpani(score, ((0.0, 36, 0.4), (1.0, 43, 0.4), (1.5, 36, 0.35), (1.75, 36, 0.35), (2.0, 36, 0.6)), rate_hz)
     return score.finish(STING_PEAK_DBFS, fade_s=0.4)
+
+
+def _timpani(score: Score, hits: tuple[tuple[float, int, float], ...], rate_hz: int) -> None:
+    """Timpani strokes under a sting: (start_s, MIDI note, level) each."""
+    for start_s, midi, level in hits:
+        score.add(start_s, timpani(hz(midi), rate_hz), level=level)
 
 
 def _close(rate_hz: int) -> np.ndarray:
@@ -164,14 +163,7 @@ def _close(rate_hz: int) -> np.ndarray:
         score.add(start_s, chord(notes, 0.14, rate_hz, release_s=0.1), level=0.65)
     score.add(1.3125, brass(hz(74), 0.12, rate_hz, release_s=0.06), level=0.4)  # D5 pickup
     score.add(1.5, chord((48, 55, 60, 64, 67, 72), 0.8, rate_hz, release_s=0.6), level=0.8)
-    for start_s, midi, level in (
-        (0.0, 41, 0.4),
-        (0.375, 41, 0.3),
-        (0.75, 43, 0.4),
-        (1.125, 43, 0.3),
-        (1.5, 36, 0.6),
-    ):
-        score.add(start_s, timpani(hz(midi), rate_hz), level=level)
+    _timpani(score, ((0.0, 41, 0.4), (0.375, 41, 0.3), (0.75, 43, 0.4), (1.125, 43, 0.3), (1.5, 36, 0.6)), rate_hz)
     return score.finish(STING_PEAK_DBFS, fade_s=0.5)
 
 

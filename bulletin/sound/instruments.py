@@ -58,15 +58,8 @@ def envelope(
     return rise * body * fall
 
 
-def brass(
-    freq_hz: float,
-    hold_s: float,
-    rate_hz: int,
-    *,
-    release_s: float = 0.15,
-    decay_s: float = 0.25,
-    detune_cents: float = 6.0,
-) -> np.ndarray:
+def brass(freq_hz: float, hold_s: float, rate_hz: int, *, release_s: float = 0.15, decay_s: float = 0.25,
+          detune_cents: float = 6.0) -> np.ndarray:
     """A bright brass-like synth note: sawtooth-like harmonics, two voices slightly detuned.
 
     Each harmonic's envelope is the note's envelope raised to a power that grows
