@@ -151,9 +151,9 @@ def one_word_edited(text: str, segment_text: str) -> str:
 
 def _say(job) -> float:  # noqa: ANN001
     """In a worker: one sentence straight through its engine; seconds of audio."""
-    from bulletin.engines import get_engine
+    from bulletin.engines import speak
 
-    return get_engine(job.preset.engine).synthesize(job.text, job.preset, job.rate).duration_s
+    return speak(job.text, job.preset, job.rate).duration_s
 
 
 def raw_inference(plan, jobs: int) -> tuple[float, int, float]:  # noqa: ANN001

@@ -240,7 +240,7 @@ def cache_folder() -> Path:
 
 def synthesized(preset: object, text: str) -> np.ndarray:
     """16 kHz speech of `preset` reading `text`, from the score cache when made before."""
-    from bulletin.engines import get_engine
+    from bulletin.engines import get_engine, speak
 
     engine = get_engine(preset.engine)
     key = hashlib.sha256(json.dumps([engine.version(), preset.sound_settings(), text], sort_keys=True,
@@ -249,7 +249,7 @@ def synthesized(preset: object, text: str) -> np.ndarray:
     path = folder / f"{key}.npy"
     if path.is_file():
         return np.load(path)
-    take = engine.synthesize(text, preset, 1.0)
+    take = speak(text, preset, 1.0)
     audio = to_16k(take.samples, take.rate_hz)
     folder.mkdir(parents=True, exist_ok=True)
     np.save(path.with_suffix(".tmp.npy"), audio)

@@ -5,17 +5,22 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bulletin.base.errors import InputError
 from bulletin.script.story import ROLES
 from bulletin.script.yamlnodes import Reader, compose_file
 
+if TYPE_CHECKING:
+    from yaml.nodes import Node
+
 PROJECT_VOICES = Path(__file__).resolve().parents[2] / "voices"
 LEXICON = "lexicon.yaml"  # beside the presets: default respellings, not a preset
 PRESET_KEYS = (
     "engine", "voice", "model", "speaker", "pitch", "pitch_range", "rate_wpm", "volume",
-    "roles", "priority", "gender", "description",
+    "shift_semitones", "roles", "priority", "gender", "description",
 )
+MAX_SHIFT_SEMITONES = 6.0  # further, and the speech sounds sped up or slowed down, not resized
 GENDERS = ("male", "female")  # how a preset sounds, for `auto` casting's gender hints
 # formant-synthesis engines: fast and always there, but not broadcast voices; every other
 # engine is neural (`auto` casts those first where they load)
@@ -34,6 +39,9 @@ class Preset:
     rate_wpm: int = 175  # words per minute at rate 1.0 (piper: its natural pace is 175)
     volume: int = 100
     speaker: int | None = None  # speaker number in a multi-speaker piper model
+    # pitch and formants moved together, for any engine: a bigger (negative) or smaller
+    # (positive) speaker than the engine voice itself (see bulletin.engines.speak)
+    shift_semitones: float = 0.0
     roles: tuple[str, ...] = ()  # roles it suits, best first
     priority: int = 0  # higher wins among presets that suit a role equally well
     gender: str | None = None  # "male" or "female": how it sounds (median F0 under 150 / over 165 Hz)
@@ -103,9 +111,7 @@ def load_preset(path: Path, engines: Collection[str] = ()) -> Preset:
         values["voice"] = r.text(m["voice"][1], "voice")
     else:
         r.problem(root, "voice", "is required: the engine's voice (or model: for piper)")
-    for key, low, high in (("pitch", 0, 100), ("pitch_range", 0, 100), ("rate_wpm", 80, 450), ("volume", 10, 200), ("speaker", 0, 10_000), ("priority", -100, 100)):
-        if key in m:
-            values[key] = r.integer(m[key][1], key, low, high)
+    values.update(_numbers(r, m))
     if "roles" in m:
         values["roles"] = tuple(r.choice(n, f"roles[{i + 1}]", ROLES) for i, n in r.items(m["roles"][1], "roles"))
     if "gender" in m:
@@ -114,6 +120,18 @@ def load_preset(path: Path, engines: Collection[str] = ()) -> Preset:
         values["description"] = r.text(m["description"][1], "description")
     r.raise_if_problems()
     return Preset(name=path.stem, **values)  # type: ignore[arg-type]
+
+
+def _numbers(r: Reader, m: dict[str, tuple[Node, Node]]) -> dict[str, object]:
+    """A preset's numeric settings, each checked against its range."""
+    values: dict[str, object] = {}
+    for key, low, high in (("pitch", 0, 100), ("pitch_range", 0, 100), ("rate_wpm", 80, 450), ("volume", 10, 200), ("speaker", 0, 10_000), ("priority", -100, 100)):
+        if key in m:
+            values[key] = r.integer(m[key][1], key, low, high)
+    if "shift_semitones" in m:
+        values["shift_semitones"] = r.number(m["shift_semitones"][1], "shift_semitones",
+                                             -MAX_SHIFT_SEMITONES, MAX_SHIFT_SEMITONES)
+    return values
 
 
 def load_lexicon(story_folder: Path | None = None) -> dict[str, str]:

@@ -6,10 +6,12 @@ import importlib
 from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
+import numpy as np
+
+from bulletin.base.audio import Audio
 from bulletin.base.errors import BulletinError
 
 if TYPE_CHECKING:
-    from bulletin.base.audio import Audio
     from bulletin.cast.presets import Preset
 
 # engine name -> module that defines `create() -> Engine`
@@ -61,3 +63,23 @@ def engine_problem(name: str) -> str | None:
     except BulletinError as error:
         return str(error)
     return None
+
+
+def speak(text: str, preset: Preset, rate: float) -> Audio:
+    """`text` in `preset`'s voice at `rate` times its pace, resized by its `shift_semitones`.
+
+    The shift is the oldest trick of the tape machine, kept clean: the engine speaks faster by
+    the shift's factor and the result is played back slower by it (a resampling). Pitch and
+    formants move together, as between a bigger and a smaller speaker of one accent, and the
+    pace comes back to the preset's own. A formant-preserving pitch shift would only retune the
+    same speaker; this makes another one, and costs no more than a resampling.
+    """
+    engine = get_engine(preset.engine)
+    if not preset.shift_semitones:
+        return engine.synthesize(text, preset, rate)
+    import soxr
+
+    factor = 2.0 ** (preset.shift_semitones / 12)
+    spoken = engine.synthesize(text, preset, rate / factor)
+    played = soxr.resample(spoken.samples, spoken.rate_hz * factor, spoken.rate_hz, quality="HQ")
+    return Audio(np.ascontiguousarray(played, np.float32).reshape(-1, spoken.channels), spoken.rate_hz)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bulletin.base.errors import BulletinError, InputError
 from bulletin.cast.presets import Preset, load_presets
-from bulletin.engines import ENGINES, engine_problem, get_engine
+from bulletin.engines import ENGINES, engine_problem, get_engine, speak
 from bulletin.pipeline.checking import table
 from bulletin.pipeline.planning import check_output_folder, preset_problem
 from bulletin.script.yamlnodes import suggest
@@ -71,5 +71,5 @@ def audition(name: str | None, text: str, out: Path | None) -> Path:
     check_output_folder(target.parent)
     if (why := preset_problem(preset)) is not None:
         raise BulletinError(why)
-    take = level_to(get_engine(preset.engine).synthesize(text, preset, 1.0), -16.0)
+    take = level_to(speak(text, preset, 1.0), -16.0)
     return write_audio(target, take, "an audition")

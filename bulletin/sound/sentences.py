@@ -22,7 +22,7 @@ import numpy as np
 from bulletin.base.audio import Audio, resample
 from bulletin.base.errors import BulletinError
 from bulletin.cast.presets import Preset
-from bulletin.engines import get_engine
+from bulletin.engines import get_engine, speak
 from bulletin.sound.cache import TakeCache, content_key
 from bulletin.sound.store import CACHE_VERSION, TAKE_LUFS, audible, levelled
 
@@ -124,7 +124,7 @@ def voice_sentence(job: SentenceJob) -> Audio:
         # the key promises this version's sound: a worker with another one must not fill it
         raise BulletinError(f"engine {job.preset.engine!r} here is {engine.version()!r}, the job "
                             f"was made for {job.engine_version!r}")
-    raw = audible(engine.synthesize(job.text, job.preset, job.rate), EDGE_S)
+    raw = audible(speak(job.text, job.preset, job.rate), EDGE_S)
     if raw.samples.shape[0] == 0:
         raise BulletinError(f"{job.preset.engine} produced only silence for {job.text[:40]!r}")
     return raw

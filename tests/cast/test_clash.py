@@ -65,3 +65,18 @@ def test_neural_presets_clash_on_one_voice_at_a_close_pace(tmp_path: Path):
     loaded = load_story(story)
     warnings = clashes(loaded, {"anchor": kumo, "kim": twin}, {p.name: p for p in (kumo, twin, other)})
     assert len(warnings) == 1 and "cast.kim: sounds like anchor" in warnings[0] and "try voice: n-three" in warnings[0]
+
+
+def test_a_size_shift_of_three_semitones_or_more_makes_another_speaker():
+    from dataclasses import replace
+
+    from bulletin.cast.clash import alike
+    from bulletin.cast.presets import Preset
+
+    kumo = Preset(name="kumo", engine="kokoro", voice="jm_kumo", rate_wpm=150)
+    assert alike(kumo, replace(kumo, name="k2", shift_semitones=2.0))  # the same man, a bit lower
+    assert not alike(replace(kumo, shift_semitones=-2.0), replace(kumo, name="k2", shift_semitones=2.0))
+    espeak = Preset(name="e", engine="espeak", voice="en-us+m3", pitch=40)
+    # espeak's own pitch and the shift add up: 12 steps plus 1.5 semitones (9 steps) are 21
+    assert not alike(espeak, replace(espeak, name="e2", pitch=52, shift_semitones=1.5))
+    assert alike(espeak, replace(espeak, name="e2", pitch=52, shift_semitones=1.0))

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from bulletin.cast.presets import GENDERS, load_presets
-from bulletin.engines import get_engine
+from bulletin.engines import speak
 from tests.conftest import rms_db
 
 SENTENCE = "The chair of the committee sat down with the floor leaders on Thursday."
@@ -38,7 +38,7 @@ def word_edits(said: list[str], heard: list[str]) -> int:
 
 @pytest.fixture(scope="module")
 def takes():
-    return {name: get_engine(p.engine).synthesize(SENTENCE, p, 1.0) for name, p in PRESETS.items()}
+    return {name: speak(SENTENCE, p, 1.0) for name, p in PRESETS.items()}
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +57,8 @@ def test_the_neural_cast_is_large_enough_and_says_how_it_sounds():
     assert all(g in GENDERS for g in genders)
     assert genders.count("male") >= 3 and genders.count("female") >= 3
     assert all(p.roles for p in PRESETS.values())
-    # no two presets share an engine voice and pace: each is its own voice
-    assert len({(p.engine, p.voice, p.rate_wpm) for p in PRESETS.values()}) == len(PRESETS)
+    # no two presets share an engine voice, size and pace: each is its own voice
+    assert len({(p.engine, p.voice, p.shift_semitones, p.rate_wpm) for p in PRESETS.values()}) == len(PRESETS)
 
 
 def test_every_neural_preset_speaks(takes):
