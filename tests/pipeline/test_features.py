@@ -8,6 +8,7 @@ for -24 LUFS: a few short espeak-ng sentences cannot reach -16 under the true-pe
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -243,3 +244,75 @@ def test_loudness_key_sets_the_target(folder: Path, loudness: str, target: float
     measured = pyloudnorm.Meter(rate).integrated_loudness(data)
     assert cue["loudness"]["target_lufs"] == target
     assert measured == pytest.approx(target, abs=0.1)
+
+
+# -- stories, captions, tags --------------------------------------------------------------------
+
+
+def _vtt_cues(text: str) -> list[tuple[float, float, str, str]]:
+    """(start, end, voice name, text) of every cue."""
+    def seconds(stamp: str) -> float:
+        h, m, s = stamp.split(":")
+        return int(h) * 3600 + int(m) * 60 + float(s)
+    found = re.findall(r"^\d+\n(\S+) --> (\S+)\n<v ([^>]+)>(.*?)\n\n", text + "\n", re.M | re.S)
+    return [(seconds(a), seconds(b), name, words) for a, b, name, words in found]
+
+
+def test_stories_are_chapters_and_captions_follow_the_cue_sheet(folder: Path) -> None:
+    from mutagen.id3 import ID3
+
+    body = ("cast:\n  anchor: {role: anchor, voice: test-one}\n"
+            "  kim: {role: reporter, voice: test-two, name: Kim Bum-soo}\n"
+            "stories:\n  - headline: First story\n    segments:\n      - anchor: Good morning.\n"
+            "      - {clip: tone.wav, speaker: kim, text: A tone from the field.}\n"
+            "  - headline: Second story\n    segments:\n      - kim: Goodbye & good night.\n")
+    story = folder / "chapters.yaml"
+    story.write_text("title: Chapter Test\ndate: 2026-03-04\nmaster: {formats: [wav, mp3], loudness: -24}\n" + body)
+    result = render(story, folder / "out-chapters", jobs=1)
+    cue = json.loads(result.files["json"].read_text())
+    assert result.files["mp3"].name == "chapter-test-2026-03-04.mp3"
+    tags = ID3(str(result.files["mp3"]))
+    assert str(tags["TPE1"]) == "Chapter Test" and str(tags["TDRC"]) == "2026-03-04"
+    chapters = sorted(tags.getall("CHAP"), key=lambda c: c.start_time)
+    assert [str(c.sub_frames["TIT2"]) for c in chapters] == ["First story", "Second story"]
+    assert tags.getall("CTOC")[0].child_element_ids == [c.element_id for c in chapters]
+    for chapter, entry in zip(chapters, cue["stories"], strict=True):
+        assert chapter.start_time / 1000 == pytest.approx(entry["start"], abs=CUE_S)
+        assert chapter.end_time / 1000 == pytest.approx(entry["end"], abs=CUE_S)
+    first, clip, last = cue["segments"]
+    assert chapters[0].start_time == 0 and chapters[1].start_time / 1000 == pytest.approx(last["start"], abs=CUE_S)
+    assert chapters[0].end_time / 1000 == pytest.approx(clip["end"], abs=CUE_S)
+    # one caption per spoken segment and clip with text, at its cue sheet times, named
+    cues = _vtt_cues(result.files["vtt"].read_text())
+    assert [(name, words) for _, _, name, words in cues] == [
+        ("Anchor", "Good morning."), ("Kim Bum-soo", "A tone from the field."), ("Kim Bum-soo", "Goodbye &amp; good night.")]
+    for (start, end, _, _), segment in zip(cues, cue["segments"], strict=True):
+        assert (start, end) == (pytest.approx(segment["start"], abs=CUE_S), pytest.approx(segment["end"], abs=CUE_S))
+    assert cue["cast"]["kim"]["name"] == "Kim Bum-soo" and cue["title"] == "Chapter Test" and cue["date"] == "2026-03-04"
+
+
+# -- beds -----------------------------------------------------------------------------------------
+
+
+def test_a_bed_sits_14_db_under_the_speech_and_22_db_lower_while_anyone_speaks(folder: Path) -> None:
+    # a steady tone for a bed, longer than the story (no loop), under the voices' fundamentals,
+    # so that its level can be read under speech too, in its own band
+    bed_hz, rate = 40, 22050
+    t = np.arange(30 * rate) / rate
+    sf.write(str(folder / "bed-tone.wav"), (0.2 * np.sin(2 * np.pi * bed_hz * t)).astype(np.float32), rate)
+    words = "anchor: The committee met on Thursday to discuss the agreement."
+    body = ("stories:\n  - headline: Bed\n    bed: bed-tone.wav\n    segments:\n"
+            f"      - {words}\n      - pause: 3.0\n      - {words}\n")
+    cue, mono, rate, _ = _render(folder, "bed-level", body, "{formats: [wav], loudness: -30, sample_rate: 22050}")
+    first, pause, second = cue["segments"]
+    meter = pyloudnorm.Meter(rate)
+    speech = np.mean([meter.integrated_loudness(_piece(mono, rate, s)) for s in (first, second)])
+    alone = mono[int((pause["start"] + 1.0) * rate) : int(pause["end"] * rate)]  # after the release
+    assert speech - meter.integrated_loudness(alone) == pytest.approx(14.0, abs=0.5)
+
+    def tone_db(samples: np.ndarray) -> float:  # the bed's level in its own band: 1 s, 1 Hz bins
+        return 20 * np.log10(np.abs(np.fft.rfft(samples[:rate] * np.hanning(rate)))[bed_hz])
+
+    under = [_piece(mono, rate, s)[int(0.1 * rate) :] for s in (first, second)]  # after the attack
+    assert all(len(piece) >= rate for piece in [alone, *under])
+    assert tone_db(alone) - np.mean([tone_db(piece) for piece in under]) == pytest.approx(22.0, abs=0.6)
