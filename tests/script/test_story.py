@@ -158,6 +158,7 @@ BAD = [
         "includes the mapping itself", None),
     Bad("pronounce-phrase", HEAD + "pronounce:\n  Moon Jae-in: moon jeh-in\nsegments:\n  - pause: 1\n",
         8, 3, "single word"),
+    Bad("pronounce-list", HEAD + "pronounce: [GSOMIA]\nsegments:\n  - pause: 1\n", 7, 12, "must be a mapping"),
     # -- master -----------------------------------------------------------------------------
     Bad("loudness-word", HEAD + "master: {loudness: loud}\nsegments:\n  - pause: 1\n", 7, 20,
         "podcast"),
@@ -226,6 +227,46 @@ BAD = [
     Bad("alias-text-flood", _alias_text_flood, 8 + 111, 5, "aliases"),
 ]
 
+# where each case"s first problem says it is (the `where` of FILE:LINE:COLUMN: where: what)
+WHERE = {
+    "bad-indentation": "YAML", "unclosed-quote": "YAML", "tab-indentation": "YAML",
+    "colon-in-plain-text": "YAML", "unclosed-flow-list": "YAML", "unclosed-flow-mapping": "YAML",
+    "line-separator-in-key": "ti\u2028tle", "two-documents": "YAML", "undefined-alias": "YAML",
+    "escape-past-unicode": "YAML", "control-character": "YAML", "not-utf8": "file", "python-tag": "YAML",
+    "custom-tag": "YAML", "billion-laughs": "a", "deep-nesting": "YAML", "oversized": "file", "empty": "file",
+    "comments-only": "file", "list-not-mapping": "file", "scalar-not-mapping": "file",
+    "duplicate-key": "title", "unknown-top-key": "titel", "misspelt-segments-key": "segmnts",
+    "misspelt-text-key": "segment 1.txt", "missing-title": "title", "missing-cast": "cast",
+    "missing-stories": "stories", "stories-and-segments": "segments", "stories-mapping": "stories",
+    "stories-empty": "stories", "story-without-headline": "stories[1].headline",
+    "story-without-segments": "stories[1].segments", "segments-empty": "segments",
+    "too-many-segments": "segment 2001", "unknown-role": "cast.kim.role", "missing-role": "cast.kim.role",
+    "bad-effect": "cast.kim.effect", "gender-typo": "cast.kim.gender", "gender-not-text": "cast.kim.gender",
+    "voice-not-text": "cast.kim.voice", "member-is-string": "cast.kim", "cast-id-with-space": "cast.kim bum",
+    "cast-id-reserved": "cast.text", "cast-empty": "cast", "recursive-merge": "cast",
+    "pronounce-phrase": "pronounce.Moon Jae-in", "pronounce-list": "pronounce", "loudness-word": "master.loudness",
+    "loudness-out-of-range": "master.loudness", "sample-rate-8000": "master.sample_rate",
+    "format-ogg": "master.formats[1]", "formats-not-list": "master.formats",
+    "mp3-bitrate-100": "master.mp3_bitrate", "bad-date": "date", "misspelt-cast-id": "segment 2",
+    "misspelt-pause": "segment 1", "long-form-unknown-speaker": "segment 1.speaker",
+    "pause-and-sting": "segment 1", "pause-zero": "segment 1.pause", "pause-negative": "segment 1.pause",
+    "pause-61": "segment 1.pause", "pause-word": "segment 1.pause", "pause-with-gap": "segment 1.gap",
+    "rate-3": "segment 1.rate", "gap-negative": "segment 1.gap", "text-too-long": "segment 1.anchor",
+    "text-null": "segment 1.text", "text-missing": "segment 1.text", "speech-list-value": "segment 1.anchor",
+    "short-form-extra-key": "segment 1", "text-without-speaker": "segment 1",
+    "segment-is-string": "segment 1", "duplicate-segment-id": "segment 2.id",
+    "numeric-segment-id": "segment 1.id", "unknown-sting": "segment 1.sting",
+    "sting-not-declared": "segment 1.sting", "unknown-builtin": "segment 1.sting",
+    "bad-builtin-under-stings": "stings.open", "clip-builtin": "segment 1.clip",
+    "clip-parent": "segment 1.clip", "clip-absolute": "segment 1.clip", "clip-missing": "segment 1.clip",
+    "clip-folder": "segment 1.clip", "clip-not-audio": "segment 1.clip", "clip-text-file": "segment 3.clip",
+    "clip-empty-m4a": "segment 1.clip", "comma-in-flow-title": "cast.kim.Ministry of National Defense",
+    "comma-in-flow-speech": "segment 1", "comma-in-flow-clip": "segment 1.two",
+    "clip-symlink-loop": "segment 1.clip", "clip-nul-byte": "segment 1.clip",
+    "clip-end-before-start": "segment 1.end", "clip-start-past-end": "segment 1.start",
+    "clip-unknown-speaker": "segment 1.speaker", "alias-text-flood": "segment 112.kim",
+}
+
 
 def _problems(tmp_path: Path, case: Bad) -> tuple[Path, list[Problem]]:
     path = _write_case(tmp_path, case)
@@ -276,6 +317,7 @@ def test_malformed_story_is_refused_with_its_place(tmp_path: Path, case: Bad) ->
         assert len(problems) == case.count, "\n".join(lines)
     first = problems[0]
     assert (first.line, first.column if case.column is not None else None) == (case.line, case.column), "\n".join(lines)
+    assert first.where == WHERE[case.name], "\n".join(lines)
     assert any(case.needle in p.what for p in problems), "\n".join(lines)
     # problems come in file order
     assert [(p.line, p.column) for p in problems] == sorted((p.line, p.column) for p in problems)

@@ -129,3 +129,36 @@ def test_a_job_for_another_engine_version_is_refused():
     job = speech_job("Hello.", preset, 1.0, "none", 22050, engine_version="espeak-ng 0.1")
     with pytest.raises(BulletinError, match="the job was made for 'espeak-ng 0.1'"):
         synthesize_sentence(job.sentences[0])
+
+
+def test_a_sentence_the_engine_fails_on_names_the_first_segment_that_says_it(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch):
+    from bulletin.base.errors import BulletinError
+    from bulletin.engines import get_engine
+
+    engine = get_engine("espeak")
+    real = engine.synthesize
+
+    def synthesize(text: str, *args: object, **kwargs: object) -> object:
+        if "Kaboom" in text:  # a fault injected at the engine, for one sentence
+            raise BulletinError("espeak-ng could not say it")
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "synthesize", synthesize)
+    story = story_with(tmp_path, "Good morning.")
+    story.write_text(story.read_text() + "  - anchor: Kaboom, it said.\n  - anchor: Kaboom, it said.\n")
+    with pytest.raises(BulletinError) as caught:
+        render(story, tmp_path / "out", jobs=1)
+    assert str(caught.value) == "segment 3: espeak-ng could not say it"
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_default_workers_is_one_per_core(monkeypatch: pytest.MonkeyPatch):
+    import os
+
+    from bulletin.sound.takes import default_workers
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    assert default_workers() == 3
+    monkeypatch.setattr(os, "cpu_count", lambda: None)  # unknown: one
+    assert default_workers() == 1
