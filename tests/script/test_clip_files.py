@@ -92,3 +92,19 @@ def test_a_clip_that_fails_only_at_render_names_its_segment(tmp_path: Path, monk
     assert line.startswith("segment 1: cannot read audio file 'bite.m4a'"), line
     assert not any(b in line for b in BANNER)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_clip_start_past_the_end_found_at_render_names_its_segment_once(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file whose length only its decoder knows (simulated: the header check is told 10 s)
+    and that is shorter than the clip's start: one line, the segment named once."""
+    from bulletin.pipeline.render import render
+    from bulletin.script.loading import sounds
+
+    monkeypatch.setattr(sounds, "audio_length_s", lambda path, label=None: 10.0)
+    sf.write(str(tmp_path / "short.wav"), np.full(4000, 0.1, np.float32), 8000)
+    path = _story(tmp_path, "{clip: short.wav, start: 2}")
+    path.write_text(path.read_text().replace("- clip: {clip", "- {clip"))
+    with pytest.raises(BulletinError) as caught:
+        render(path, tmp_path / "out", use_cache=False, jobs=1)
+    assert str(caught.value) == "segment 1: clip start 2 is past the end of 'short.wav' (0.50 s long)"

@@ -171,7 +171,9 @@ BAD = [
     Bad("formats-not-list", HEAD + "master: {formats: wav}\nsegments:\n  - pause: 1\n", 7, 19,
         "[wav, mp3]"),
     Bad("mp3-bitrate-100", HEAD + "master: {mp3_bitrate: 100}\nsegments:\n  - pause: 1\n", 7, 23,
-        "nearest: 96"),
+        "100 is not an MP3 bitrate; use one of 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320 "
+        "(nearest: 96)"),
+    Bad("mp3-bitrate-500", HEAD + "master: {mp3_bitrate: 500}\nsegments:\n  - pause: 1\n", 7, 23, "at most 320"),
     Bad("bad-date", HEAD + "date: 2019-13-45\nsegments:\n  - pause: 1\n", 7, 7, "2019-11-22"),
     # -- segments ---------------------------------------------------------------------------
     Bad("misspelt-cast-id", segs("anchor: One.", "kin: Two."), 9, 5, "did you mean 'kim'?"),
@@ -247,7 +249,7 @@ WHERE = {
     "pronounce-phrase": "pronounce.Moon Jae-in", "pronounce-list": "pronounce", "loudness-word": "master.loudness",
     "loudness-out-of-range": "master.loudness", "sample-rate-8000": "master.sample_rate",
     "format-ogg": "master.formats[1]", "formats-not-list": "master.formats",
-    "mp3-bitrate-100": "master.mp3_bitrate", "bad-date": "date", "misspelt-cast-id": "segment 2",
+    "mp3-bitrate-100": "master.mp3_bitrate", "mp3-bitrate-500": "master.mp3_bitrate", "bad-date": "date", "misspelt-cast-id": "segment 2",
     "misspelt-pause": "segment 1", "long-form-unknown-speaker": "segment 1.speaker",
     "pause-and-sting": "segment 1", "pause-zero": "segment 1.pause", "pause-negative": "segment 1.pause",
     "pause-61": "segment 1.pause", "pause-word": "segment 1.pause", "pause-with-gap": "segment 1.gap",
@@ -521,6 +523,14 @@ segments:
     assert pause.pause_s == 3.0  # YAML's own number forms count
     path.write_text(HEAD + "master: {loudness: broadcast}\nsegments:\n  - pause: 1\n")
     assert load_story(path).master.target_lufs == LOUDNESS_PRESETS["broadcast"]
+    # every range includes its ends, as the spec writes them
+    ends = {"loudness": (-40, -5, "target_lufs"), "sample_rate": (22050, 96000, "sample_rate"),
+            "mp3_bitrate": (32, 320, "mp3_bitrate"), "gap": (0, 10, "gap_s"), "story_gap": (0, 30, "story_gap_s")}
+    for end in (0, 1):
+        master = ", ".join(f"{key}: {values[end]}" for key, values in ends.items())
+        path.write_text(HEAD + f"master: {{{master}}}\nsegments:\n  - pause: 1\n")
+        loaded = load_story(path).master
+        assert {key: getattr(loaded, v[2]) for key, v in ends.items()} == {key: v[end] for key, v in ends.items()}
 
 
 def test_anchors_aliases_and_merge_keys_are_fine(tmp_path: Path) -> None:
@@ -633,3 +643,33 @@ def test_segment_limit_stops_the_walk(tmp_path: Path) -> None:
         load_story(path)
     (problem,) = caught.value.problems
     assert problem.where == "segment 2001" and problem.line == 8
+
+
+def test_members_defaults_and_their_effect_on_their_segments(tmp_path: Path) -> None:
+    path = tmp_path / "story.yaml"
+    path.write_text("""\
+title: Defaults
+cast:
+  anchor: {}
+  kim_bum-soo: {role: reporter}
+  moon: {role: official, name: President Moon, title: President of Korea}
+  lee: {role: guest}
+  park: {role: reporter, effect: phone, voice: anchor-us, gender: female}
+segments:
+  - anchor: One.
+  - kim_bum-soo: Two.
+  - moon: Three.
+  - lee: Four.
+  - park: Five.
+  - {speaker: moon, text: Six., effect: none}
+""")
+    story = load_story(path)
+    cast = story.cast
+    assert [(m.role, m.effect, m.voice, m.gender) for m in cast.values()] == [
+        ("anchor", "none", "auto", None), ("reporter", "none", "auto", None), ("official", "field", "auto", None),
+        ("guest", "field", "auto", None), ("reporter", "phone", "anchor-us", "female")]
+    assert (cast["anchor"].name, cast["kim_bum-soo"].name) == ("Anchor", "Kim Bum Soo")  # from the id
+    assert (cast["moon"].name, cast["moon"].title, cast["anchor"].title) == ("President Moon", "President of Korea", None)
+    assert [m.line for m in cast.values()] == [3, 4, 5, 6, 7]
+    # a segment takes its speaker's effect unless it names its own
+    assert [s.effect for s in story.segments] == ["none", "none", "field", "field", "phone", "none"]
