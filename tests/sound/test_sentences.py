@@ -162,3 +162,16 @@ def test_default_workers_is_one_per_core(monkeypatch: pytest.MonkeyPatch):
     assert default_workers() == 3
     monkeypatch.setattr(os, "cpu_count", lambda: None)  # unknown: one
     assert default_workers() == 1
+
+
+def test_respellings_are_whole_words_case_sensitive_longest_first():
+    from bulletin.sound.takes import respell
+
+    pronounce = {"GSOMIA": "jee-so-mee-ah", "Moon": "Mun", "Jae-in": "Jeh-in"}
+    assert respell("GSOMIA, said Moon. (GSOMIA!)", pronounce) == "jee-so-mee-ah, said Mun. (jee-so-mee-ah!)"
+    # not inside other words, nor in hyphenated ones, nor in another case
+    assert respell("GSOMIAs Moonlight Honeymoon moon Moon-like", pronounce) == "GSOMIAs Moonlight Honeymoon moon Moon-like"
+    assert respell("Moon Jae-in", pronounce) == "Mun Jeh-in"
+    # where one respelled word begins another, the longer wins, in whichever order they are given
+    assert respell("the U.S.A. and the U.S.", {"U.S": "you ess", "U.S.A": "you ess ay"}) == "the you ess ay. and the you ess."
+    assert respell("Moon", {}) == "Moon"
