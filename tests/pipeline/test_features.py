@@ -316,3 +316,16 @@ def test_a_bed_sits_14_db_under_the_speech_and_22_db_lower_while_anyone_speaks(f
     under = [_piece(mono, rate, s)[int(0.1 * rate) :] for s in (first, second)]  # after the attack
     assert all(len(piece) >= rate for piece in [alone, *under])
     assert tone_db(alone) - np.mean([tone_db(piece) for piece in under]) == pytest.approx(22.0, abs=0.6)
+
+
+def test_clips_and_stings_keep_their_length_at_another_sample_rate_from_a_warm_cache(folder: Path) -> None:
+    # the take cache is shared: the second render must not be served takes made at the first's rate
+    body = _segments("{clip: tone.wav, start: 0.25}", "sting: builtin:open")
+    lengths = {}
+    for rate in (22050, 44100, 22050):
+        cue, mono, got, _ = _render(folder, f"rate-{rate}", body, f"{{formats: [wav], loudness: -24, sample_rate: {rate}}}")
+        clip, sting = cue["segments"]
+        assert got == rate and len(mono) / rate == pytest.approx(cue["duration"], abs=CUE_S)
+        lengths.setdefault("clip", set()).add(round(_length(clip), 2))
+        lengths.setdefault("sting", set()).add(round(_length(sting), 2))
+    assert lengths["clip"] == {0.75} and len(lengths["sting"]) == 1, lengths
