@@ -289,6 +289,11 @@ def test_stories_are_chapters_and_captions_follow_the_cue_sheet(folder: Path) ->
     for (start, end, _, _), segment in zip(cues, cue["segments"], strict=True):
         assert (start, end) == (pytest.approx(segment["start"], abs=CUE_S), pytest.approx(segment["end"], abs=CUE_S))
     assert cue["cast"]["kim"]["name"] == "Kim Bum-soo" and cue["title"] == "Chapter Test" and cue["date"] == "2026-03-04"
+    # the MP3 decodes to the WAV's length (gapless), loudness and ceiling
+    wav, rate = sf.read(str(result.files["wav"]), always_2d=True)
+    decoded, mp3_rate = sf.read(str(result.files["mp3"]), always_2d=True)
+    assert mp3_rate == rate and abs(len(decoded) - len(wav)) <= 1
+    assert pyloudnorm.Meter(rate).integrated_loudness(decoded) == pytest.approx(-24.0, abs=0.1)
 
 
 # -- beds -----------------------------------------------------------------------------------------
