@@ -8,6 +8,7 @@ for -24 LUFS: a few short espeak-ng sentences cannot reach -16 under the true-pe
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -334,3 +335,16 @@ def test_clips_and_stings_keep_their_length_at_another_sample_rate_from_a_warm_c
         lengths.setdefault("clip", set()).add(round(_length(clip), 2))
         lengths.setdefault("sting", set()).add(round(_length(sting), 2))
     assert lengths["clip"] == {0.75} and len(lengths["sting"]) == 1, lengths
+
+
+def test_two_clip_files_of_one_size_and_time_are_each_heard(folder: Path) -> None:
+    # the take cache knows a file by its path as well as its size and time
+    rate = 22050
+    t = np.arange(rate) / rate
+    for name, hz in (("twin-a.wav", 300), ("twin-b.wav", 1200)):
+        sf.write(str(folder / name), (0.2 * np.sin(2 * np.pi * hz * t)).astype(np.float32), rate)
+        os.utime(folder / name, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    cue, mono, rate, _ = _render(folder, "twins", _segments("clip: twin-a.wav", "clip: twin-b.wav"))
+    a, b = cue["segments"]
+    assert (_dominant_hz(_piece(mono, rate, a), rate), _dominant_hz(_piece(mono, rate, b), rate)) == (
+        pytest.approx(300, rel=0.05), pytest.approx(1200, rel=0.05))

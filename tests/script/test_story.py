@@ -159,6 +159,8 @@ BAD = [
     Bad("pronounce-phrase", HEAD + "pronounce:\n  Moon Jae-in: moon jeh-in\nsegments:\n  - pause: 1\n",
         8, 3, "single word"),
     Bad("pronounce-list", HEAD + "pronounce: [GSOMIA]\nsegments:\n  - pause: 1\n", 7, 12, "must be a mapping"),
+    Bad("pronounce-each-entry", HEAD + "pronounce: {GSOMIA: [a], Moon Jae: x, Kim Jong: y, Seoul: soul}\n"
+        "segments:\n  - pause: 1\n", 7, 21, "must be a single word; give each word of a phrase its own entry", 3),
     # -- master -----------------------------------------------------------------------------
     Bad("loudness-word", HEAD + "master: {loudness: loud}\nsegments:\n  - pause: 1\n", 7, 20,
         "podcast"),
@@ -246,7 +248,7 @@ WHERE = {
     "bad-effect": "cast.kim.effect", "gender-typo": "cast.kim.gender", "gender-not-text": "cast.kim.gender",
     "voice-not-text": "cast.kim.voice", "member-is-string": "cast.kim", "cast-id-with-space": "cast.kim bum",
     "cast-id-reserved": "cast.text", "cast-empty": "cast", "recursive-merge": "cast",
-    "pronounce-phrase": "pronounce.Moon Jae-in", "pronounce-list": "pronounce", "loudness-word": "master.loudness",
+    "pronounce-phrase": "pronounce.Moon Jae-in", "pronounce-list": "pronounce", "pronounce-each-entry": ["pronounce.GSOMIA", "pronounce.Moon Jae", "pronounce.Kim Jong"], "loudness-word": "master.loudness",
     "loudness-out-of-range": "master.loudness", "sample-rate-8000": "master.sample_rate",
     "format-ogg": "master.formats[1]", "formats-not-list": "master.formats",
     "mp3-bitrate-100": "master.mp3_bitrate", "mp3-bitrate-500": "master.mp3_bitrate", "bad-date": "date", "misspelt-cast-id": "segment 2",
@@ -319,7 +321,8 @@ def test_malformed_story_is_refused_with_its_place(tmp_path: Path, case: Bad) ->
         assert len(problems) == case.count, "\n".join(lines)
     first = problems[0]
     assert (first.line, first.column if case.column is not None else None) == (case.line, case.column), "\n".join(lines)
-    assert first.where == WHERE[case.name], "\n".join(lines)
+    where = WHERE[case.name]  # the first problem's, or every problem's
+    assert (first.where if isinstance(where, str) else [p.where for p in problems]) == where, "\n".join(lines)
     assert any(case.needle in p.what for p in problems), "\n".join(lines)
     # problems come in file order
     assert [(p.line, p.column) for p in problems] == sorted((p.line, p.column) for p in problems)
