@@ -106,3 +106,29 @@ def test_a_cast_that_names_every_voice_asks_no_engine(tmp_path):
     asked = []
     cast = cast_voices(s, PRESETS, lambda p: asked.append(p) or True)
     assert cast["anchor"].name == "n-anchor-m" and asked == []
+
+
+def test_a_preset_that_says_no_gender_comes_before_one_of_the_other(tmp_path):
+    presets = {p.name: p for p in [
+        Preset("best-role-male", "kokoro", "jm_kumo", roles=("anchor",), gender="male", priority=9),
+        Preset("no-gender", "kokoro", "jf_alpha", roles=("guest",)),
+        Preset("z-female", "kokoro", "jf_nezumi", roles=("guest",), gender="female"),  # last by name
+    ]}
+    s = story(tmp_path, "  anchor: {role: anchor, gender: female}\n")
+    assert cast_voices(s, presets, everything)["anchor"].name == "z-female"  # the gender asked, first
+    del presets["z-female"]
+    assert cast_voices(s, presets, everything)["anchor"].name == "no-gender"  # then one that says none
+    s = story(tmp_path, "  anchor: {role: anchor}\n")
+    assert cast_voices(s, presets, everything)["anchor"].name == "best-role-male"  # none asked: the role
+
+
+def test_presets_alike_but_for_their_names_are_cast_by_name(tmp_path):
+    twins = {n: Preset(n, "kokoro", "jm_kumo", roles=("anchor",)) for n in ("b-twin", "a-twin", "c-twin")}
+    s = story(tmp_path, "  anchor: {role: anchor}\n")
+    assert cast_voices(s, twins, everything)["anchor"].name == "a-twin"
+
+
+def test_with_no_usable_preset_any_preset_is_cast(tmp_path):
+    s = story(tmp_path, "  anchor: {role: anchor}\n  kim: {role: reporter}\n")
+    cast = cast_voices(s, PRESETS, lambda p: False)
+    assert {k: v.name for k, v in cast.items()} == {"anchor": "n-anchor-m", "kim": "n-reporter-f"}
