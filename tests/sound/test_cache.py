@@ -168,3 +168,27 @@ def test_two_renders_at_once_into_one_cache(story: Path, tmp_path: Path, cache_h
     # and the entries they left are whole: a third render reads them all
     run = bulletin("render", str(story), "-o", str(tmp_path / "out2"), "--jobs", "1", home=cache_home)
     assert run.returncode == 0, run.stderr
+
+
+def test_a_warm_render_reads_no_sound_file_again(tmp_path: Path, cache_home: Path, monkeypatch: pytest.MonkeyPatch):
+    import soundfile as sf
+
+    from bulletin.sound import sources
+
+    rate = 16000
+    tone = (0.2 * np.sin(2 * np.pi * 440 * np.arange(rate) / rate)).astype(np.float32)
+    for name in ("clip.wav", "sting.wav", "bed.wav"):
+        sf.write(str(tmp_path / name), tone, rate)
+    write_presets(tmp_path)
+    path = tmp_path / "story.yaml"
+    path.write_text("title: Files\nmaster: {formats: [wav]}\ncast: {anchor: {role: anchor, voice: test-one}}\n"
+                    "stings: {open: sting.wav}\nstories:\n  - headline: One\n    bed: bed.wav\n    segments:\n"
+                    "      - sting: open\n      - {clip: clip.wav, end: 0.5}\n      - anchor: Hello.\n")
+    read: list[Path] = []
+    real = sources.read_audio
+    monkeypatch.setattr(sources, "read_audio", lambda file: read.append(Path(file).name) or real(file))
+    render(path, tmp_path / "cold", jobs=1)
+    assert sorted(read) == ["bed.wav", "clip.wav", "sting.wav"]
+    read.clear()
+    render(path, tmp_path / "warm", jobs=1)
+    assert read == []  # every take from the cache
