@@ -175,3 +175,13 @@ def test_respellings_are_whole_words_case_sensitive_longest_first():
     # where one respelled word begins another, the longer wins, in whichever order they are given
     assert respell("the U.S.A. and the U.S.", {"U.S": "you ess", "U.S.A": "you ess ay"}) == "the you ess ay. and the you ess."
     assert respell("Moon", {}) == "Moon"
+
+
+def test_the_storys_language_sets_the_sentence_rules(tmp_path: Path, engine_calls: list[str]):
+    # "3. Oktober" is a German date, not the end of a sentence; in English it would be
+    text = "Er kam am 3. Oktober an. Dann ging er."
+    assert split_sentences(text, "en") == ["Er kam am 3.", "Oktober an.", "Dann ging er."]
+    story = story_with(tmp_path, text)
+    story.write_text("language: de\n" + story.read_text())
+    render(story, tmp_path / "out", jobs=1)
+    assert engine_calls[:2] == ["Er kam am 3. Oktober an.", "Dann ging er."]
