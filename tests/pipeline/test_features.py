@@ -265,7 +265,7 @@ def test_stories_are_chapters_and_captions_follow_the_cue_sheet(folder: Path) ->
     body = ("cast:\n  anchor: {role: anchor, voice: test-one}\n"
             "  kim: {role: reporter, voice: test-two, name: Kim Bum-soo}\n"
             "stories:\n  - headline: First story\n    segments:\n      - anchor: Good morning.\n"
-            "      - {clip: tone.wav, speaker: kim, text: A tone from the field.}\n"
+            "      - {clip: tone.wav, speaker: kim, text: A tone from the field., id: bite}\n"
             "  - headline: Second story\n    segments:\n      - kim: Goodbye & good night.\n")
     story = folder / "chapters.yaml"
     story.write_text("title: Chapter Test\ndate: 2026-03-04\nmaster: {formats: [wav, mp3], loudness: -24}\n" + body)
@@ -281,6 +281,9 @@ def test_stories_are_chapters_and_captions_follow_the_cue_sheet(folder: Path) ->
         assert chapter.start_time / 1000 == pytest.approx(entry["start"], abs=CUE_S)
         assert chapter.end_time / 1000 == pytest.approx(entry["end"], abs=CUE_S)
     first, clip, last = cue["segments"]
+    assert (clip["kind"], clip["id"], clip["speaker"], clip["source"]) == ("clip", "bite", "kim", "tone.wav")
+    assert (first["speaker"], first["voice"], "id" in first) == ("anchor", "test-one", False)
+    assert [(s["index"], s["story"]) for s in cue["segments"]] == [(1, 1), (2, 1), (3, 2)]
     assert chapters[0].start_time == 0 and chapters[1].start_time / 1000 == pytest.approx(last["start"], abs=CUE_S)
     assert chapters[0].end_time / 1000 == pytest.approx(clip["end"], abs=CUE_S)
     # one caption per spoken segment and clip with text, at its cue sheet times, named
