@@ -263,7 +263,7 @@ def test_stories_are_chapters_and_captions_follow_the_cue_sheet(folder: Path) ->
     from mutagen.id3 import ID3
 
     body = ("cast:\n  anchor: {role: anchor, voice: test-one}\n"
-            "  kim: {role: reporter, voice: test-two, name: Kim Bum-soo}\n"
+            "  kim: {role: reporter, voice: test-two, name: Kim Bum-soo, title: Washington correspondent}\n"
             "stories:\n  - headline: First story\n    segments:\n      - anchor: Good morning.\n"
             "      - {clip: tone.wav, speaker: kim, text: A tone from the field., id: bite}\n"
             "  - headline: Second story\n    segments:\n      - kim: Goodbye & good night.\n")
@@ -292,7 +292,10 @@ def test_stories_are_chapters_and_captions_follow_the_cue_sheet(folder: Path) ->
         ("Anchor", "Good morning."), ("Kim Bum-soo", "A tone from the field."), ("Kim Bum-soo", "Goodbye &amp; good night.")]
     for (start, end, _, _), segment in zip(cues, cue["segments"], strict=True):
         assert (start, end) == (pytest.approx(segment["start"], abs=CUE_S), pytest.approx(segment["end"], abs=CUE_S))
-    assert cue["cast"]["kim"]["name"] == "Kim Bum-soo" and cue["title"] == "Chapter Test" and cue["date"] == "2026-03-04"
+    assert cue["cast"]["kim"] == {"role": "reporter", "name": "Kim Bum-soo", "title": "Washington correspondent",
+                                  "voice": "test-two", "engine": "espeak", "engine_voice": "en-gb-x-rp+f3"}
+    assert "title" not in cue["cast"]["anchor"] and cue["cast"]["anchor"]["name"] == "Anchor"
+    assert (cue["title"], cue["date"], cue["sample_rate"]) == ("Chapter Test", "2026-03-04", 44100)
     # the MP3 decodes to the WAV's length (gapless), loudness and ceiling
     wav, rate = sf.read(str(result.files["wav"]), always_2d=True)
     decoded, mp3_rate = sf.read(str(result.files["mp3"]), always_2d=True)
