@@ -31,3 +31,20 @@ def test_the_suggestion_is_a_free_unlike_preset_of_the_same_kind_suiting_the_rol
     # with every other preset taken or alike, the warning suggests nothing
     [bare] = clashes(loaded, {"anchor": kumo, "kim": twin}, {p.name: p for p in (kumo, twin, spares[0])})
     assert bare.endswith("(n-two and n-one are both kokoro jm_kumo)")
+
+
+def test_the_clash_rule_at_its_edges():
+    from dataclasses import replace
+
+    from bulletin.cast.clash import MIN_PACE_RATIO, MIN_PITCH_STEP, alike
+    from bulletin.cast.presets import Preset
+
+    base = Preset("a", "espeak", "en-us+m3", pitch=40, rate_wpm=160)
+    # "differs by at least": the step and the ratio themselves make another speaker
+    assert not alike(base, replace(base, name="b", pitch=40 + MIN_PITCH_STEP))
+    assert alike(base, replace(base, name="b", pitch=40 + MIN_PITCH_STEP - 1))
+    assert not alike(base, replace(base, name="b", rate_wpm=round(160 * MIN_PACE_RATIO)))
+    assert alike(base, replace(base, name="b", rate_wpm=round(160 * MIN_PACE_RATIO) - 1))
+    # an engine that ignores espeak-ng's pitch: any two pitches are one
+    kumo = Preset("k", "kokoro", "jm_kumo", pitch=0, rate_wpm=160)
+    assert alike(kumo, replace(kumo, name="k2", pitch=100))

@@ -115,6 +115,8 @@ def test_bed_gain_follows_the_timeline_exactly(tmp_path: Path):
     attack = round(DUCK_ATTACK_S * rate)
     ramp = gain[round(5.0 * rate) - attack : round(5.0 * rate)]
     assert np.all(np.diff(ramp) < 0) and ramp[0] == pytest.approx(1.0, abs=1e-6)  # going down, from full
+    # linear, over exactly DUCK_ATTACK_S, ending at the word
+    assert ramp == pytest.approx(1 - np.arange(attack) / attack * (1 - floor), abs=1e-6)
     assert gain[round(5.0 * rate) : round(6.0 * rate)] == pytest.approx(floor, abs=1e-6)
     release = gain[round(6.0 * rate) : round(6.0 * rate) + round(DUCK_RELEASE_S * rate)]
     expected = 1 - (0.5 + 0.5 * np.cos(np.linspace(0, np.pi, release.size))) * (1 - floor)
