@@ -108,3 +108,18 @@ def test_a_clip_start_past_the_end_found_at_render_names_its_segment_once(tmp_pa
     with pytest.raises(BulletinError) as caught:
         render(path, tmp_path / "out", use_cache=False, jobs=1)
     assert str(caught.value) == "segment 1: clip start 2 is past the end of 'short.wav' (0.50 s long)"
+
+
+def test_a_clip_silent_between_its_start_and_end_fails_in_one_line(tmp_path: Path) -> None:
+    from bulletin.pipeline.render import render
+
+    rate = 8000
+    samples = np.concatenate([np.zeros(rate), 0.2 * np.sin(2 * np.pi * 440 * np.arange(rate) / rate)])
+    sf.write(str(tmp_path / "late.wav"), samples.astype(np.float32), rate)
+    path = _story(tmp_path, "{clip: late.wav, end: 0.9}")
+    path.write_text(path.read_text().replace("- clip: {clip", "- {clip"))
+    with pytest.raises(BulletinError) as caught:
+        render(path, tmp_path / "out", use_cache=False, jobs=1)
+    assert str(caught.value) == "segment 1: clip 'late.wav' is silent between start and end"
+    path.write_text(path.read_text().replace("end: 0.9", "end: 1.1"))  # a tenth of a second of tone
+    assert render(path, tmp_path / "out", use_cache=False, jobs=1).duration_s > 0.05
