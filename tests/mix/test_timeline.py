@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from bulletin.mix.timeline import (
     BED_FADE_OUT_S,
@@ -89,3 +90,15 @@ def test_speech_closer_than_the_hold_stays_ducked_and_farther_apart_the_bed_come
     outside = Placement(word.segment, bed.end_s + 1.0, 1.0)
     alone = bed_gain(Timeline([outside], [bed], [], 25.0), bed, rate)
     assert np.max(alone) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_clips_duck_the_bed_as_speech_does_and_stings_and_pauses_do_not(tmp_path: Path):
+    sf.write(str(tmp_path / "bite.wav"), np.full(8000, 0.1, np.float32), 8000)
+    story = _story(tmp_path, "stories:\n  - headline: One\n    bed: builtin:bed\n    segments:\n"
+                   "      - sting: builtin:open\n      - clip: bite.wav\n      - pause: 1\n      - anchor: A.\n")
+    timeline = _arranged(story)
+    sting, clip, pause, speech = timeline.placements
+    assert timeline.voiced() == [(clip.start_s, clip.end_s), (speech.start_s, speech.end_s)]
+    gain = bed_gain(timeline, timeline.beds[0], 1000)
+    middle = round((clip.start_s + clip.duration_s / 2) * 1000)
+    assert gain[middle] == pytest.approx(10 ** (DUCK_DB / 20), abs=1e-6)
