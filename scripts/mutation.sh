@@ -9,8 +9,11 @@
 # What kills: the tests of those stages that run them in this process (a test that starts
 # `python -m bulletin` runs the code unmutated), less the slowest few; the list is there too.
 #
-# Slow: about 9,600 mutants, 2 to 8 s each on two shared cores, so not part of scripts/test.sh.
-# It runs at the lowest priority (nice 19), so the machine stays usable.
+# Slow: about 9,600 mutants; one that is killed takes a few seconds, one that survives runs every
+# test that reaches its function (40 to 90 s of CPU here), so not part of scripts/test.sh. It runs
+# at the lowest priority (nice 19), so the machine stays usable; run it a module at a time.
+# mutmut first runs the selected tests once in one process, in its own order: a test must not
+# depend on what another left in the session's take cache (speak sentences of your own).
 #
 #   bash scripts/mutation.sh                                 # every core module
 #   bash scripts/mutation.sh 'bulletin.mix.timeline*'        # mutants whose names match
