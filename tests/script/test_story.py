@@ -176,7 +176,9 @@ BAD = [
     Bad("format-ogg", HEAD + "master: {formats: [ogg]}\nsegments:\n  - pause: 1\n", 7, 20,
         "not one of wav, mp3"),
     Bad("formats-not-list", HEAD + "master: {formats: wav}\nsegments:\n  - pause: 1\n", 7, 19,
-        "[wav, mp3]"),
+        "must be a list like [wav, mp3], not 'wav'"),
+    Bad("formats-empty", HEAD + "master: {formats: []}\nsegments:\n  - pause: 1\n", 7, 19,
+        "is empty; name at least one of wav, mp3"),
     Bad("mp3-bitrate-100", HEAD + "master: {mp3_bitrate: 100}\nsegments:\n  - pause: 1\n", 7, 23,
         "100 is not an MP3 bitrate; use one of 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320 "
         "(nearest: 96)"),
@@ -256,7 +258,7 @@ WHERE = {
     "pronounce-phrase": "pronounce.Moon Jae-in", "pronounce-list": "pronounce", "pronounce-each-entry": ["pronounce.GSOMIA", "pronounce.Moon Jae", "pronounce.Kim Jong"], "loudness-word": "master.loudness",
     "loudness-out-of-range": "master.loudness", "loudness-typo": "master.loudness",
     "loudness-list": "master.loudness", "sample-rate-8000": "master.sample_rate",
-    "format-ogg": "master.formats[1]", "formats-not-list": "master.formats",
+    "format-ogg": "master.formats[1]", "formats-not-list": "master.formats", "formats-empty": "master.formats",
     "mp3-bitrate-100": "master.mp3_bitrate", "mp3-bitrate-500": "master.mp3_bitrate", "bad-date": "date", "misspelt-cast-id": "segment 2",
     "misspelt-pause": "segment 1", "long-form-unknown-speaker": "segment 1.speaker",
     "pause-and-sting": "segment 1", "pause-zero": "segment 1.pause", "pause-negative": "segment 1.pause",
@@ -532,6 +534,8 @@ segments:
     assert pause.pause_s == 3.0  # YAML's own number forms count
     path.write_text(HEAD + "master: {loudness: broadcast}\nsegments:\n  - pause: 1\n")
     assert load_story(path).master.target_lufs == LOUDNESS_PRESETS["broadcast"]
+    path.write_text(HEAD + "master: {formats: [mp3, wav, mp3]}\nsegments:\n  - pause: 1\n")
+    assert load_story(path).master.formats == ("mp3", "wav")  # each once, in the order given
     # every range includes its ends, as the spec writes them
     ends = {"loudness": (-40, -5, "target_lufs"), "sample_rate": (22050, 96000, "sample_rate"),
             "mp3_bitrate": (32, 320, "mp3_bitrate"), "gap": (0, 10, "gap_s"), "story_gap": (0, 30, "story_gap_s")}
