@@ -1,12 +1,12 @@
 """Voice clash check: two cast members whose presets would sound alike.
 
 Rule: presets on the same engine voice and variant (same formants, same accent) sound like one
-person unless their pitch differs by at least 20 steps of espeak-ng's 0-100 scale (each
-preset's `shift_semitones` counted in, at 6 steps a semitone) or their pace by at least 15%.
-Measured on espeak-ng 1.52 (en-us+m3, median f0 of one sentence): pitch 25, 40, 45, 60, 70 give
-84, 93, 98, 114, 125 Hz, about one semitone per 6 steps; 20 steps are 3 semitones, the
-smallest change of mean pitch alone that listeners reliably hear as another speaker rather
-than the same one speaking up. A shift moves the formants too, so it separates Piper's and
+person unless their pitch differs by at least 3 semitones (espeak-ng's `pitch` and each
+preset's `shift_semitones` counted together) or their pace by at least 15%. Measured on
+espeak-ng 1.52 (en-us+m3, median f0 of one sentence): pitch 25, 40, 45, 60, 70 give 84, 93, 98,
+114, 125 Hz, one semitone per 6.5 steps; 3 semitones (20 steps) is the smallest change of mean
+pitch alone that listeners reliably hear as another speaker rather than the same one speaking
+up. A shift moves the formants too, so it separates Piper's and
 Kokoro's presets as well (measured with Resemblyzer: kumo 2 semitones down against 2 up, 0.71).
 """
 
@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from bulletin.cast.presets import Preset
     from bulletin.script.story import Story
 
-MIN_PITCH_STEP = 20
-STEPS_PER_SEMITONE = 6
+MIN_SEMITONES = 3.0
+STEPS_PER_SEMITONE = 6.5  # espeak-ng's pitch scale, measured
 MIN_PACE_RATIO = 1.15
 
 
@@ -32,13 +32,13 @@ def alike(a: Preset, b: Preset) -> bool:
     if a.engine != b.engine or a.voice != b.voice or a.speaker != b.speaker:
         return False
     pace = max(a.rate_wpm, b.rate_wpm) / min(a.rate_wpm, b.rate_wpm)
-    return abs(_pitch_steps(a) - _pitch_steps(b)) < MIN_PITCH_STEP and pace < MIN_PACE_RATIO
+    return abs(_semitones(a) - _semitones(b)) < MIN_SEMITONES and pace < MIN_PACE_RATIO
 
 
-def _pitch_steps(preset: Preset) -> float:
-    """Where a preset's pitch sits, in espeak-ng pitch steps."""
-    base = 0 if preset.engine in PITCHLESS_ENGINES else preset.pitch
-    return base + preset.shift_semitones * STEPS_PER_SEMITONE
+def _semitones(preset: Preset) -> float:
+    """Where a preset's pitch sits, in semitones above the engine voice's own."""
+    base = 0.0 if preset.engine in PITCHLESS_ENGINES else preset.pitch / STEPS_PER_SEMITONE
+    return base + preset.shift_semitones
 
 
 def clashes(story: Story, cast: dict[str, Preset], presets: dict[str, Preset]) -> list[str]:

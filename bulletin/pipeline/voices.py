@@ -29,7 +29,8 @@ def voices_listing(name: str | None = None) -> dict:
         why = preset_problem(preset)
         presets.append({"name": preset.name, "engine": preset.engine, "engine_voice": preset.engine_voice,
                         "neural": preset.neural, "roles": list(preset.roles), "gender": preset.gender,
-                        "rate_wpm": preset.rate_wpm, "description": preset.description,
+                        "rate_wpm": preset.rate_wpm, "shift_semitones": preset.shift_semitones,
+                        "description": preset.description,
                         "available": why is None, "problem": why})
     engines = []
     for engine in ENGINES:

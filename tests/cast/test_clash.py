@@ -77,6 +77,6 @@ def test_a_size_shift_of_three_semitones_or_more_makes_another_speaker():
     assert alike(kumo, replace(kumo, name="k2", shift_semitones=2.0))  # the same man, a bit lower
     assert not alike(replace(kumo, shift_semitones=-2.0), replace(kumo, name="k2", shift_semitones=2.0))
     espeak = Preset(name="e", engine="espeak", voice="en-us+m3", pitch=40)
-    # espeak's own pitch and the shift add up: 12 steps plus 1.5 semitones (9 steps) are 21
+    # espeak's own pitch and the shift add up: 12 steps (1.85 semitones) and 1.5 semitones
     assert not alike(espeak, replace(espeak, name="e2", pitch=52, shift_semitones=1.5))
     assert alike(espeak, replace(espeak, name="e2", pitch=52, shift_semitones=1.0))

@@ -34,15 +34,18 @@ def test_the_suggestion_is_a_free_unlike_preset_of_the_same_kind_suiting_the_rol
 
 
 def test_the_clash_rule_at_its_edges():
+    import math
     from dataclasses import replace
 
-    from bulletin.cast.clash import MIN_PACE_RATIO, MIN_PITCH_STEP, alike
+    from bulletin.cast.clash import MIN_PACE_RATIO, MIN_SEMITONES, STEPS_PER_SEMITONE, alike
     from bulletin.cast.presets import Preset
+
+    step = math.ceil(MIN_SEMITONES * STEPS_PER_SEMITONE)  # espeak-ng pitch steps in 3 semitones
 
     base = Preset("a", "espeak", "en-us+m3", pitch=40, rate_wpm=160)
     # "differs by at least": the step and the ratio themselves make another speaker
-    assert not alike(base, replace(base, name="b", pitch=40 + MIN_PITCH_STEP))
-    assert alike(base, replace(base, name="b", pitch=40 + MIN_PITCH_STEP - 1))
+    assert not alike(base, replace(base, name="b", pitch=40 + step))
+    assert alike(base, replace(base, name="b", pitch=40 + step - 1))
     assert not alike(base, replace(base, name="b", rate_wpm=round(160 * MIN_PACE_RATIO)))
     assert alike(base, replace(base, name="b", rate_wpm=round(160 * MIN_PACE_RATIO) - 1))
     # an engine that ignores espeak-ng's pitch: any two pitches are one
