@@ -192,3 +192,17 @@ def test_the_storys_language_sets_the_sentence_rules(tmp_path: Path, engine_call
     story = _own_story(tmp_path, "language: de\n", text)
     render(story, tmp_path / "out", jobs=1)
     assert engine_calls[:2] == ["Er kam am 3. Oktober an.", "Dann ging er."]
+
+
+def test_every_speech_take_is_made_and_reported_once_by_its_segment(tmp_path: Path):
+    from bulletin.script.story import load_story
+    from bulletin.sound.store import TakeStore
+    from bulletin.sound.takes import speech_jobs, synthesize_speech
+
+    story = load_story(_own_story(tmp_path, "", "Reported once here.", "And once there.", "Reported once here."))
+    preset = load_presets(tmp_path)["test-one"]
+    jobs = speech_jobs(story, {s.index: preset for s in story.segments}, 22050)
+    reported: list[int] = []
+    takes = synthesize_speech(jobs, TakeStore(None), workers=1, on_take=reported.append)
+    assert sorted(reported) == sorted(takes) == [1, 2, 3]
+    assert takes[1] is takes[3] and takes[1] is not takes[2]  # one take for a text said twice
