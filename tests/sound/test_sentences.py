@@ -206,3 +206,16 @@ def test_every_speech_take_is_made_and_reported_once_by_its_segment(tmp_path: Pa
     takes = synthesize_speech(jobs, TakeStore(None), workers=1, on_take=reported.append)
     assert sorted(reported) == sorted(takes) == [1, 2, 3]
     assert takes[1] is takes[3] and takes[1] is not takes[2]  # one take for a text said twice
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_worker_processes_are_started_only_for_enough_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int):
+    # a few short sentences: starting a worker (a third of a second) would cost more than it saves
+    from bulletin.sound import synthesis
+
+    def no_workers(*args: object, **kwargs: object) -> None:
+        raise AssertionError("worker processes were started")
+
+    monkeypatch.setattr(synthesis, "in_workers", no_workers)
+    story = _own_story(tmp_path, "", f"Short, at {jobs} jobs. Also short.", f"Short again, at {jobs} jobs.")
+    assert render(story, tmp_path / "out", jobs=jobs).duration_s > 0
