@@ -58,13 +58,15 @@ def release_memory() -> None:
 _trim = None
 
 
-def resample(audio: Audio, rate_hz: int) -> Audio:
-    """Resample with soxr's high-quality converter; a no-op at the same rate."""
-    if audio.rate_hz == rate_hz or audio.samples.shape[0] == 0:
+def resample(audio: Audio, rate_hz: int, played_at_hz: float | None = None) -> Audio:
+    """Resample with soxr's high-quality converter; a no-op at the same rate. `played_at_hz`
+    reads the samples as if taken at that rate (faster or slower playback, as on tape)."""
+    source_hz = audio.rate_hz if played_at_hz is None else played_at_hz
+    if source_hz == rate_hz or audio.samples.shape[0] == 0:
         return Audio(audio.samples, rate_hz) if audio.samples.shape[0] == 0 else audio
     import soxr
 
-    out = soxr.resample(audio.samples, audio.rate_hz, rate_hz, quality="HQ")
+    out = soxr.resample(audio.samples, source_hz, rate_hz, quality="HQ")
     return Audio(np.ascontiguousarray(out, np.float32).reshape(-1, audio.channels), rate_hz)
 
 

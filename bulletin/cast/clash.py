@@ -6,8 +6,8 @@ preset's `shift_semitones` counted together) or their pace by at least 15%. Meas
 espeak-ng 1.52 (en-us+m3, median f0 of one sentence): pitch 25, 40, 45, 60, 70 give 84, 93, 98,
 114, 125 Hz, one semitone per 6.5 steps; 3 semitones (20 steps) is the smallest change of mean
 pitch alone that listeners reliably hear as another speaker rather than the same one speaking
-up. A shift moves the formants too, so it separates Piper's and
-Kokoro's presets as well (measured with Resemblyzer: kumo 2 semitones down against 2 up, 0.71).
+up. A shift moves the formants too, so it separates Piper's and Kokoro's presets as well
+(measured with Resemblyzer: kumo 2 semitones down against 2 up, 0.71).
 """
 
 from __future__ import annotations

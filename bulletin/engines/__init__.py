@@ -6,12 +6,11 @@ import importlib
 from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
-
-from bulletin.base.audio import Audio
+from bulletin.base.audio import resample
 from bulletin.base.errors import BulletinError
 
 if TYPE_CHECKING:
+    from bulletin.base.audio import Audio
     from bulletin.cast.presets import Preset
 
 # engine name -> module that defines `create() -> Engine`
@@ -77,9 +76,6 @@ def speak(text: str, preset: Preset, rate: float) -> Audio:
     engine = get_engine(preset.engine)
     if not preset.shift_semitones:
         return engine.synthesize(text, preset, rate)
-    import soxr
-
     factor = 2.0 ** (preset.shift_semitones / 12)
     spoken = engine.synthesize(text, preset, rate / factor)
-    played = soxr.resample(spoken.samples, spoken.rate_hz * factor, spoken.rate_hz, quality="HQ")
-    return Audio(np.ascontiguousarray(played, np.float32).reshape(-1, spoken.channels), spoken.rate_hz)
+    return resample(spoken, spoken.rate_hz, played_at_hz=spoken.rate_hz * factor)
