@@ -71,7 +71,7 @@ REGIONS = ["north", "south", "east", "west", "central", "highlands", "islands", 
            "coast", "capital", "lakes", "plains"]  # fmt: skip
 
 
-VOICES = {"neural": ("anchor-clear", "reporter-warm"), "espeak": ("anchor-us", "reporter-gb")}
+VOICES = {"neural": ("anchor-clear", "reporter-warm"), "espeak": ("anchor-us", "reporter-plain")}
 
 
 def _story(region: str, national: int, voices: tuple[str, str]) -> str:

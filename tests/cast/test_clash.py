@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.conftest import EXAMPLE, ROOT
 
-NEAR_TWIN = "engine: espeak\nvoice: en-us+m3\npitch: 44\npitch_range: 40\nrate_wpm: 172\nroles: [reporter]\ndescription: nearly anchor-us\n"
+NEAR_TWIN = "engine: espeak\nvoice: en-us+Mike\npitch: 56\npitch_range: 40\nrate_wpm: 166\nroles: [reporter]\ndescription: nearly anchor-us\n"
 STORY = """title: Clash
 cast:
   anchor: {role: anchor, voice: anchor-us}
@@ -37,7 +37,7 @@ def test_near_identical_presets_warn_with_a_suggestion(tmp_path: Path):
 
 def test_a_clearly_different_pitch_does_not_warn(tmp_path: Path):
     (tmp_path / "voices").mkdir()
-    (tmp_path / "voices" / "twin.yaml").write_text(NEAR_TWIN.replace("pitch: 44", "pitch: 70"))
+    (tmp_path / "voices" / "twin.yaml").write_text(NEAR_TWIN.replace("pitch: 56", "pitch: 80"))
     story = tmp_path / "story.yaml"
     story.write_text(STORY)
     assert "warning:" not in _check(story).stdout

@@ -21,7 +21,7 @@ PER_TEXT = 0.15
 TOTAL = 0.04
 
 
-@pytest.mark.parametrize("name", ["anchor-us", "reporter-gb"])
+@pytest.mark.parametrize("name", ["anchor-us", "reporter-plain"])
 def test_the_estimate_holds_on_unseen_texts_of_every_style(name):
     preset = load_presets()[name]
     texts = fit_estimate.generated_texts(seed=777, per_style=2)

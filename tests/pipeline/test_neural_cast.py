@@ -114,4 +114,4 @@ def test_voices_json_lists_every_preset_with_engine_voice_roles_and_gender():
     espeak = next(e for e in listing["engines"] if e["name"] == "espeak")
     assert espeak["available"] and "en-us" in espeak["voices"]
     one = json.loads(bulletin("voices", "--json", "anchor-us").stdout)
-    assert [p["name"] for p in one["presets"]] == ["anchor-us"] and one["presets"][0]["engine_voice"] == "en-us+m3"
+    assert [p["name"] for p in one["presets"]] == ["anchor-us"] and one["presets"][0]["engine_voice"] == "en-us+Mike"

@@ -30,7 +30,7 @@ cast:
   lee:
     role: reporter
     name: Lee Ji-won
-    voice: reporter-gb
+    voice: reporter-plain
 
 stories:
   - headline: First story

@@ -84,7 +84,7 @@ def test_story_lists_cast_and_segments_numbered_as_check_numbers_them(studio):
     assert segments[2] | {"text": "Seoul stays firm.", "speaker": "lee", "editable": True} == segments[2]
     assert all(s["estimate_s"] > 0 for s in segments)
     cast = {m["id"]: m for m in state["cast"]}
-    assert cast["lee"]["preset"] == "reporter-gb" and cast["lee"]["first_line"] == 3
+    assert cast["lee"]["preset"] == "reporter-plain" and cast["lee"]["first_line"] == 3
     assert all("reporter" in _roles(c["name"]) for c in cast["lee"]["choices"])
 
 
@@ -97,11 +97,11 @@ def test_save_changes_only_the_edited_lines(studio):
     _, state = studio.json("GET", "/api/story")
     status, saved = studio.json("POST", "/api/save", {"version": state["version"],
                                                        "texts": {"3": "Seoul stays firm, for now."},
-                                                       "voices": {"anchor": "anchor-scot"}})
+                                                       "voices": {"anchor": "anchor-warm"}})
     assert status == 200
     after = studio.story.read_text()
     expected = before.replace("          Seoul stays firm.", "          Seoul stays firm, for now.")
-    expected = expected.replace("voice: anchor-us}   #", "voice: anchor-scot} #")  # the comment keeps its column
+    expected = expected.replace("voice: anchor-us}   #", "voice: anchor-warm} #")  # the comment keeps its column
     assert after == expected
     assert studio.json("GET", "/api/story")[1]["version"] == saved["version"]
 

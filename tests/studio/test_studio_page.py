@@ -62,7 +62,7 @@ def test_edit_and_save_writes_the_file_keeping_comments(page, studio):
     assert "  - anchor: Good morning, and welcome.   # short, so takes are quick" not in written
     assert "- anchor: Good morning, and welcome. # short, so takes are quick" in written
     assert "# Morning bulletin: a comment the studio must keep" in written
-    assert "    voice: reporter-us\n" in written and "reporter-gb" not in written
+    assert "    voice: reporter-us\n" in written and "reporter-plain" not in written
     expect(page.get_by_test_id("voice-lee")).to_have_value("reporter-us")
     expect(page.get_by_test_id("text-2")).to_have_value("Good morning, and welcome.")
 

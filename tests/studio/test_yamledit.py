@@ -62,12 +62,12 @@ def test_a_folded_text_stays_folded_at_the_files_width():
 
 def test_a_voice_is_written_into_a_flow_mapping_and_a_block_mapping():
     source = (ROOT / "examples/gsomia/story.yaml").read_text()
-    edited = apply_edits(source, Edits(voices={"kim": "reporter-gb", "engel": "official-us"}))
+    edited = apply_edits(source, Edits(voices={"kim": "reporter-plain", "engel": "official-us"}))
     kim = next(line for line in source.splitlines() if line.startswith("  kim: {"))
-    assert _changed(source, edited) == [f"-{kim}", f"+{kim[:-1]}, voice: reporter-gb}}", "+    voice: official-us"]
+    assert _changed(source, edited) == [f"-{kim}", f"+{kim[:-1]}, voice: reporter-plain}}", "+    voice: official-us"]
     assert edited.index("voice: official-us") > edited.index("title: U.S. House Foreign Affairs")
     # a voice the story already names is no change at all
-    assert apply_edits(edited, Edits(voices={"kim": "reporter-gb", "engel": "official-us"})) == edited
+    assert apply_edits(edited, Edits(voices={"kim": "reporter-plain", "engel": "official-us"})) == edited
 
 
 def test_lines_ruamel_would_rewrite_are_kept_unless_edited():
