@@ -32,9 +32,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mutmut() { nice -n 19 .venv/bin/mutmut run --max-children "${MUTMUT_CHILDREN:-$(nproc)}" "$@"; }
-if [[ "${1:-}" == "--sample" ]]; then
+if [[ "${1:-}" != "--score" ]]; then
     bash scripts/setup.sh --dev
     .venv/bin/python -m pip install --quiet "mutmut>=3.8,<4"
+fi
+if [[ "${1:-}" == "--sample" ]]; then
     compgen -G "mutants/bulletin/*/*.meta" >/dev/null || mutmut 'bulletin.script.model.*'
     mapfile -t chosen < <(.venv/bin/python - "${2:?--sample needs a count}" "${3:-1}" <<'PY'
 import json, pathlib, random, sys
@@ -46,8 +48,6 @@ PY
     )
     mutmut "${chosen[@]}"
 elif [[ "${1:-}" != "--score" ]]; then
-    bash scripts/setup.sh --dev
-    .venv/bin/python -m pip install --quiet "mutmut>=3.8,<4"
     mutmut "$@"
 fi
 .venv/bin/python - <<'PY'

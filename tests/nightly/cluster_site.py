@@ -44,9 +44,9 @@ def regional_site(
             BROKEN
             if region in broken
             else f"title: {region.title()} News\n"
-            # voices whose espeak-ng variants say a sentence the same way every time (the old en-us+m3,
-            # +f1, +m8 and +victor vary by a few samples a sentence, which adds up past 10 ms
-            # between a cluster build and a local one that does not share its take cache)
+            # voices whose espeak-ng variants say a sentence the same way every time (some, such
+            # as en-us+m3, +f1, +m8 and +victor, vary by a few samples a sentence, which adds up
+            # past 10 ms between a cluster build and a local one that does not share its take cache)
             "cast: {anchor: {role: anchor, voice: guest-edward}, kim: {role: reporter, voice: anchor-us}}\n"
             "stings: {open: builtin:open}\nstories:\n  - headline: National\n    segments:\n"
             f"      - sting: open\n      - anchor: {NATIONAL[0]}\n      - kim: {NATIONAL[1]}\n"
