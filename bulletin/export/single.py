@@ -47,8 +47,8 @@ def write_audio(path: Path, audio: Audio, what: str = "the audio file") -> Path:
     path = audio_path(path, what)
     audio = out_of_clipping(audio)
     if path.suffix.lower() == ".mp3":
-        return write_file(path, lambda: mp3_bytes(audio))
-    return write_file(path, lambda: wav_bytes(audio))
+        return write_file(path, lambda: mp3_bytes(audio), "mp3")
+    return write_file(path, lambda: wav_bytes(audio), "wav")
 
 
 def mp3_bytes(audio: Audio) -> bytes:
@@ -63,11 +63,11 @@ def mp3_bytes(audio: Audio) -> bytes:
     return out.getvalue()
 
 
-def write_file(path: Path, make: Callable[[], bytes], default_suffix: str = "") -> Path:
+def write_file(path: Path, make: Callable[[], bytes], default_suffix: str) -> Path:
     """Write the bytes `make()` gives to `path` (with `default_suffix` added where it has no
-    suffix), atomically."""
+    suffix: every file has one), atomically."""
     path = Path(path)
-    if not path.suffix and default_suffix:
+    if not path.suffix:
         path = path.with_name(f"{path.name}.{default_suffix}")
     ext = path.suffix.lstrip(".")
     return write_all(path.parent, path.name[: -len(path.suffix)], {ext: make})[ext]

@@ -109,7 +109,7 @@ _HINTS: tuple[tuple[str, str], ...] = (
      "this anchor name is already used above; give each anchor its own name"),
     (r"but found another document",
      "a second YAML document ('---'); a file holds one document: remove the '---' line"),
-    (r"expected <document start>",
+    (r"expected '<document start>'",
      "unexpected text after the document; check the indentation"),
     (re.escape(_too_deep()), _too_deep() + "; a story needs only a few levels"),
 )

@@ -135,7 +135,12 @@ class TakeStore:
 
     def add(self, key: str | None, made: tuple[np.ndarray, np.ndarray | None], rate_hz: int) -> Take:
         """A take just made, (samples, profile): into the cache, and kept in memory or spilled.
-        The first take made of a key in a render is the one every segment of that key gets."""
+        The first take made of a key in a render is the one every segment of that key gets
+        (and the one the cache keeps)."""
+        if key:
+            with self._lock:
+                if key in self._known:
+                    return self._known[key]
         take = self._add(key, made, rate_hz)
         if key:
             with self._lock:
