@@ -13,7 +13,13 @@ import soundfile as sf
 
 from bulletin.base.audio import Audio
 from bulletin.base.errors import InputError
-from bulletin.export.single import UNMASTERED_PEAK, audio_path, out_of_clipping, write_audio, write_file
+from bulletin.export.single import (
+    UNMASTERED_PEAK,
+    audio_path,
+    out_of_clipping,
+    write_audio,
+    write_file,
+)
 
 RATE = 44100
 
