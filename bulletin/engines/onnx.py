@@ -22,10 +22,28 @@ def intra_op_threads() -> int:
     return 1 if multiprocessing.parent_process() is not None else 0
 
 
-def session(model: Path | bytes, engine: str) -> Any:
+class Session:
+    """An onnxruntime session whose every run gives the CPU arena's unused memory back when it
+    ends. A model's working memory follows the length of what it says; without this a worker
+    keeps, for good, the most that any sentence needed (the arena grows in powers of two), and
+    each engine's arena on top of the other's: measured in one worker of a 15-minute bulletin,
+    Piper's arena kept 340 MB after one sentence, and the worker peaked at 1.81 GB."""
+
+    def __init__(self, session: Any) -> None:
+        import onnxruntime
+
+        self._session = session
+        self._options = onnxruntime.RunOptions()
+        self._options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+
+    def run(self, output_names: list[str] | None, feed: dict[str, Any]) -> list[Any]:
+        return self._session.run(output_names, feed, self._options)
+
+
+def session(model: Path | bytes, engine: str) -> Session:
     """An onnxruntime CPU session for `model` (a file or its bytes) with the project's thread
     settings: intra_op_threads(), one inter-op thread (the graphs are one chain), no spinning
-    (with it, two-thread runs were at times twice as slow)."""
+    (with it, two-thread runs were at times twice as slow); its runs give memory back."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -34,7 +52,7 @@ def session(model: Path | bytes, engine: str) -> Any:
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     source = model if isinstance(model, bytes) else str(model)
     try:
-        return onnxruntime.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
+        return Session(onnxruntime.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"]))
     except Exception as error:  # onnxruntime's own exception types
         where = "its model" if isinstance(model, bytes) else str(model)
         raise BulletinError(f"{engine} cannot load {where}: {error}") from error
