@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,25 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("cache")
     os.environ["XDG_CACHE_HOME"] = str(folder)
     return folder
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches_under_mutation_testing() -> None:
+    """Under mutmut (scripts/mutation.sh), the stages' function caches start empty in every
+    test: mutmut runs a mutant against the tests it saw reach the function, and a cached
+    function (the K-weighting filter, the builtin sounds) is reached only by the first test
+    that called it, so the tests that check it closely would never see its mutants. The
+    engines keep theirs: they are not mutated, and loading a model per test is slow."""
+    if "MUTANT_UNDER_TEST" not in os.environ:
+        return
+    for name, module in list(sys.modules.items()):
+        if name.startswith(MUTATED_PACKAGES):
+            for value in list(vars(module).values()):
+                if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == name:
+                    value.cache_clear()
+
+
+MUTATED_PACKAGES = ("bulletin.script", "bulletin.cast", "bulletin.sound", "bulletin.mix", "bulletin.export")
 
 
 def median_f0_hz(samples: np.ndarray, rate_hz: int) -> float:

@@ -236,6 +236,8 @@ BAD = [
     Bad("clip-start-past-end", segs("{clip: clip.wav, start: 3}"), 8, 29, "past the end"),
     Bad("clip-unknown-speaker", segs("{clip: clip.wav, speaker: mon}"), 8, 31, "unknown cast id 'mon'"),
     Bad("alias-text-flood", _alias_text_flood, 8 + 111, 5, "aliases"),
+    Bad("master-list", HEAD + "master: [1]\nsegments:\n  - pause: 1\n", 7, 9, "must be a mapping"),
+    Bad("clip-text-list", segs("{clip: clip.wav, text: [a]}"), 8, 28, "must be text"),
 ]
 
 # where each case"s first problem says it is (the `where` of FILE:LINE:COLUMN: where: what)
@@ -277,6 +279,7 @@ WHERE = {
     "clip-symlink-loop": "segment 1.clip", "clip-nul-byte": "segment 1.clip",
     "clip-end-before-start": "segment 1.end", "clip-start-past-end": "segment 1.start",
     "clip-unknown-speaker": "segment 1.speaker", "alias-text-flood": "segment 112.kim",
+    "master-list": "master", "clip-text-list": "segment 1.text",
 }
 
 

@@ -188,3 +188,14 @@ def test_profiles_bound_the_mix_they_predict():
     assert np.all(predicted.peaks >= measured * (1 - 1e-6))
     assert predicted.peaks.max() == pytest.approx(measured.max(), rel=1e-5)
     assert predicted.energies.sum() == pytest.approx(meter.energies.sum(), rel=1e-4)
+
+
+def test_level_to_scales_to_the_target_and_leaves_silence_alone():
+    from bulletin.sound.loudness import integrated_lufs, level_to
+
+    rate = 24000
+    noise = (0.05 * np.random.default_rng(3).standard_normal((rate * 2, 1))).astype(np.float32)
+    levelled = level_to(Audio(noise, rate), -16.0)
+    assert integrated_lufs(levelled) == pytest.approx(-16.0, abs=0.01)
+    silent = Audio(np.zeros((rate, 1), np.float32), rate)
+    assert level_to(silent, -16.0) is silent

@@ -219,3 +219,22 @@ def test_worker_processes_are_started_only_for_enough_work(tmp_path: Path, monke
     monkeypatch.setattr(synthesis, "in_workers", no_workers)
     story = _own_story(tmp_path, "", f"Short, at {jobs} jobs. Also short.", f"Short again, at {jobs} jobs.")
     assert render(story, tmp_path / "out", jobs=jobs).duration_s > 0
+
+
+def test_enough_work_goes_to_worker_processes_and_gives_the_same_takes(tmp_path: Path):
+    from bulletin.script.story import load_story
+    from bulletin.sound.loudness import integrated_lufs
+    from bulletin.sound.store import TAKE_LUFS, TakeStore
+    from bulletin.sound.takes import speech_jobs, synthesize_speech
+
+    texts = [f"Item {n} of the news today runs for a few seconds. It has a second sentence." for n in range(4)]
+    story = load_story(_own_story(tmp_path, "", *texts))
+    preset = load_presets(tmp_path)["test-one"]
+    jobs = speech_jobs(story, {s.index: preset for s in story.segments}, 22050)
+    here = synthesize_speech(jobs, TakeStore(None), workers=1)
+    there = synthesize_speech(jobs, TakeStore(None), workers=2)
+    assert sorted(there) == sorted(here) == [1, 2, 3, 4]
+    for index, take in here.items():
+        # espeak-ng's en-us varies by a few samples from one process to another, never more
+        assert there[index].frames == pytest.approx(take.frames, rel=0.002)
+        assert integrated_lufs(there[index].audio()) == pytest.approx(TAKE_LUFS, abs=0.01)

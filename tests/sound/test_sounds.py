@@ -260,3 +260,15 @@ def test_loop_to_crossfade_keeps_the_level_of_unrelated_material():
 def test_loop_to_refuses_an_empty_sound():
     with pytest.raises(BulletinError, match="empty"):
         loop_to(Audio.silence(0.0, RATE_HZ), 1.0)
+
+
+def test_a_notes_envelope_rises_holds_and_is_silent_after_its_release():
+    from bulletin.sound.instruments import envelope
+
+    t = np.linspace(0.0, 2.0, 20001)
+    env = envelope(t, attack_s=0.01, decay_s=0.2, sustain=0.5, hold_s=0.5, release_s=0.3)
+    assert env[0] == 0.0 and env.max() == pytest.approx(1.0, abs=1e-3)
+    assert np.all(env[t >= 0.8] < 1e-20)  # after hold + release: silent, and it stays so
+    assert 0.45 < env[np.searchsorted(t, 0.49)] < 0.6  # decayed towards the sustain level
+    falling = env[(t >= 0.5) & (t <= 0.8)]
+    assert np.all(np.diff(falling) <= 1e-12)  # the release only falls

@@ -60,6 +60,7 @@ def test_takes_stay_in_memory_within_the_budget_then_spill_to_files_removed_at_t
         spilled = store.add("b" * 64, (second, None), RATE)
         assert kept.path is None and store.in_memory == first.nbytes
         assert spilled.path is not None and spilled.path.exists()
+        assert (spilled.frames, spilled.channels) == second.shape
         np.testing.assert_array_equal(spilled.samples(), second)  # read back from its file
         np.testing.assert_allclose(spilled.with_gain(0.5).samples(), 0.5 * second, rtol=1e-6)
         folder = spilled.path.parent

@@ -1,0 +1,49 @@
+"""The file formats' small parts, in this process: LAME's tag checksum, MP3 at a rate MP3 has
+not, caption times past a minute and an hour, and a long title's cut."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from bulletin.base.audio import Audio
+from bulletin.export.files import _vtt_time
+from bulletin.export.mp3 import _crc16
+from bulletin.export.names import title_slug
+from bulletin.export.single import mp3_bytes
+
+
+def test_the_lame_tag_checksum_is_crc16_arc():
+    assert _crc16(b"123456789") == 0xBB3D  # the catalogue's check value of CRC-16/ARC
+    assert _crc16(b"") == 0
+    assert _crc16(b"\x00\xff") != _crc16(b"\xff\x00")
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0.0, "00:00:00.000"), (1.2344, "00:00:01.234"), (59.9996, "00:01:00.000"), (61.5, "00:01:01.500"),
+    (3599.999, "00:59:59.999"), (3723.004, "01:02:03.004"), (36000.0, "10:00:00.000"),
+])
+def test_caption_times_are_hours_minutes_seconds_and_milliseconds(seconds: float, text: str):
+    assert _vtt_time(seconds) == text
+
+
+@pytest.mark.parametrize(("rate_hz", "mp3_rate"), [(96000, 48000), (88200, 48000), (44100, 44100), (22050, 22050)])
+def test_an_mp3_of_a_rate_mp3_has_not_is_made_at_48_khz_the_same_length(rate_hz: int, mp3_rate: int):
+    t = np.arange(rate_hz) / rate_hz  # one second of 1 kHz
+    audio = Audio((0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)[:, None], rate_hz)
+    data = mp3_bytes(audio)
+    decoded, rate = sf.read(io.BytesIO(data), dtype="float32")
+    assert rate == mp3_rate
+    assert abs(len(decoded) - mp3_rate) <= 2  # one second still
+    middle = decoded[mp3_rate // 4: -mp3_rate // 4]
+    assert float(np.sqrt(np.mean(middle**2))) == pytest.approx(0.5 / np.sqrt(2), rel=0.03)
+
+
+def test_a_long_title_is_cut_at_a_hyphen_only_where_that_keeps_most_of_it():
+    # the last hyphen in the first 80 characters is early: cutting there would lose the title
+    assert title_slug("ab " + "x" * 100) == "ab-" + "x" * 77
+    # a late one: the cut there drops the broken word
+    assert title_slug("x" * 60 + " " + "y" * 40) == "x" * 60
