@@ -47,3 +47,18 @@ def test_a_long_title_is_cut_at_a_hyphen_only_where_that_keeps_most_of_it():
     assert title_slug("ab " + "x" * 100) == "ab-" + "x" * 77
     # a late one: the cut there drops the broken word
     assert title_slug("x" * 60 + " " + "y" * 40) == "x" * 60
+
+
+@pytest.mark.parametrize(("channels", "rate_hz"), [(1, 44100), (2, 48000)])
+def test_a_wav_header_says_what_the_data_is(channels: int, rate_hz: int):
+    import struct
+
+    from bulletin.export.files import wav_header
+
+    header = wav_header(1000, channels, rate_hz)
+    riff, size, wave, fmt, fmt_size, pcm, chans, rate, byte_rate, align, bits, data, data_size = struct.unpack(
+        "<4sI4s4sIHHIIHH4sI", header)
+    assert (riff, wave, fmt, data) == (b"RIFF", b"WAVE", b"fmt ", b"data")
+    assert (fmt_size, pcm, chans, rate, bits) == (16, 1, channels, rate_hz, 16)
+    assert (byte_rate, align) == (rate_hz * channels * 2, channels * 2)
+    assert (data_size, size) == (1000 * channels * 2, 36 + 1000 * channels * 2)

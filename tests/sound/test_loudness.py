@@ -199,3 +199,12 @@ def test_level_to_scales_to_the_target_and_leaves_silence_alone():
     assert integrated_lufs(levelled) == pytest.approx(-16.0, abs=0.01)
     silent = Audio(np.zeros((rate, 1), np.float32), rate)
     assert level_to(silent, -16.0) is silent
+
+
+def test_cumulative_energy_before_a_frame_spreads_each_block_evenly():
+    from bulletin.sound.loudness import cumulative_at
+    from bulletin.sound.truepeak import BLOCK
+
+    per_block = np.array([1.0, 2.0, 4.0], np.float32)
+    frames = np.array([0, BLOCK // 2, BLOCK, BLOCK + BLOCK // 4, 3 * BLOCK, 5 * BLOCK])
+    np.testing.assert_allclose(cumulative_at(per_block, frames), [0.0, 0.5, 1.0, 1.5, 7.0, 7.0])
