@@ -193,14 +193,11 @@ def weighted_power(y: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 def cumulative_at(per_block: np.ndarray, frames: np.ndarray) -> np.ndarray:
     """The sum of `per_block` (values per BLOCK frames, each spread evenly over its frames)
-    before each of the sorted, distinct `frames` (float64)."""
+    before each of `frames` (float64); two frames may share a block (the programme's last
+    frame often shares one with the last gating mark before it)."""
     block = frames // BLOCK
-    out = np.zeros(frames.size)
-    whole = (block > 0) & (block < per_block.size)
-    if whole.any():
-        segments = np.add.reduceat(per_block, np.concatenate([[0], block[whole]]), dtype=np.float64)
-        out[whole] = np.cumsum(segments)[:-1]
-    out[block >= per_block.size] = float(per_block.sum(dtype=np.float64))
+    before = np.concatenate([[0.0], np.cumsum(per_block, dtype=np.float64)])  # [i]: the first i blocks
+    out = before[np.minimum(block, per_block.size)]
     inside = block < per_block.size
     out[inside] += per_block[block[inside]] * ((frames[inside] % BLOCK) / BLOCK)
     return out

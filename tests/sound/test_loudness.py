@@ -206,5 +206,6 @@ def test_cumulative_energy_before_a_frame_spreads_each_block_evenly():
     from bulletin.sound.truepeak import BLOCK
 
     per_block = np.array([1.0, 2.0, 4.0], np.float32)
+    # two frames in one block (as the last gating mark and the programme end can be), two past the end
     frames = np.array([0, BLOCK // 2, BLOCK, BLOCK + BLOCK // 4, 3 * BLOCK, 5 * BLOCK])
     np.testing.assert_allclose(cumulative_at(per_block, frames), [0.0, 0.5, 1.0, 1.5, 7.0, 7.0])
