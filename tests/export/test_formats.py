@@ -62,3 +62,15 @@ def test_a_wav_header_says_what_the_data_is(channels: int, rate_hz: int):
     assert (fmt_size, pcm, chans, rate, bits) == (16, 1, channels, rate_hz, 16)
     assert (byte_rate, align) == (rate_hz * channels * 2, channels * 2)
     assert (data_size, size) == (1000 * channels * 2, 36 + 1000 * channels * 2)
+
+
+def test_frames_are_counted_across_the_reads_of_a_long_file():
+    from bulletin.export.mp3 import _count_frames_in
+
+    # MPEG-1 layer III, 128 kbps, 44.1 kHz: 417 bytes a frame, 418 with padding; 3,000 frames
+    # are more than one 1 MiB read, and a frame straddles each read's end
+    plain, padded = b"\xff\xfb\x90\x00" + bytes(413), b"\xff\xfb\x92\x00" + bytes(414)
+    frames = b"".join(padded if i % 3 == 0 else plain for i in range(3000))
+    assert len(frames) > 1 << 20
+    assert _count_frames_in(io.BytesIO(frames)) == 3000
+    assert _count_frames_in(io.BytesIO(frames + b"TAG" + bytes(125))) == 3000  # stops at what is not a frame

@@ -100,3 +100,9 @@ def test_write_file_adds_the_default_suffix_only_where_the_name_has_none(tmp_pat
     assert (tmp_path / "cue.json").read_bytes() == b"{}"
     assert (tmp_path / "cue.txt").read_bytes() == b"x"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cue.json", "cue.txt"]
+
+
+def test_write_audio_refuses_another_suffix_by_what_it_writes(tmp_path):
+    with pytest.raises(InputError, match="an audition is a .wav or .mp3 file"):
+        write_audio(tmp_path / "voice.ogg", tone(0.5), "an audition")
+    assert not list(tmp_path.iterdir())

@@ -113,6 +113,9 @@ def test_sting_starts_and_ends_in_silence(name):
     # The fade: the last 100 ms before the silence are far below the peak.
     end = -round(0.02 * RATE_HZ)
     assert _db(np.abs(x[end - round(0.1 * RATE_HZ) : end]).max()) < -20.0
+    # and it reaches silence: the last millisecond before the zeros is inaudible (measured
+    # -137 to -155 dB; the notes' own decay alone leaves -39 to -51 dB there, a click)
+    assert _db(np.abs(x[end - round(0.001 * RATE_HZ) : end]).max()) < -100.0
 
 
 @pytest.mark.parametrize("name", STINGS)
