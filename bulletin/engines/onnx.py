@@ -27,7 +27,7 @@ class Session:
     ends. A model's working memory follows the length of what it says; without this a worker
     keeps, for good, the most that any sentence needed (the arena grows in powers of two), and
     each engine's arena on top of the other's: measured in one worker of a 15-minute bulletin,
-    Piper's arena kept 340 MB after one sentence, and the worker peaked at 1.81 GB."""
+    the worker peaked at 1.81 GB without this and at 1.16 GB with it."""
 
     def __init__(self, session: Any) -> None:
         import onnxruntime

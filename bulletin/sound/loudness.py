@@ -193,8 +193,8 @@ def weighted_power(y: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 def cumulative_at(per_block: np.ndarray, frames: np.ndarray) -> np.ndarray:
     """The sum of `per_block` (values per BLOCK frames, each spread evenly over its frames)
-    before each of `frames` (float64); two frames may share a block (the programme's last
-    frame often shares one with the last gating mark before it)."""
+    before each of `frames` (float64); two frames may share a block (the programme's end can
+    share one with the last gating mark before it)."""
     block = frames // BLOCK
     before = np.concatenate([[0.0], np.cumsum(per_block, dtype=np.float64)])  # [i]: the first i blocks
     out = before[np.minimum(block, per_block.size)]
