@@ -62,3 +62,19 @@ def test_nesting_up_to_the_limit_and_plain_tags_are_accepted():
 def test_an_empty_document_has_no_root():
     assert compose("s.yaml", "") is None
     assert compose("s.yaml", "# a comment only\n") is None
+
+
+def test_a_mapping_follows_merge_keys_and_reports_every_bad_key():
+    from bulletin.script.yamlnodes import Reader
+
+    root = compose("s.yaml", "base: &b {role: anchor, name: A}\nm:\n  <<: *b\n  name: B\n? [x]\n: 1\ncolour: red\n")
+    reader = Reader("s.yaml")
+    top = reader.mapping(root, "", ("base", "m"))
+    member = reader.mapping(top["m"][1], "m", ("role", "name"))
+    assert {key: value.value for key, (_, value) in member.items()} == {"role": "anchor", "name": "B"}  # here wins
+    with pytest.raises(InputError) as caught:
+        reader.raise_if_problems()
+    assert str(caught.value).splitlines() == [
+        "s.yaml:5:3: file: keys must be plain words, not a list or mapping",
+        "s.yaml:7:1: colour: unknown key; known keys: base, m",  # a bad key does not end the check
+    ]
