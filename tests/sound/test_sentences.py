@@ -238,3 +238,18 @@ def test_enough_work_goes_to_worker_processes_and_gives_the_same_takes(tmp_path:
         # espeak-ng's en-us varies by a few samples from one process to another, never more
         assert there[index].frames == pytest.approx(take.frames, rel=0.002)
         assert integrated_lufs(there[index].audio()) == pytest.approx(TAKE_LUFS, abs=0.01)
+
+
+def test_a_storys_speech_jobs_are_keyed_by_the_engines_version(tmp_path: Path):
+    # an upgraded engine sounds different: its takes must not come from the old one's cache
+    from bulletin.engines import get_engine
+    from bulletin.script.story import load_story
+    from bulletin.sound.takes import speech_jobs
+
+    story = load_story(_own_story(tmp_path, "", "One sentence here."))
+    preset = load_presets(tmp_path)["test-one"]
+    job = speech_jobs(story, {1: preset}, 22050)[1]
+    version = get_engine(preset.engine).version()
+    assert job.sentences[0].engine_version == version
+    assert job.key == speech_job("One sentence here.", preset, 1.0, "none", 22050, engine_version=version).key
+    assert job.key != speech_job("One sentence here.", preset, 1.0, "none", 22050, engine_version="0").key
