@@ -36,6 +36,9 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+MUTATED_PACKAGES = ("bulletin.script", "bulletin.cast", "bulletin.sound", "bulletin.mix", "bulletin.export")
+
+
 @pytest.fixture(autouse=True)
 def fresh_caches_under_mutation_testing() -> None:
     """Under mutmut (scripts/mutation.sh), the stages' function caches start empty in every
@@ -50,9 +53,6 @@ def fresh_caches_under_mutation_testing() -> None:
             for value in list(vars(module).values()):
                 if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == name:
                     value.cache_clear()
-
-
-MUTATED_PACKAGES = ("bulletin.script", "bulletin.cast", "bulletin.sound", "bulletin.mix", "bulletin.export")
 
 
 def median_f0_hz(samples: np.ndarray, rate_hz: int) -> float:
@@ -70,6 +70,12 @@ def median_f0_hz(samples: np.ndarray, rate_hz: int) -> float:
         if ac[lag] > 0.3 * ac[0]:
             found.append(rate_hz / lag)
     return float(np.median(found)) if found else 0.0
+
+
+def sine(peak: float, seconds: float, rate_hz: int, hz: float = 440.0) -> np.ndarray:
+    """A mono (frames, 1) float32 sine of `peak` amplitude."""
+    t = np.arange(round(seconds * rate_hz)) / rate_hz
+    return (peak * np.sin(2 * np.pi * hz * t)).astype(np.float32)[:, None]
 
 
 def rms_db(samples: np.ndarray) -> float:

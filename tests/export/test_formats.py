@@ -14,6 +14,7 @@ from bulletin.export.files import _vtt_time
 from bulletin.export.mp3 import _crc16
 from bulletin.export.names import title_slug
 from bulletin.export.single import mp3_bytes
+from tests.conftest import sine
 
 
 def test_the_lame_tag_checksum_is_crc16_arc():
@@ -32,8 +33,7 @@ def test_caption_times_are_hours_minutes_seconds_and_milliseconds(seconds: float
 
 @pytest.mark.parametrize(("rate_hz", "mp3_rate"), [(96000, 48000), (88200, 48000), (44100, 44100), (22050, 22050)])
 def test_an_mp3_of_a_rate_mp3_has_not_is_made_at_48_khz_the_same_length(rate_hz: int, mp3_rate: int):
-    t = np.arange(rate_hz) / rate_hz  # one second of 1 kHz
-    audio = Audio((0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)[:, None], rate_hz)
+    audio = Audio(sine(0.5, 1.0, rate_hz, 1000.0), rate_hz)
     data = mp3_bytes(audio)
     decoded, rate = sf.read(io.BytesIO(data), dtype="float32")
     assert rate == mp3_rate

@@ -20,13 +20,13 @@ from bulletin.export.single import (
     write_audio,
     write_file,
 )
+from tests.conftest import sine
 
 RATE = 44100
 
 
 def tone(peak: float, seconds: float = 0.5) -> Audio:
-    t = np.arange(round(seconds * RATE)) / RATE
-    return Audio((peak * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[:, None], RATE)
+    return Audio(sine(peak, seconds, RATE), RATE)
 
 
 @pytest.mark.parametrize(("given", "expected"), [

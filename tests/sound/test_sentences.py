@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bulletin.cast.presets import load_presets
+from bulletin.cast.presets import Preset, load_presets
 from bulletin.pipeline.render import render
 from bulletin.sound.cache import TakeCache
 from bulletin.sound.sentences import (
@@ -139,6 +139,16 @@ def _own_story(folder: Path, top: str, *texts: str) -> Path:
     return path
 
 
+def _jobs(folder: Path, *texts: str) -> tuple[dict, Preset]:
+    """The speech jobs of an own story of `texts`, every segment said by test-one at 22.05 kHz."""
+    from bulletin.script.story import load_story
+    from bulletin.sound.takes import speech_jobs
+
+    story = load_story(_own_story(folder, "", *texts))
+    preset = load_presets(folder)["test-one"]
+    return speech_jobs(story, {s.index: preset for s in story.segments}, 22050), preset
+
+
 def test_a_sentence_the_engine_fails_on_names_the_first_segment_that_says_it(tmp_path: Path,
                                                                              monkeypatch: pytest.MonkeyPatch):
     from bulletin.base.errors import BulletinError
@@ -195,13 +205,10 @@ def test_the_storys_language_sets_the_sentence_rules(tmp_path: Path, engine_call
 
 
 def test_every_speech_take_is_made_and_reported_once_by_its_segment(tmp_path: Path):
-    from bulletin.script.story import load_story
     from bulletin.sound.store import TakeStore
-    from bulletin.sound.takes import speech_jobs, synthesize_speech
+    from bulletin.sound.takes import synthesize_speech
 
-    story = load_story(_own_story(tmp_path, "", "Reported once here.", "And once there.", "Reported once here."))
-    preset = load_presets(tmp_path)["test-one"]
-    jobs = speech_jobs(story, {s.index: preset for s in story.segments}, 22050)
+    jobs, _ = _jobs(tmp_path, "Reported once here.", "And once there.", "Reported once here.")
     reported: list[int] = []
     takes = synthesize_speech(jobs, TakeStore(None), workers=1, on_take=reported.append)
     assert sorted(reported) == sorted(takes) == [1, 2, 3]
@@ -222,15 +229,12 @@ def test_worker_processes_are_started_only_for_enough_work(tmp_path: Path, monke
 
 
 def test_enough_work_goes_to_worker_processes_and_gives_the_same_takes(tmp_path: Path):
-    from bulletin.script.story import load_story
     from bulletin.sound.loudness import integrated_lufs
     from bulletin.sound.store import TAKE_LUFS, TakeStore
-    from bulletin.sound.takes import speech_jobs, synthesize_speech
+    from bulletin.sound.takes import synthesize_speech
 
     texts = [f"Item {n} of the news today runs for a few seconds. It has a second sentence." for n in range(4)]
-    story = load_story(_own_story(tmp_path, "", *texts))
-    preset = load_presets(tmp_path)["test-one"]
-    jobs = speech_jobs(story, {s.index: preset for s in story.segments}, 22050)
+    jobs, _ = _jobs(tmp_path, *texts)
     here = synthesize_speech(jobs, TakeStore(None), workers=1)
     there = synthesize_speech(jobs, TakeStore(None), workers=2)
     assert sorted(there) == sorted(here) == [1, 2, 3, 4]
@@ -243,12 +247,9 @@ def test_enough_work_goes_to_worker_processes_and_gives_the_same_takes(tmp_path:
 def test_a_storys_speech_jobs_are_keyed_by_the_engines_version(tmp_path: Path):
     # an upgraded engine sounds different: its takes must not come from the old one's cache
     from bulletin.engines import get_engine
-    from bulletin.script.story import load_story
-    from bulletin.sound.takes import speech_jobs
 
-    story = load_story(_own_story(tmp_path, "", "One sentence here."))
-    preset = load_presets(tmp_path)["test-one"]
-    job = speech_jobs(story, {1: preset}, 22050)[1]
+    jobs, preset = _jobs(tmp_path, "One sentence here.")
+    job = jobs[1]
     version = get_engine(preset.engine).version()
     assert job.sentences[0].engine_version == version
     assert job.key == speech_job("One sentence here.", preset, 1.0, "none", 22050, engine_version=version).key
