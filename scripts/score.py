@@ -225,7 +225,7 @@ def score_bulletin(cue_path: Path, wav_path: Path | None) -> None:
 def example_sentences(story_path: Path, count: int | None) -> list[tuple[str, str]]:
     """(written, spoken) sentences of a story's speech segments: all, or `count` spread evenly."""
     from bulletin.cast.presets import load_lexicon
-    from bulletin.engines.kokoro import sentences
+    from bulletin.engines.spoken import sentences
     from bulletin.script.story import load_story
     from bulletin.sound.takes import respell
 

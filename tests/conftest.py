@@ -99,9 +99,15 @@ def write_presets(folder: Path) -> None:
 def engine_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every text the real espeak engine is asked to speak in this process (it still speaks it):
     counts synthesis at the engine boundary."""
+    return count_calls(monkeypatch, "espeak")
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> list[str]:
+    """Every text the real engine `name` is asked to speak in this process from now on (it
+    still speaks it)."""
     from bulletin.engines import get_engine
 
-    engine = get_engine("espeak")
+    engine = get_engine(name)
     real = engine.synthesize
     said: list[str] = []
 

@@ -28,6 +28,9 @@ class Engine(Protocol):
     name: str
     # rough synthesis speed in characters per second of wall time, to decide on parallelism
     chars_per_second: float
+    # a sentence longer than this is voiced (and cached) clause by clause, so an edit costs one
+    # clause; None where saying a whole sentence again is quick anyway
+    clause_chars: int | None
 
     def version(self) -> str:
         """Everything about the engine that changes its sound (goes into the take cache key)."""

@@ -36,6 +36,7 @@ class EspeakEngine:
     thread-safe (parallel renders use processes, see takes.py)."""
 
     chars_per_second = 12_000.0
+    clause_chars = None
 
     def __init__(self, name: str, binding: ModuleType, data_path: str | None) -> None:
         self.name = name

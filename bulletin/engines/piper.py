@@ -17,6 +17,8 @@ Three things here are not what `PiperVoice.load()` would do, each for a measured
   the espeak engine ran first in a process, the bridge's calls bound to the other library and
   the process crashed (SIGSEGV) on the first phonemization. The bridge is therefore loaded
   with RTLD_DEEPBIND, so it always calls its own copy, whichever engine comes first.
+- Each sentence is read in its spoken form (bulletin.engines.spoken): piper's phonemizer
+  ended a sentence at "Rep." or "Mr.", and began the name after it as a new one.
 - Each sentence is kept at the model's own level (piper would normalise every sentence to full
   scale, so sentences of one take would differ in loudness); takes are levelled later anyway.
   Sentences are joined with a short pause, which piper's API leaves to the caller.
@@ -44,6 +46,7 @@ import numpy as np
 from bulletin.base.audio import Audio
 from bulletin.base.errors import BulletinError
 from bulletin.engines.onnx import session as onnx_session
+from bulletin.engines.spoken import sentences, spoken
 
 if TYPE_CHECKING:
     from bulletin.cast.presets import Preset
@@ -83,6 +86,7 @@ class PiperEngine:
     # second of wall time; 21x was measured on a quiet machine): the lower figure, so that
     # takes.py starts worker processes (each loads the 63 MB model) only when they pay
     chars_per_second = 200.0
+    clause_chars = None
 
     def __init__(self) -> None:
         self._voices: dict[Path, Any] = {}
@@ -130,7 +134,7 @@ class PiperEngine:
         try:
             # pitch, pitch_range and volume are espeak-ng settings: a Piper voice has its own
             # pitch, and every take is levelled before mixing, so they are ignored here
-            for chunk in voice.synthesize(text, syn_config=settings):
+            for chunk in (c for sentence in sentences(text) for c in voice.synthesize(spoken(sentence), settings)):
                 if pieces:
                     pieces.append(pause)
                 pieces.append(np.asarray(chunk.audio_float_array, np.float32).reshape(-1))

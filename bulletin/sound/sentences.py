@@ -2,8 +2,12 @@
 
 A segment's text (after respellings) is split into sentences; each sentence is synthesized on
 its own and cached under its own content key, so editing one word re-synthesizes one sentence.
-The segment's take is its sentences' audible spans joined with a newsreader's pause, then the
-segment's effect and level.
+Where the engine is slow (Kokoro: about one second of wall time per second of speech here), a
+long sentence is voiced and cached clause by clause instead, so that the edit of one word
+re-synthesizes one clause: a 285-character sentence of the example takes 16 s to say whole,
+more than the rest of a re-render. The segment's take is its pieces' audible spans joined with
+a newsreader's pause between sentences and a shorter one between clauses, then the segment's
+effect and level.
 
 Everything here is a pure function of a job's content, and jobs are picklable, so the same
 calls make takes in this process, in worker processes, or on a cluster (bulletin.nightly):
@@ -31,6 +35,16 @@ from bulletin.sound.store import CACHE_VERSION, TAKE_LUFS, audible, levelled
 SENTENCE_PAUSE_S = 0.38
 PAUSE_WPM = 165.0
 PAUSE_RANGE_S = (0.30, 0.45)
+# the pause between two clauses of one sentence voiced apart, as a share of the sentence pause:
+# 0.25 s at a newsreader's pace, a read comma's (Kokoro's own pause at a comma ran to 0.5-0.8 s
+# in the example's sentences)
+CLAUSE_SHARE = 0.6
+# a clause voiced on its own is at least this long: a shorter one ("In Seoul,") stays with its
+# neighbour, since it would cost as much to start as to say and lose its sentence's melody
+MIN_CLAUSE_CHARS = 40
+# where a sentence may be parted: after a comma, semicolon or colon (and a closing quote)
+# followed by a space; a comma inside a number (4,512) is not followed by one
+_CLAUSE_BREAK = re.compile(r"[,;:][\"'”’)]*(?=\s)")
 # each sentence keeps this much of what precedes and follows its sound (see store.audible)
 EDGE_S = 0.005
 # a piece of a text with none of these is punctuation only: it stays with the sentence before it
@@ -39,9 +53,10 @@ _SPOKEN = re.compile(r"\w")
 
 @dataclass(frozen=True)
 class SentenceJob:
-    """One sentence to synthesize: everything that changes its sound, and its cache key."""
+    """One sentence (or one clause of a long one) to synthesize: everything that changes its
+    sound, and its cache key."""
 
-    text: str  # one sentence, after respellings
+    text: str  # one sentence or clause, after respellings
     preset: Preset
     rate: float
     rate_hz: int  # the output rate: a sentence's audio is resampled to it
@@ -51,12 +66,13 @@ class SentenceJob:
 
 @dataclass(frozen=True)
 class SpeechJob:
-    """One speech segment's take: its sentences, then one effect and one level over them."""
+    """One speech segment's take: its sentences (or their clauses), then one effect and one
+    level over them."""
 
     sentences: tuple[SentenceJob, ...]
     effect: str
     rate_hz: int
-    pause_s: float
+    gaps_s: tuple[float, ...]  # the pause before each piece after the first
     key: str
 
     @property
@@ -83,6 +99,27 @@ def split_sentences(text: str, language: str = "en") -> list[str]:
     return sentences or [" ".join(text.split())]
 
 
+def split_clauses(sentence: str, longest: int | None) -> list[str]:
+    """`sentence` whole when it is at most `longest` characters (or `longest` is None), else
+    in clauses parted at , ; : and a space, none shorter than MIN_CLAUSE_CHARS."""
+    if longest is None or len(sentence) <= longest:
+        return [sentence]
+    parts, start = [], 0
+    for end in _CLAUSE_BREAK.finditer(sentence):
+        parts.append(sentence[start:end.end()].strip())
+        start = end.end()
+    parts.append(sentence[start:].strip())
+    clauses: list[str] = []
+    for part in filter(None, parts):
+        if clauses and len(clauses[-1]) < MIN_CLAUSE_CHARS:  # a short clause opens the next
+            clauses[-1] = f"{clauses[-1]} {part}"
+        else:
+            clauses.append(part)
+    if len(clauses) > 1 and len(clauses[-1]) < MIN_CLAUSE_CHARS:  # and a short last one closes
+        clauses[-2:] = [" ".join(clauses[-2:])]
+    return clauses
+
+
 def sentence_pause_s(preset: Preset, rate: float) -> float:
     """The pause between two sentences at the preset's pace times `rate`."""
     low, high = PAUSE_RANGE_S
@@ -93,18 +130,26 @@ def speech_job(text: str, preset: Preset, rate: float, effect: str, rate_hz: int
                engine_version: str | None = None) -> SpeechJob:
     """The job of a speech take of `text` (respelled already) with `preset`; the engine's
     version is asked of the engine here unless given."""
-    version = engine_version if engine_version is not None else get_engine(preset.engine).version()
+    engine = get_engine(preset.engine)
+    version = engine_version if engine_version is not None else engine.version()
     settings = preset.sound_settings()
-    sentences = tuple(
-        SentenceJob(sentence, preset, rate, rate_hz, version, content_key(
-            {"engine": preset.engine, "version": version, "preset": settings, "text": sentence, "rate": rate,
-             "rate_hz": rate_hz, "v": CACHE_VERSION}))
-        for sentence in split_sentences(text, language)
-    )
     pause_s = sentence_pause_s(preset, rate)
-    key = content_key({"sentences": [s.key for s in sentences], "pause_s": pause_s, "effect": effect,
+    pieces: list[str] = []
+    gaps: list[float] = []
+    for sentence in split_sentences(text, language):
+        for index, clause in enumerate(split_clauses(sentence, engine.clause_chars)):
+            if pieces:
+                gaps.append(pause_s * CLAUSE_SHARE if index else pause_s)
+            pieces.append(clause)
+    sentences = tuple(
+        SentenceJob(piece, preset, rate, rate_hz, version, content_key(
+            {"engine": preset.engine, "version": version, "preset": settings, "text": piece, "rate": rate,
+             "rate_hz": rate_hz, "v": CACHE_VERSION}))
+        for piece in pieces
+    )
+    key = content_key({"sentences": [s.key for s in sentences], "gaps_s": gaps, "effect": effect,
                        "rate_hz": rate_hz, "level": TAKE_LUFS, "v": CACHE_VERSION})
-    return SpeechJob(sentences, effect, rate_hz, pause_s, key)
+    return SpeechJob(sentences, effect, rate_hz, tuple(gaps), key)
 
 
 def sentence_jobs(jobs: Iterable[SpeechJob]) -> list[SentenceJob]:
@@ -158,9 +203,10 @@ def assemble_take(job: SpeechJob, sentences: Sequence[Audio]) -> tuple[np.ndarra
     effect, levelled; (samples, profile) as store.TakeStore.add takes them."""
     if len(sentences) != len(job.sentences):
         raise BulletinError(f"a take of {len(job.sentences)} sentences was given {len(sentences)}")
-    # each sentence keeps EDGE_S of silence at both ends: the pause between two is the rest
-    gap = np.zeros((max(round((job.pause_s - 2 * EDGE_S) * job.rate_hz), 0), 1), np.float32)
-    pieces = [piece for audio in sentences for piece in (gap, audio.samples)][1:]
+    pieces = [sentences[0].samples]
+    for gap_s, audio in zip(job.gaps_s, sentences[1:], strict=True):
+        # each sentence keeps EDGE_S of silence at both ends: the pause between two is the rest
+        pieces += [np.zeros((max(round((gap_s - 2 * EDGE_S) * job.rate_hz), 0), 1), np.float32), audio.samples]
     audio = Audio(np.concatenate(pieces) if len(pieces) > 1 else pieces[0], job.rate_hz)
     if job.effect != "none":
         from bulletin.sound.effects import apply_effect

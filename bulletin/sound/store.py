@@ -26,8 +26,9 @@ SILENCE_LEVEL = 10 ** (-50 / 20)
 # takes kept in memory; past this they wait in files until mixed (an hour at 44.1 kHz is 635 MB)
 MEMORY_BUDGET_BYTES = 48 * 1024 * 1024
 # what the cache holds: bump when the meaning of an entry changes (v2: levelled to TAKE_LUFS;
-# v3: speech takes joined from sentences, each sentence an entry of its own)
-CACHE_VERSION = 3
+# v3: speech takes joined from sentences, each sentence an entry of its own; v4: long neural
+# sentences in clauses, and abbreviations read without their full stops)
+CACHE_VERSION = 4
 
 
 class Take:

@@ -13,17 +13,20 @@ from bulletin.cast.presets import Preset, load_presets
 from bulletin.pipeline.render import render
 from bulletin.sound.cache import TakeCache
 from bulletin.sound.sentences import (
+    CLAUSE_SHARE,
     EDGE_S,
+    MIN_CLAUSE_CHARS,
     PAUSE_RANGE_S,
     assemble_take,
     cached_sentence,
     sentence_jobs,
     sentence_pause_s,
     speech_job,
+    split_clauses,
     split_sentences,
     synthesize_sentence,
 )
-from tests.conftest import write_presets
+from tests.conftest import count_calls, write_presets
 
 SIX = ("The ministers met in Seoul on Friday. They spoke for three hours. Rep. Eliot Engel of the "
        "U.S. House joined them. Growth was 3.5 percent last year. \"We will see,\" he said. Talks go on.")
@@ -43,6 +46,52 @@ SIX = ("The ministers met in Seoul on Friday. They spoke for three hours. Rep. E
 ])
 def test_split_sentences(text: str, expected: list[str]):
     assert split_sentences(text) == expected
+
+
+LONG = ("After the court ruled last year that the companies must pay the victims of forced labor, "
+        "the government in Tokyo tightened its control of exports; Seoul, in turn, said it would end the pact.")
+
+
+@pytest.mark.parametrize(("sentence", "longest", "expected"), [
+    (LONG, None, [LONG]),
+    (LONG, len(LONG), [LONG]),
+    # "Seoul," is too short to say on its own: it stays with the clause it opens
+    (LONG, 100, ["After the court ruled last year that the companies must pay the victims of forced labor,",
+                 "the government in Tokyo tightened its control of exports;",
+                 "Seoul, in turn, said it would end the pact."]),
+    # no break inside a number, after a closing quote the quote stays with its clause
+    ('The index closed at 4,512.3 points, its highest in a decade, and traders spoke of what they called '
+     '"a new era," which few had expected, not before the vote.', 60,
+     ["The index closed at 4,512.3 points, its highest in a decade,",
+      'and traders spoke of what they called "a new era,"', "which few had expected, not before the vote."]),
+    ("A long sentence with no clause breaks at all that goes on and on past any limit there is", 20,
+     ["A long sentence with no clause breaks at all that goes on and on past any limit there is"]),
+])
+def test_split_clauses(sentence: str, longest: int | None, expected: list[str]):
+    clauses = split_clauses(sentence, longest)
+    assert clauses == expected
+    assert " ".join(clauses) == sentence
+    assert len(clauses) == 1 or all(len(c) >= MIN_CLAUSE_CHARS for c in clauses[:-1])
+
+
+def test_a_long_neural_sentence_is_voiced_and_cached_clause_by_clause(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch):
+    """Kokoro says a long sentence clause by clause: an edit re-synthesizes one clause, and the
+    clauses are joined with a shorter pause than sentences."""
+    said = count_calls(monkeypatch, "kokoro")
+    story = tmp_path / "story.yaml"
+    story.write_text("title: Clauses\ndate: 2026-02-03\nmaster: {formats: [wav]}\n"
+                     "cast:\n  anchor: {role: anchor, voice: anchor-clear}\n"
+                     f"segments:\n  - anchor: '{LONG} Talks go on.'\n")
+    render(story, tmp_path / "cold", jobs=1)
+    assert said == [*split_clauses(LONG, 100), "Talks go on."]
+    job = speech_job(f"{LONG} Talks go on.", load_presets()["anchor-clear"], 1.0, "none", 48000)
+    pause_s = sentence_pause_s(job.preset, 1.0)
+    assert job.gaps_s == (pause_s * CLAUSE_SHARE, pause_s * CLAUSE_SHARE, pause_s)
+    said.clear()
+    story.write_text(story.read_text().replace("tightened", "toughened"))
+    render(story, tmp_path / "edited", jobs=1)
+    assert said == ["the government in Tokyo toughened its control of exports;"]
 
 
 def story_with(folder: Path, text: str) -> Path:
@@ -89,15 +138,16 @@ def test_sentences_are_joined_with_the_same_pause(tmp_path: Path):
     preset = load_presets()["anchor-us"]
     job = speech_job("The talks ended. Nobody spoke. Then the minister left the room.", preset, 1.0, "none", 22050)
     assert len(job.sentences) == 3
-    assert PAUSE_RANGE_S[0] <= job.pause_s <= PAUSE_RANGE_S[1]
+    pause_s = sentence_pause_s(preset, 1.0)
+    assert job.gaps_s == (pause_s, pause_s) and PAUSE_RANGE_S[0] <= pause_s <= PAUSE_RANGE_S[1]
     sentences = [synthesize_sentence(s) for s in job.sentences]
     samples, profile = assemble_take(job, sentences)
-    expected = sum(s.samples.shape[0] for s in sentences) + 2 * round((job.pause_s - 2 * EDGE_S) * 22050)
+    expected = sum(s.samples.shape[0] for s in sentences) + 2 * round((pause_s - 2 * EDGE_S) * 22050)
     assert samples.shape == (expected, 1) and profile.shape[0] == 2
     gaps = gaps_s(samples, 22050)
     assert len(gaps) == 2
     # each sentence was trimmed to its sound: the pauses are the job's, not the engine's
-    assert all(abs(g - job.pause_s) < 0.03 for g in gaps), gaps
+    assert all(abs(g - pause_s) < 0.03 for g in gaps), gaps
 
 
 def test_pause_follows_the_pace_within_a_newsreaders_range():
