@@ -36,7 +36,11 @@ class Stopper:
 
     def request(self, signum: int, frame: FrameType | None = None) -> None:
         self.signum = signum
-        self._wake.set()
+        # set from another thread: a signal handler runs in the main thread between two of its
+        # bytecodes, perhaps while that thread holds the event's own lock inside wait(), and
+        # setting it here would then wait for that lock for ever (seen once in a test run: a
+        # scheduler that SIGTERM did not stop)
+        threading.Thread(target=self._wake.set, name="stop-request", daemon=True).start()
         if self._abandonable:
             self._abandonable = False
             raise Stopped(signum)
