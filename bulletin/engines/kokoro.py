@@ -52,7 +52,7 @@ import numpy as np
 
 from bulletin.base.audio import Audio
 from bulletin.base.errors import BulletinError
-from bulletin.engines.spoken import sentences, spoken
+from bulletin.engines.spoken import CLOSING_QUOTES, sentences, spoken
 
 if TYPE_CHECKING:
     from bulletin.cast.presets import Preset
@@ -109,7 +109,7 @@ def speakable(text: str) -> str:
     final stop so it ends as a sentence; a clause said on its own (ending , ; or :) keeps its
     mark, and with it the voice that goes on."""
     text = spoken(text)
-    return text if text.rstrip("\"'”’)")[-1:] in ".!?,;:" else f"{text}."
+    return text if text.rstrip(CLOSING_QUOTES)[-1:] in ".!?,;:" else f"{text}."
 
 
 class KokoroEngine:

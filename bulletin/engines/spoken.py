@@ -24,7 +24,7 @@ SPELLED_OUT = {
 }
 # those it says in full already ("mister", "doctor", "saint"): they only lose their dot
 SAID_IN_FULL = ("Mr", "Mrs", "Ms", "Dr", "St", "etc", "Inc", "Co")
-_QUOTES = "\"'”’)"
+CLOSING_QUOTES = "\"'”’)"
 # sentence ends: . ! ? (with closing quotes) before a space, unless the word is an abbreviation
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)]*(?=\s)")
 _ABBREVIATION = re.compile(r"(?:\b(?:[A-Za-z]\.)+|\b(?:" + "|".join((*SAID_IN_FULL, *SPELLED_OUT)) + r")\.)$")
@@ -42,7 +42,7 @@ def sentences(text: str) -> list[str]:
     such as "Rep." or "U.S."."""
     pieces, start = [], 0
     for end in _SENTENCE_END.finditer(text):
-        head = text[start:end.end()].rstrip(_QUOTES)
+        head = text[start:end.end()].rstrip(CLOSING_QUOTES)
         if _ABBREVIATION.search(head) or _NUMBER_SIGN.search(text, end.start() - 2, end.end() + 8):
             continue
         pieces.append(text[start:end.end()].strip())
@@ -58,7 +58,7 @@ def spoken(text: str) -> str:
     text = _NUMBER_SIGN.sub("number", text)
     text = _ABBREVIATED.sub(lambda m: SPELLED_OUT[m.group(1)], text)
     text = _INITIALISM.sub(_letters, text)
-    end = len(text.rstrip(_QUOTES))  # the sentence's own last mark stays
+    end = len(text.rstrip(CLOSING_QUOTES))  # the sentence's own last mark stays
     return _INNER_DOT.sub("", text[:end - 1]) + text[end - 1:] if end else text
 
 
@@ -67,5 +67,5 @@ def _letters(match: re.Match[str]) -> str:
     letter); a dot it ended the text with stays, as that text's full stop."""
     initialism = match.group(0)
     letters = initialism.replace(".", "").upper()
-    at_end = match.end() == len(match.string.rstrip(_QUOTES))
+    at_end = match.end() == len(match.string.rstrip(CLOSING_QUOTES))
     return f"{letters}." if at_end and initialism.endswith(".") else letters
