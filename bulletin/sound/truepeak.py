@@ -4,6 +4,7 @@ audio is fed a stretch at a time, so an hour-long bulletin is never in memory wh
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from functools import cache
 
 import numpy as np
@@ -102,15 +103,29 @@ def block_true_peaks(x: np.ndarray, floor: float = 0.0) -> np.ndarray:
     return out
 
 
+def streamed_true_peaks(stretches: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """block_true_peaks of a (frames, channels) signal given a stretch at a time, of any lengths:
+    each block once the context after it has come (a stretch measured on its own would read the
+    step to zero at its edges as a peak). Zeros before the start and past the end."""
+    held: np.ndarray | None = None  # TRUE_PEAK_CONTEXT frames already measured, then those not yet
+    for stretch in stretches:
+        if held is None:
+            held = np.zeros((TRUE_PEAK_CONTEXT, stretch.shape[1]), np.float32)
+        held = np.concatenate([held, stretch.astype(np.float32, copy=False)])
+        blocks = (held.shape[0] - 2 * TRUE_PEAK_CONTEXT) // BLOCK
+        if blocks > 0:
+            yield block_true_peaks(held[: blocks * BLOCK + 2 * TRUE_PEAK_CONTEXT])
+            held = held[blocks * BLOCK :]
+    if held is not None and held.shape[0] > TRUE_PEAK_CONTEXT:
+        inner = held.shape[0] - TRUE_PEAK_CONTEXT
+        last = np.zeros((-(-inner // BLOCK) * BLOCK + 2 * TRUE_PEAK_CONTEXT, held.shape[1]), np.float32)
+        last[: held.shape[0]] = held
+        yield block_true_peaks(last)
+
+
 def true_peaks(samples: np.ndarray) -> np.ndarray:
     """block_true_peaks of a whole (frames, channels) signal."""
-    out = []
-    for at in range(0, samples.shape[0], CHUNK_FRAMES):
-        lo, hi = max(at - TRUE_PEAK_CONTEXT, 0), min(at + CHUNK_FRAMES + TRUE_PEAK_CONTEXT, samples.shape[0])
-        stop = min(at + CHUNK_FRAMES, samples.shape[0])
-        piece = np.zeros((stop - at + (-(stop - at) % BLOCK) + 2 * TRUE_PEAK_CONTEXT, samples.shape[1]), np.float32)
-        piece[lo - at + TRUE_PEAK_CONTEXT : hi - at + TRUE_PEAK_CONTEXT] = samples[lo:hi]
-        out.append(block_true_peaks(piece))
+    out = list(streamed_true_peaks(samples[at : at + CHUNK_FRAMES] for at in range(0, samples.shape[0], CHUNK_FRAMES)))
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 

@@ -74,3 +74,15 @@ def test_frames_are_counted_across_the_reads_of_a_long_file():
     assert len(frames) > 1 << 20
     assert _count_frames_in(io.BytesIO(frames)) == 3000
     assert _count_frames_in(io.BytesIO(frames + b"TAG" + bytes(125))) == 3000  # stops at what is not a frame
+
+
+def test_a_decoded_mp3s_true_peak_is_that_of_the_whole_decoded_signal():
+    # measured a stretch at a time, as the master does: a loud tone that the stretches cut
+    # mid-wave (where a stretch measured alone would read its edges as peaks) reads as the whole
+    from bulletin.export.mp3 import decoded_true_peak_dbtp
+    from bulletin.sound.truepeak import true_peak_dbtp
+
+    data = mp3_bytes(Audio(sine(0.7, 8.0, 48000, hz=997.0), 48000))
+    decoded, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    assert decoded_true_peak_dbtp(io.BytesIO(data)) == pytest.approx(true_peak_dbtp(Audio(decoded, rate)), abs=1e-3)
+    assert decoded_true_peak_dbtp(io.BytesIO(data)) == pytest.approx(20 * np.log10(0.7), abs=0.3)

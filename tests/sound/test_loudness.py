@@ -209,3 +209,16 @@ def test_cumulative_energy_before_a_frame_spreads_each_block_evenly():
     # two frames in one block (as the last gating mark and the programme end can be), two past the end
     frames = np.array([0, BLOCK // 2, BLOCK, BLOCK + BLOCK // 4, 3 * BLOCK, 5 * BLOCK])
     np.testing.assert_allclose(cumulative_at(per_block, frames), [0.0, 0.5, 1.0, 1.5, 7.0, 7.0])
+
+
+@pytest.mark.parametrize("sizes", [[1], [31, 33, 7], [4096], [17, 1, 1, 5000], [1 << 17]])
+def test_true_peaks_given_a_stretch_at_a_time_are_those_of_the_whole(sizes: list[int]):
+    # a stretch measured on its own reads the step to zero at its edges as a peak: a loud
+    # signal cut anywhere must measure as it does whole
+    from bulletin.sound.truepeak import streamed_true_peaks, true_peaks
+
+    x = sine(1000.0, -1.0, 0.3)
+    x = np.stack([x, x * 0.5], axis=1)
+    cuts = np.cumsum(sizes * (x.shape[0] // sum(sizes) + 1))
+    stretches = np.split(x, cuts[cuts < x.shape[0]])
+    assert np.array_equal(np.concatenate(list(streamed_true_peaks(stretches))), true_peaks(x))
