@@ -28,7 +28,7 @@ from bulletin.base.errors import BulletinError
 from bulletin.cast.presets import Preset
 from bulletin.engines import get_engine, speak
 from bulletin.sound.cache import TakeCache, content_key
-from bulletin.sound.store import CACHE_VERSION, TAKE_LUFS, audible, levelled
+from bulletin.sound.store import CACHE_VERSION, TAKE_LUFS, TAKE_VERSION, audible, levelled
 
 # the pause between two sentences at PAUSE_WPM: a newsreader's 0.3-0.45 s; it follows the
 # pace, as a speaker's own pauses do, within those bounds
@@ -148,7 +148,7 @@ def speech_job(text: str, preset: Preset, rate: float, effect: str, rate_hz: int
         for piece in pieces
     )
     key = content_key({"sentences": [s.key for s in sentences], "gaps_s": gaps, "effect": effect,
-                       "rate_hz": rate_hz, "level": TAKE_LUFS, "v": CACHE_VERSION})
+                       "rate_hz": rate_hz, "level": TAKE_LUFS, "v": CACHE_VERSION, "take_v": TAKE_VERSION})
     return SpeechJob(sentences, effect, rate_hz, tuple(gaps), key)
 
 

@@ -29,6 +29,10 @@ MEMORY_BUDGET_BYTES = 48 * 1024 * 1024
 # v3: speech takes joined from sentences, each sentence an entry of its own; v4: long neural
 # sentences in clauses, and abbreviations read without their full stops)
 CACHE_VERSION = 4
+# what a speech segment's take adds to its sentences' entries (their joining, the effect, the
+# level): bump when one of these sounds different, so that old takes are made again from the
+# cached sentences (v2: the phone's low edge a gentle slope, so a man keeps his pitch)
+TAKE_VERSION = 2
 
 
 class Take:

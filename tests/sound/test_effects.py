@@ -136,8 +136,18 @@ def test_phone_is_a_telephone_band(name):
     audio = SIGNALS[name]()
     out = apply_effect(audio, "phone")
     assert _change_db(audio, out, 3500, RATE_HZ / 2) <= -35.0
-    assert _change_db(audio, out, 0, 300) <= -35.0
+    assert _change_db(audio, out, 0, 150) <= -20.0
     assert abs(_change_db(audio, out, 500, 3000)) <= 10.0  # the voice itself stays
+
+
+def test_phone_keeps_a_mans_pitch():
+    # A man's second and third harmonics (200-300 Hz) stay, so that a pitch tracker still
+    # hears his fundamental, not his fourth harmonic: a steep cut at 300 Hz made Piper joe
+    # (89 Hz) read as 362 Hz.
+    audio = _buzz(pitch_hz=100.0)
+    out = apply_effect(audio, "phone")
+    assert _change_db(audio, out, 190, 310) >= -8.0
+    assert _change_db(audio, out, 0, 110) <= -20.0
 
 
 @pytest.mark.parametrize("rate_hz", [16000, 22050, 48000])
@@ -145,18 +155,19 @@ def test_phone_band_at_other_rates(rate_hz):
     audio = _speech_like(rate_hz, voiced_s=1.0)
     out = apply_effect(audio, "phone")
     assert _change_db(audio, out, 3500, rate_hz / 2) <= -35.0
-    assert _change_db(audio, out, 0, 300) <= -35.0
+    assert _change_db(audio, out, 0, 150) <= -20.0
 
 
 def test_phone_compresses():
-    # One buzz, loud for half a second and 12 dB quieter for the next half.
+    # One buzz, loud for half a second and 12 dB quieter for the next half: the line's
+    # compressor and the handset's saturation squash the step, but do not level it.
     buzz = _buzz(1.0).samples[:, 0].copy()
     half = buzz.shape[0] // 2
     buzz[half:] *= 10 ** (-12 / 20)
     out = apply_effect(Audio.mono(buzz, RATE_HZ), "phone").samples[:, 0]
     edge = round(0.05 * RATE_HZ)  # leave out the gain's movement at the step
     loud_db, quiet_db = _rms_db(out[edge : half - edge]), _rms_db(out[half + edge : -edge])
-    assert 3.0 < loud_db - quiet_db < 9.0
+    assert 2.0 < loud_db - quiet_db < 9.0
 
 
 # field ------------------------------------------------------------------------------
