@@ -6,7 +6,7 @@ DNSMOS overall quality, median F0. A dev tool, not a runtime dependency:
     .venv/bin/pip install -e '.[eval]'
 
     # a rendered bulletin, per speaker (the WAV beside its cue sheet)
-    .venv/bin/python scripts/score.py bulletin output/kbs-world-radio-news-2019-11-22.json
+    .venv/bin/python scripts/score.py bulletin output/kbs-world-radio-news-2019-11-22.json [--errors]
     # presets, each reading the example's sentences (or --all of its speech); --auto also checks
     # every set of presets that `auto` casting picks for up to six members
     .venv/bin/python scripts/score.py presets [NAME ...] [--engine kokoro] [--auto]
@@ -62,15 +62,18 @@ def _normaliser() -> Callable[[str], str]:
     return EnglishTextNormalizer()
 
 
-def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
-    """(edits, reference words) between two texts, after normalise()."""
+def word_errors(reference: str, hypothesis: str) -> tuple[int, int, list[str]]:
+    """(edits, reference words, what was misheard as "written -> heard") between two texts,
+    after normalise()."""
     import jiwer
 
     ref, hyp = normalise(reference), normalise(hypothesis)
     if not ref:
-        return len(hyp), 0
+        return len(hyp), 0, [f"-> {' '.join(hyp)}"] if hyp else []
     out = jiwer.process_words(" ".join(ref), " ".join(hyp) or "")
-    return out.substitutions + out.deletions + out.insertions, len(ref)
+    misheard = [f"{' '.join(ref[a.ref_start_idx:a.ref_end_idx])} -> {' '.join(hyp[a.hyp_start_idx:a.hyp_end_idx])}".strip()
+                for a in out.alignments[0] if a.type != "equal"]
+    return out.substitutions + out.deletions + out.insertions, len(ref), misheard
 
 
 # -- the measures
@@ -143,12 +146,14 @@ class Speaker:
     pieces: list[tuple[np.ndarray, str]] = field(default_factory=list)  # (16 kHz audio, written text)
     scores: dict[str, float] = field(default_factory=dict)
     vector: np.ndarray | None = None
+    misheard: list[str] = field(default_factory=list)  # "written -> heard", in reading order
 
     def score(self, judges: Judges, similarity_only: bool = False) -> None:
         edits = words = 0
         for audio, text in [] if similarity_only else self.pieces:
-            e, n = word_errors(text, judges.transcribe(audio))
+            e, n, misheard = word_errors(text, judges.transcribe(audio))
             edits, words = edits + e, words + n
+            self.misheard += misheard
         gap = np.zeros(RATE_HZ // 4, np.float32)
         speech = np.concatenate([x for audio, _ in self.pieces for x in (audio, gap)])
         self.vector = judges.embed(speech)
@@ -174,6 +179,12 @@ def print_table(speakers: list[Speaker]) -> None:
               f"  {c['words']:5.0f}  {c['seconds']:7.1f}")
 
 
+def print_misheard(speakers: list[Speaker]) -> None:
+    """What the recogniser got wrong, per speaker: names, or a voice's own weak sounds."""
+    for s in speakers:
+        print(f"\n{s.name}, written -> heard: " + ("; ".join(s.misheard) or "nothing misheard"))
+
+
 def similarities(speakers: list[Speaker]) -> dict[tuple[str, str], float]:
     out = {}
     for a, b in itertools.combinations(speakers, 2):
@@ -196,7 +207,7 @@ def print_similarities(speakers: list[Speaker], sims: dict[tuple[str, str], floa
 # -- a rendered bulletin
 
 
-def score_bulletin(cue_path: Path, wav_path: Path | None) -> None:
+def score_bulletin(cue_path: Path, wav_path: Path | None, show_errors: bool) -> None:
     import soundfile as sf
 
     cue = json.loads(cue_path.read_text())
@@ -217,6 +228,8 @@ def score_bulletin(cue_path: Path, wav_path: Path | None) -> None:
     ordered = list(speakers.values())
     print_table(ordered)
     print_similarities(ordered, similarities(ordered))
+    if show_errors:
+        print_misheard(ordered)
 
 
 # -- presets
@@ -292,6 +305,8 @@ def score_presets(args: argparse.Namespace) -> None:
     print_table(speakers)
     sims = similarities(speakers)
     print_similarities(speakers, sims)
+    if args.errors:
+        print_misheard(speakers)
     if args.auto:
         print_auto_sets([p for p in chosen if p.name in presets], sims)
 
@@ -347,6 +362,7 @@ def main() -> None:
     b = sub.add_parser("bulletin", help="score a rendered bulletin per speaker")
     b.add_argument("cue", type=Path, help="the cue sheet (SLUG-DATE.json); the WAV beside it is scored")
     b.add_argument("--wav", type=Path, help="the WAV, if not beside the cue sheet")
+    b.add_argument("--errors", action="store_true", help="also list each speaker's misheard words")
     p = sub.add_parser("presets", help="score presets reading a story's sentences")
     p.add_argument("names", nargs="*", help="preset names (default: every preset whose engine loads)")
     p.add_argument("--engine", action="append", help="only presets of this engine (repeatable)")
@@ -357,9 +373,10 @@ def main() -> None:
     p.add_argument("--baseline", action="store_true", help="add plain espeak-ng -v en-us")
     p.add_argument("--auto", action="store_true", help="check the sets auto casting picks")
     p.add_argument("--similarity-only", action="store_true", help="skip WER and DNSMOS (quick)")
+    p.add_argument("--errors", action="store_true", help="also list each preset's misheard words")
     args = parser.parse_args()
     if args.mode == "bulletin":
-        score_bulletin(args.cue, args.wav)
+        score_bulletin(args.cue, args.wav, args.errors)
     else:
         score_presets(args)
 
