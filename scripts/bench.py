@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -115,10 +116,16 @@ def _part(part, story) -> dict:  # noqa: ANN001
 
 def varied(part, n: int):  # noqa: ANN001, ANN201
     """A copy of a story part whose speech says something different (copy `n`): one or two
-    opening words, different for every copy, so no sentence repeats."""
+    opening words, different for every copy, before each sentence and after each clause break.
+    Long sentences are cached clause by clause, so a clause left as it was would be a cache hit
+    in every later copy, and a longer bulletin would look faster per minute than it is."""
     words = ["Meanwhile", "Later", "Separately", "Elsewhere", "Also", "Today", "Earlier", "Now", "Again"]
     opening = words[n % len(words)] + (f" {words[n // len(words) - 1].lower()}" if n >= len(words) else "")
-    segments = [replace(s, id=None, text=f"{opening}, {s.text}") if s.kind == "speech" else replace(s, id=None)
+
+    def say(text: str) -> str:
+        return f"{opening}, " + re.sub(r"([,;:.!?]) +(?=\S)", lambda m: f"{m.group(1)} {opening.lower()}, ", text)
+
+    segments = [replace(s, id=None, text=say(s.text)) if s.kind == "speech" else replace(s, id=None)
                 for s in part.segments]
     return replace(part, headline=f"{part.headline} ({n + 1})", segments=segments)
 
