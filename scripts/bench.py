@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -119,11 +118,15 @@ def varied(part, n: int):  # noqa: ANN001, ANN201
     opening words, different for every copy, before each sentence and after each clause break.
     Long sentences are cached clause by clause, so a clause left as it was would be a cache hit
     in every later copy, and a longer bulletin would look faster per minute than it is."""
+    from bulletin.engines.spoken import sentences
+    from bulletin.sound.sentences import CLAUSE_BREAK
+
     words = ["Meanwhile", "Later", "Separately", "Elsewhere", "Also", "Today", "Earlier", "Now", "Again"]
     opening = words[n % len(words)] + (f" {words[n // len(words) - 1].lower()}" if n >= len(words) else "")
 
-    def say(text: str) -> str:
-        return f"{opening}, " + re.sub(r"([,;:.!?]) +(?=\S)", lambda m: f"{m.group(1)} {opening.lower()}, ", text)
+    def say(text: str) -> str:  # split as the renderer splits: sentences, then clause breaks
+        return " ".join(f"{opening}, " + CLAUSE_BREAK.sub(lambda m: f"{m.group(0)} {opening.lower()},", sentence)
+                        for sentence in sentences(text))
 
     segments = [replace(s, id=None, text=say(s.text)) if s.kind == "speech" else replace(s, id=None)
                 for s in part.segments]

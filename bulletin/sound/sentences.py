@@ -44,7 +44,7 @@ CLAUSE_SHARE = 0.6
 MIN_CLAUSE_CHARS = 40
 # where a sentence may be parted: after a comma, semicolon or colon (and a closing quote)
 # followed by a space; a comma inside a number (4,512) is not followed by one
-_CLAUSE_BREAK = re.compile(r"[,;:][\"'”’)]*(?=\s)")
+CLAUSE_BREAK = re.compile(r"[,;:][\"'”’)]*(?=\s)")
 # each sentence keeps this much of what precedes and follows its sound (see store.audible)
 EDGE_S = 0.005
 # a piece of a text with none of these is punctuation only: it stays with the sentence before it
@@ -105,7 +105,7 @@ def split_clauses(sentence: str, longest: int | None) -> list[str]:
     if longest is None or len(sentence) <= longest:
         return [sentence]
     parts, start = [], 0
-    for end in _CLAUSE_BREAK.finditer(sentence):
+    for end in CLAUSE_BREAK.finditer(sentence):
         parts.append(sentence[start:end.end()].strip())
         start = end.end()
     parts.append(sentence[start:].strip())
