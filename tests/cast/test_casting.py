@@ -132,3 +132,15 @@ def test_with_no_usable_preset_any_preset_is_cast(tmp_path):
     s = story(tmp_path, "  anchor: {role: anchor}\n  kim: {role: reporter}\n")
     cast = cast_voices(s, PRESETS, lambda p: False)
     assert {k: v.name for k, v in cast.items()} == {"anchor": "n-anchor-m", "kim": "n-reporter-f"}
+
+
+@pytest.mark.parametrize("gender, count", [("female", 5), ("male", 6)])
+def test_the_shipped_presets_give_every_hinted_member_a_neural_voice_of_that_gender(tmp_path, gender, count):
+    from bulletin.cast.presets import load_presets
+
+    roles = ["anchor", "reporter", "official", "guest", "guest", "official"]
+    members = "".join(f"  m{i}: {{role: {roles[i]}, gender: {gender}}}\n" for i in range(1, count))
+    s = story(tmp_path, f"  anchor: {{role: anchor, gender: {gender}}}\n" + members)
+    cast = cast_voices(s, load_presets(), everything)
+    assert all(p.neural and p.gender == gender for p in cast.values()), {m: p.name for m, p in cast.items()}
+    assert len({p.name for p in cast.values()}) == count
