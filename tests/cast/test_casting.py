@@ -10,7 +10,7 @@ import pytest
 
 from bulletin.base.errors import InputError
 from bulletin.cast.casting import cast_voices, segment_preset
-from bulletin.cast.presets import Preset
+from bulletin.cast.presets import Preset, load_presets
 from bulletin.script.story import load_story
 
 PRESETS = {p.name: p for p in [
@@ -136,8 +136,6 @@ def test_with_no_usable_preset_any_preset_is_cast(tmp_path):
 
 @pytest.mark.parametrize("gender, count", [("female", 5), ("male", 6)])
 def test_the_shipped_presets_give_every_hinted_member_a_neural_voice_of_that_gender(tmp_path, gender, count):
-    from bulletin.cast.presets import load_presets
-
     roles = ["anchor", "reporter", "official", "guest", "guest", "official"]
     members = "".join(f"  m{i}: {{role: {roles[i]}, gender: {gender}}}\n" for i in range(1, count))
     s = story(tmp_path, f"  anchor: {{role: anchor, gender: {gender}}}\n" + members)
