@@ -185,6 +185,17 @@ def print_misheard(speakers: list[Speaker]) -> None:
         print(f"\n{s.name}, written -> heard: " + ("; ".join(s.misheard) or "nothing misheard"))
 
 
+def print_report(speakers: list[Speaker], show_errors: bool) -> dict[tuple[str, str], float]:
+    """The table, the similarity matrix and (with `show_errors`) the misheard words; returns the
+    similarities."""
+    print_table(speakers)
+    sims = similarities(speakers)
+    print_similarities(speakers, sims)
+    if show_errors:
+        print_misheard(speakers)
+    return sims
+
+
 def similarities(speakers: list[Speaker]) -> dict[tuple[str, str], float]:
     out = {}
     for a, b in itertools.combinations(speakers, 2):
@@ -225,11 +236,7 @@ def score_bulletin(cue_path: Path, wav_path: Path | None, show_errors: bool) -> 
     judges = Judges()
     for speaker in speakers.values():
         speaker.score(judges)
-    ordered = list(speakers.values())
-    print_table(ordered)
-    print_similarities(ordered, similarities(ordered))
-    if show_errors:
-        print_misheard(ordered)
+    print_report(list(speakers.values()), show_errors)
 
 
 # -- presets
@@ -302,11 +309,7 @@ def score_presets(args: argparse.Namespace) -> None:
         speakers.append(speaker)
         print(f"scored {preset.name}", file=sys.stderr)
     print(f"{len(texts)} sentences, {sum(len(normalise(w)) for w, _ in texts)} words of {args.story}")
-    print_table(speakers)
-    sims = similarities(speakers)
-    print_similarities(speakers, sims)
-    if args.errors:
-        print_misheard(speakers)
+    sims = print_report(speakers, args.errors)
     if args.auto:
         print_auto_sets([p for p in chosen if p.name in presets], sims)
 
