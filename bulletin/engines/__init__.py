@@ -10,6 +10,8 @@ from bulletin.base.audio import resample
 from bulletin.base.errors import BulletinError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from bulletin.base.audio import Audio
     from bulletin.cast.presets import Preset
 
@@ -68,7 +70,26 @@ def engine_problem(name: str) -> str | None:
 
 
 def speak(text: str, preset: Preset, rate: float) -> Audio:
-    """`text` in `preset`'s voice at `rate` times its pace, resized by its `shift_semitones`.
+    """`text` in `preset`'s voice at `rate` times its pace, resized by its `shift_semitones`;
+    a text with voice directions (script.markup) is spoken as they say (engines.directed)."""
+    if "<" in text or "&" in text:
+        from bulletin.script.markup import has_markup
+
+        if has_markup(text):
+            from bulletin.engines.directed import speak_directed
+
+            return speak_directed(text, preset, rate)
+    return speak_plain(text, preset, rate)
+
+
+def speak_plain(text: str, preset: Preset, rate: float) -> Audio:
+    """`text`, read as written (no markup), in `preset`'s voice at `rate` times its pace."""
+    engine = get_engine(preset.engine)
+    return shifted(lambda p, r: engine.synthesize(text, p, r), preset, rate)
+
+
+def shifted(synthesize: Callable[[Preset, float], Audio], preset: Preset, rate: float) -> Audio:
+    """`synthesize(preset, rate)` resized by the preset's `shift_semitones`.
 
     The shift is the oldest trick of the tape machine, kept clean: the engine speaks faster by
     the shift's factor and the result is played back slower by it (a resampling). Pitch and
@@ -76,9 +97,8 @@ def speak(text: str, preset: Preset, rate: float) -> Audio:
     pace comes back to the preset's own. A formant-preserving pitch shift would only retune the
     same speaker; this makes another one, and costs no more than a resampling.
     """
-    engine = get_engine(preset.engine)
     if not preset.shift_semitones:
-        return engine.synthesize(text, preset, rate)
+        return synthesize(preset, rate)
     factor = 2.0 ** (preset.shift_semitones / 12)
-    spoken = engine.synthesize(text, preset, rate / factor)
+    spoken = synthesize(preset, rate / factor)
     return resample(spoken, spoken.rate_hz, played_at_hz=spoken.rate_hz * factor)

@@ -23,6 +23,7 @@ import numpy as np
 
 from bulletin.base.audio import Audio
 from bulletin.base.errors import BulletinError
+from bulletin.engines.espeakipa import espeak_codes
 
 if TYPE_CHECKING:
     from bulletin.cast.presets import Preset
@@ -70,7 +71,16 @@ class EspeakEngine:
             return f"espeak-ng has no voice {preset.voice!r} (see `bulletin voices`)"
         return None
 
-    def synthesize(self, text: str, preset: Preset, rate: float) -> Audio:
+    def synthesize_parts(self, parts: list[tuple[str, str]], preset: Preset, rate: float) -> Audio:
+        """Words and IPA as one utterance: the IPA as espeak-ng's phoneme codes in [[...]]."""
+        said = [f"[[{espeak_codes(value)[0]}]]" if kind == "ipa" else value for kind, value in parts]
+        return self.synthesize(" ".join(said), preset, rate, self._e.PHONEMES)
+
+    def unknown_phonemes(self, ipa: str, preset: Preset) -> str:
+        """The symbols of `ipa` espeak-ng has no phoneme code for (left out when spoken)."""
+        return espeak_codes(ipa)[1]
+
+    def synthesize(self, text: str, preset: Preset, rate: float, flags: int = 0) -> Audio:
         e = self._e
         with self._lock:
             if e.SetVoiceByName(preset.voice.encode()) != 0:
@@ -85,7 +95,7 @@ class EspeakEngine:
                 if e.SetParameter(parameter, value, 0) != 0:
                     raise BulletinError(f"espeak-ng refused parameter {parameter} = {value}")
             self._chunks = []
-            status = e.Synth(text, flags=e.CHARS_UTF8)
+            status = e.Synth(text, flags=e.CHARS_UTF8 | flags)
             chunks, self._chunks = self._chunks, []
         if status != 0 or not chunks:
             raise BulletinError(f"espeak-ng produced no audio for {text[:40]!r} (status {status})")

@@ -164,6 +164,28 @@ class KokoroEngine:
             raise BulletinError(f"kokoro has nothing to say for {text[:40]!r}")
         return Audio.mono(np.concatenate(pieces), RATE_HZ)
 
+    def synthesize_parts(self, parts: list[tuple[str, str]], preset: Preset, rate: float) -> Audio:
+        """Words and IPA (script.ipa's symbols, all in the model's vocabulary) said as one
+        utterance: the words phonemized, the IPA handed to the model as it is."""
+        style = self._style(preset.voice)
+        speed = rate * preset.rate_wpm / NATURAL_WPM
+        said = []
+        for index, (kind, value) in enumerate(parts):
+            if kind == "ipa":
+                said.append(value)
+            elif any(c.isalnum() for c in value):
+                said.append(self._phonemize(speakable(value) if index == len(parts) - 1 else spoken(value)))
+        phonemes = " ".join(p.strip() for p in said if p.strip())
+        if phonemes[-1:] not in tuple(".!?,;:"):
+            phonemes += "."
+        pieces = [self._infer(clause, style, speed, phonemes) for clause in _split(phonemes)]
+        return Audio.mono(np.concatenate(pieces), RATE_HZ)
+
+    def unknown_phonemes(self, ipa: str, preset: Preset) -> str:
+        """The symbols of `ipa` (script.ipa's normal form) the model has no token for: none,
+        as the format takes only its symbols (a test checks the two sets)."""
+        return ""
+
     # -- the pieces
 
     def _style(self, voice: str) -> np.ndarray:
@@ -192,16 +214,21 @@ class KokoroEngine:
 
     def _phonemize(self, text: str) -> str:
         with self._lock:
-            if self._tokenizer is None:
-                self._tokenizer = _load_tokenizer()
+            self._load_tokenizer()
             try:
                 return self._tokenizer.phonemize(text)
             except Exception as error:  # phonemizer's and espeak-ng's own types
                 raise BulletinError(f"kokoro could not phonemize {text[:40]!r}: {error}") from error
 
+    def _load_tokenizer(self) -> None:
+        if self._tokenizer is None:
+            self._tokenizer = _load_tokenizer()
+
     def _infer(self, phonemes: str, style: np.ndarray, speed: float, text: str) -> np.ndarray:
         from kokoro_onnx.trim import trim
 
+        with self._lock:
+            self._load_tokenizer()
         tokens = self._tokenizer.tokenize(phonemes)
         if not tokens:
             raise BulletinError(f"kokoro found nothing to say in {text[:40]!r} (phonemes {phonemes!r})")

@@ -37,6 +37,7 @@ import json
 import os
 import sys
 import threading
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -120,16 +121,10 @@ class PiperEngine:
         return None
 
     def synthesize(self, text: str, preset: Preset, rate: float) -> Audio:
-        from piper import SynthesisConfig
-
         voice = self._voice(check(preset))
-        # length_scale is the duration of every phoneme relative to the model's own pace;
-        # start from the model's configured scale so 175 wpm means "as trained"
-        speed = rate * preset.rate_wpm / NATURAL_WPM
-        length_scale = voice.config.length_scale / speed
-        settings = SynthesisConfig(speaker_id=preset.speaker, length_scale=length_scale, normalize_audio=False)
+        settings = _settings(voice, preset, rate)
         rate_hz = int(voice.config.sample_rate)
-        pause = np.zeros(round(SENTENCE_PAUSE_S * length_scale * rate_hz), np.float32)
+        pause = np.zeros(round(SENTENCE_PAUSE_S * settings.length_scale * rate_hz), np.float32)
         pieces: list[np.ndarray] = []
         try:
             # pitch, pitch_range and volume are espeak-ng settings: a Piper voice has its own
@@ -144,6 +139,33 @@ class PiperEngine:
             raise BulletinError(f"piper produced no audio for {text[:40]!r}")
         return Audio.mono(np.concatenate(pieces), rate_hz)
 
+    def synthesize_parts(self, parts: list[tuple[str, str]], preset: Preset, rate: float) -> Audio:
+        """Words and IPA as one utterance: the words phonemized, the IPA's symbols handed to
+        the model as its phoneme ids (a symbol the model has none for is left out; check
+        warns of it)."""
+        voice = self._voice(check(preset))
+        known = voice.config.phoneme_id_map
+        phonemes: list[str] = []
+        for kind, value in parts:
+            if kind == "ipa":
+                said = [p for p in _piper_ipa(value) if p in known]
+            else:
+                said = [p for sentence in voice.phonemize(spoken(value)) for p in sentence]
+            if phonemes and said and phonemes[-1] != " ":
+                phonemes.append(" ")
+            phonemes += said
+        try:
+            audio = voice.phoneme_ids_to_audio(voice.phonemes_to_ids(phonemes), _settings(voice, preset, rate))
+        except Exception as error:  # onnxruntime's own types
+            raise BulletinError(f"piper failed on phonemes {''.join(phonemes)[:40]!r}: {error}") from error
+        audio = audio[0] if isinstance(audio, tuple) else audio
+        return Audio.mono(np.asarray(audio, np.float32).reshape(-1), int(voice.config.sample_rate))
+
+    def unknown_phonemes(self, ipa: str, preset: Preset) -> str:
+        """The symbols of `ipa` the preset's model has no phoneme id for."""
+        known = find_model(preset.voice).config["phoneme_id_map"]
+        return "".join(dict.fromkeys(p for p in _piper_ipa(ipa) if p not in known))
+
     # -- sessions
 
     def _voice(self, model: Model) -> Any:
@@ -151,6 +173,26 @@ class PiperEngine:
             if model.onnx not in self._voices:
                 self._voices[model.onnx] = _load_voice(model)
             return self._voices[model.onnx]
+
+
+# Kokoro's one-symbol affricates and reduced vowels, as piper's espeak-ng phonemes write them
+_PIPER_IPA = {"ʤ": "dʒ", "ʧ": "tʃ", "ʣ": "dz", "ʦ": "ts", "ʥ": "dʑ", "ʨ": "tɕ", "ᵊ": "ə", "ᵝ": "", "ꭧ": "ɹ"}
+
+
+def _piper_ipa(ipa: str) -> list[str]:
+    """IPA (script.ipa's normal form) as piper's phonemes: one code point each (NFD)."""
+    text = "".join(_PIPER_IPA.get(char, char) for char in ipa)
+    return list(unicodedata.normalize("NFD", text))
+
+
+def _settings(voice: Any, preset: Preset, rate: float) -> Any:
+    """The synthesis settings: length_scale is the duration of every phoneme relative to the
+    model's own pace, from the model's configured scale so that 175 wpm means "as trained"."""
+    from piper import SynthesisConfig
+
+    speed = rate * preset.rate_wpm / NATURAL_WPM
+    return SynthesisConfig(speaker_id=preset.speaker, length_scale=voice.config.length_scale / speed,
+                           normalize_audio=False)
 
 
 def check(preset: Preset) -> Model:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bulletin.base.errors import InputError
+from bulletin.script.markup import written
 from bulletin.script.yamlnodes import MAX_FILE_BYTES, suggest
 
 ROLES = ("anchor", "reporter", "official", "guest")
@@ -76,6 +77,16 @@ class Member:
 
 
 @dataclass(frozen=True)
+class Direction:
+    """A voice direction (an element of script.markup) in a speech text, where it is in the file."""
+
+    name: str  # break, say-as, sub, phoneme, emphasis, prosody
+    line: int
+    column: int
+    ipa: str = ""  # a phoneme's ph
+
+
+@dataclass(frozen=True)
 class Segment:
     index: int  # 1-based across all stories
     story: int  # 1-based
@@ -94,6 +105,12 @@ class Segment:
     start_s: float = 0.0
     end_s: float | None = None
     gain_db: float = 0.0
+    directions: tuple[Direction, ...] = ()  # the markup in a speech text, in text order
+
+    @property
+    def written(self) -> str | None:
+        """The text as captions, the cue sheet, chapters and transcripts show it: no markup."""
+        return None if self.text is None else written(self.text)
 
 
 @dataclass(frozen=True)
@@ -124,6 +141,7 @@ class Story:
     cast: dict[str, Member]
     stories: list[StoryPart]
     pronounce: dict[str, str] = field(default_factory=dict)
+    phonemes: dict[str, str] = field(default_factory=dict)  # word -> IPA (pronounce: {ipa: ...})
     stings: dict[str, Sound] = field(default_factory=dict)
 
     @property

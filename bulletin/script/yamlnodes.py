@@ -72,6 +72,12 @@ class Reader:
             note = Problem(self.file, line, column, "file", f"{MAX_PROBLEMS} problems so far; fix these and check again")
             raise InputError(self._in_order() + [note])
 
+    def problem_at(self, line: int, column: int, where: str, what: str) -> None:
+        """A problem at a place inside a node (a tag in a text), not at the node's start."""
+        self.problems.append(Problem(self.file, line, column, where, what))
+        if len(self.problems) >= MAX_PROBLEMS:
+            raise InputError(self._in_order())
+
     def visit(self, node: Node) -> None:
         self._visits += 1
         if self._visits > MAX_NODE_VISITS:

@@ -27,7 +27,9 @@ from bulletin.base.audio import Audio, resample
 from bulletin.base.errors import BulletinError
 from bulletin.cast.presets import Preset
 from bulletin.engines import get_engine, speak
+from bulletin.script.markup import has_markup
 from bulletin.sound.cache import TakeCache, content_key
+from bulletin.sound.directed import directed_pieces
 from bulletin.sound.store import CACHE_VERSION, TAKE_LUFS, TAKE_VERSION, audible, levelled
 
 # the pause between two sentences at PAUSE_WPM: a newsreader's 0.3-0.45 s; it follows the
@@ -120,6 +122,13 @@ def split_clauses(sentence: str, longest: int | None) -> list[str]:
     return clauses
 
 
+def split_pieces(text: str, clause_chars: int | None, language: str = "en") -> list[tuple[str, bool]]:
+    """The pieces `text` is voiced in (sentences, or clauses of long ones), each with whether
+    it starts a sentence."""
+    return [(clause, index == 0) for sentence in split_sentences(text, language)
+            for index, clause in enumerate(split_clauses(sentence, clause_chars))]
+
+
 def sentence_pause_s(preset: Preset, rate: float) -> float:
     """The pause between two sentences at the preset's pace times `rate`."""
     low, high = PAUSE_RANGE_S
@@ -134,13 +143,18 @@ def speech_job(text: str, preset: Preset, rate: float, effect: str, rate_hz: int
     version = engine_version if engine_version is not None else engine.version()
     settings = preset.sound_settings()
     pause_s = sentence_pause_s(preset, rate)
-    pieces: list[str] = []
-    gaps: list[float] = []
-    for sentence in split_sentences(text, language):
-        for index, clause in enumerate(split_clauses(sentence, engine.clause_chars)):
-            if pieces:
-                gaps.append(pause_s * CLAUSE_SHARE if index else pause_s)
-            pieces.append(clause)
+
+    def split(plain: str) -> list[tuple[str, bool]]:
+        return split_pieces(plain, engine.clause_chars, language)
+
+    def pause(new_sentence: bool) -> float:
+        return pause_s if new_sentence else pause_s * CLAUSE_SHARE
+
+    if has_markup(text):
+        pieces, gaps = directed_pieces(text, split, pause)
+    else:
+        parts = split(text)
+        pieces, gaps = [piece for piece, _ in parts], [pause(new) for _, new in parts[1:]]
     sentences = tuple(
         SentenceJob(piece, preset, rate, rate_hz, version, content_key(
             {"engine": preset.engine, "version": version, "preset": settings, "text": piece, "rate": rate,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from yaml.nodes import Node, ScalarNode
 
 from bulletin.script.loading.context import ID, Context, Pairs
+from bulletin.script.loading.directions import read_directions
 from bulletin.script.loading.sounds import read_sound
 from bulletin.script.model import (
     BUILTIN_NAMES,
@@ -92,9 +93,10 @@ def _speech(ctx: Context, node: Node, m: Pairs, where: str, base: Base, speaker:
             text_node: Node, text_where: str) -> Segment | None:
     r = ctx.r
     text = _text(ctx, text_node, text_where, node)
+    directions = read_directions(ctx, text_node, text, text_where) if text is not None else None
     options = _common(ctx, m, where)
     member = ctx.cast.get(speaker or "")
-    if speaker is None or text is None or options is None or member is None:
+    if speaker is None or text is None or directions is None or options is None or member is None:
         return None
     voice = r.text(m["voice"][1], f"{where}.voice") if "voice" in m else None
     rate = r.number(m["rate"][1], f"{where}.rate", *RATE_RANGE) if "rate" in m else 1.0
@@ -102,7 +104,7 @@ def _speech(ctx: Context, node: Node, m: Pairs, where: str, base: Base, speaker:
     if ("voice" in m and voice is None) or rate is None or effect is None:
         return None
     return Segment(kind="speech", speaker=speaker, text=text, voice=voice, rate=rate, effect=effect,
-                   **options, **base)  # type: ignore[arg-type]
+                   directions=directions, **options, **base)  # type: ignore[arg-type]
 
 
 def _text(ctx: Context, node: Node, where: str, segment: Node) -> str | None:

@@ -1,0 +1,91 @@
+"""A sentence with voice directions, spoken by any engine: its plan (script.directions) in
+stretches of one pace and emphasis, each voiced on its own and joined, with the breaks'
+silence between them.
+
+- `<break>`: that many seconds of silence, inside the take.
+- `<prosody rate>`: the stretch is voiced at that factor of the pace.
+- `<emphasis>`: the stretch slower, higher (the preset's shift, see engines.speak) and louder
+  (by EMPHASIS; a take is levelled as a whole, so the difference stays).
+- `<say-as>`, `<sub>`: the words said (the plan has them already).
+- `<phoneme>`: the IPA, through the engine's `synthesize_parts` where it has one (Kokoro and
+  Piper read phonemes, espeak-ng its own phoneme codes); an engine without one reads the
+  written words instead (and `unsupported` says so, for check's warning).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bulletin.base.audio import Audio, resample
+from bulletin.base.errors import BulletinError
+from bulletin.engines import get_engine, shifted, speak_plain
+from bulletin.script.directions import Run, spoken_plan
+
+if TYPE_CHECKING:
+    from bulletin.cast.presets import Preset
+
+# level -> (pace factor, shift in semitones, gain in dB): measured audible on all engines
+EMPHASIS = {"strong": (0.8, 1.5, 4.0), "moderate": (0.9, 0.75, 2.0), "none": (1.0, 0.0, 0.0),
+            "reduced": (1.1, -0.75, -3.0)}
+# silence between two stretches said apart with no break between them: a word boundary
+JOIN_S = 0.04
+
+Part = tuple[str, str]  # ("words", text) or ("ipa", IPA)
+
+
+def speak_directed(text: str, preset: Preset, rate: float) -> Audio:
+    """Marked-up `text` (one sentence) in `preset`'s voice at `rate`."""
+    engine = get_engine(preset.engine)
+    pieces: list[np.ndarray] = []
+    rate_hz = 0
+    pending_s = 0.0
+    for stretch in _stretches(spoken_plan(text)):
+        if stretch[0].kind == "pause":
+            pending_s += sum(run.seconds for run in stretch)
+            continue
+        audio = _voice(stretch, preset, rate, engine)
+        rate_hz = rate_hz or audio.rate_hz
+        if pieces or pending_s:
+            pieces.append(np.zeros(round((pending_s or JOIN_S) * rate_hz), np.float32))
+        pieces.append(resample(audio, rate_hz).samples.reshape(-1))
+        pending_s = 0.0
+    if not pieces:
+        raise BulletinError(f"{preset.engine} has nothing to say for {text[:40]!r}")
+    if pending_s:
+        pieces.append(np.zeros(round(pending_s * rate_hz), np.float32))
+    return Audio.mono(np.concatenate(pieces), rate_hz)
+
+
+def _stretches(runs: list[Run]) -> list[list[Run]]:
+    """Runs grouped: pauses together, and words and IPA of one pace and emphasis together."""
+    out: list[list[Run]] = []
+    for run in runs:
+        if run.kind == "words" and not run.value.strip():
+            continue
+        last = out[-1][-1] if out else None
+        same = last is not None and (last.kind == "pause") == (run.kind == "pause") and \
+            (run.kind == "pause" or (last.rate, last.emphasis) == (run.rate, run.emphasis))
+        if same:
+            out[-1].append(run)
+        else:
+            out.append([run])
+    return out
+
+
+def _voice(stretch: list[Run], preset: Preset, rate: float, engine: object) -> Audio:
+    pace, shift, gain_db = EMPHASIS[stretch[0].emphasis]
+    rate *= stretch[0].rate * pace
+    if shift:
+        preset = replace(preset, shift_semitones=preset.shift_semitones + shift)
+    parts: list[Part] = [(run.kind, " ".join(run.value.split())) for run in stretch]
+    if any(kind == "ipa" for kind, _ in parts) and hasattr(engine, "synthesize_parts"):
+        audio = shifted(lambda p, r: engine.synthesize_parts(parts, p, r), preset, rate)  # type: ignore[attr-defined]
+    else:  # the written words of a phoneme where the engine reads no phonemes
+        said = [run.value if run.kind == "words" else run.written for run in stretch]
+        audio = speak_plain(" ".join(" ".join(said).split()), preset, rate)
+    if gain_db:
+        audio = Audio(audio.samples * np.float32(10 ** (gain_db / 20)), audio.rate_hz)
+    return audio
