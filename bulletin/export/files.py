@@ -69,7 +69,7 @@ def _segment_entry(p: Placement, voices: dict[str, Preset]) -> dict[str, object]
     if s.kind == "clip" and s.sound:
         entry["source"] = s.sound.label
     if s.text:
-        entry["text"] = s.text
+        entry["text"] = s.written
     entry.update(start=round(p.start_s, 3), end=round(p.end_s, 3))
     return entry
 
@@ -95,7 +95,7 @@ def captions(story: Story, timeline: Timeline) -> str:
         if s.kind not in ("speech", "clip") or not s.text:
             continue
         name = story.cast[s.speaker].name if s.speaker else ""
-        text = "\n".join(textwrap.wrap(s.text.replace("-->", "->"), 60))
+        text = "\n".join(textwrap.wrap((s.written or "").replace("-->", "->"), 60))
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         lines += [f"{s.index}", f"{_vtt_time(p.start_s)} --> {_vtt_time(p.end_s)}",
                   f"<v {name.replace('>', '')}>{text}" if name else text, ""]

@@ -67,7 +67,7 @@ def _estimates(p: Plan) -> dict[int, float]:
     out: dict[int, float] = {}
     for s in p.story.segments:
         if s.kind == "speech":
-            out[s.index] = speech_duration_s(s.text or "", p.voices[s.index], s.rate)
+            out[s.index] = speech_duration_s(s.written or "", p.voices[s.index], s.rate)
         elif s.sound is not None and s.sound.builtin:
             out[s.index] = builtin(s.sound.builtin, 22050).duration_s
         elif s.sound is not None and s.sound.path is not None:
@@ -104,7 +104,7 @@ def _describe(s: Segment) -> str:
     if s.kind == "sting":
         return s.sting or ""
     who = s.speaker or ""
-    text = s.text or (s.sound.label if s.sound else "")
+    text = s.written or (s.sound.label if s.sound else "")
     return f"{who}: {text[:48]}{'...' if len(text) > 48 else ''}"
 
 

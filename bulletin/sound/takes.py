@@ -21,7 +21,9 @@ from bulletin.base.errors import BulletinError
 from bulletin.cast.presets import Preset
 from bulletin.engines import get_engine
 from bulletin.script.story import Story
+from bulletin.script.markup import has_markup
 from bulletin.sound import synthesis
+from bulletin.sound.directed import direct
 from bulletin.sound.sentences import (
     SentenceJob,
     SpeechJob,
@@ -52,6 +54,16 @@ def respell(text: str, pronounce: dict[str, str]) -> str:
     return pattern.sub(lambda m: pronounce[m.group(1)], text)
 
 
+def spoken_text(text: str, pronounce: dict[str, str], phonemes: dict[str, str]) -> str:
+    """What the voices are given for a speech text: respelled, and with words that have an IPA
+    pronunciation in `<phoneme>`; a text without markup and without such words is respelled
+    only, exactly as before markup existed."""
+    said_in_ipa = phonemes and re.search(r"(?<![\w-])(" + "|".join(map(re.escape, phonemes)) + r")(?![\w-])", text)
+    if not said_in_ipa and not has_markup(text):
+        return respell(text, pronounce)
+    return direct(text, lambda words: respell(words, pronounce), phonemes)
+
+
 def speech_jobs(story: Story, voices: dict[int, Preset], rate_hz: int) -> dict[int, SpeechJob]:
     """The speech job of every speech segment, by segment index."""
     versions: dict[str, str] = {}
@@ -62,7 +74,7 @@ def speech_jobs(story: Story, voices: dict[int, Preset], rate_hz: int) -> dict[i
         preset = voices[s.index]
         if preset.engine not in versions:
             versions[preset.engine] = get_engine(preset.engine).version()
-        jobs[s.index] = speech_job(respell(s.text or "", story.pronounce), preset, s.rate, s.effect or "none",
+        jobs[s.index] = speech_job(spoken_text(s.text or "", story.pronounce, story.phonemes), preset, s.rate, s.effect or "none",
                                    rate_hz, language=story.language, engine_version=versions[preset.engine])
     return jobs
 

@@ -33,6 +33,7 @@ class Context:
     count: int = 0  # segments read so far
     text_chars: int = 0  # speech and caption characters so far
     durations: dict[Path, float] = field(default_factory=dict)  # audio file -> seconds, from its header
+    phonemes: dict[str, str] = field(default_factory=dict)  # pronounce: word -> IPA
 
     def required(self, node: Node, key: str, where: str, what: str, known: tuple[str, ...]) -> None:
         """Report a missing key, unless a misspelling of it is there (reported as unknown)."""

@@ -1,9 +1,10 @@
-"""`master:` (mastering and output settings) and `pronounce:` (respellings for the voices)."""
+"""`master:` (mastering and output settings) and `pronounce:` (respellings or IPA for the voices)."""
 
 from __future__ import annotations
 
-from yaml.nodes import Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bulletin.script.ipa import MAX_IPA_CHARS, ipa_problem
 from bulletin.script.loading.context import Context
 from bulletin.script.model import (
     FORMATS,
@@ -77,6 +78,25 @@ def read_pronounce(ctx: Context, node: Node) -> dict[str, str]:
             ctx.r.problem(key_node, f"pronounce.{word}",
                           "must be a single word; give each word of a phrase its own entry")
             continue
-        if (spoken := ctx.r.text(value_node, f"pronounce.{word}")) is not None:
+        if isinstance(value_node, MappingNode):
+            ipa = _ipa(ctx, value_node, f"pronounce.{word}")
+            if ipa is not None:
+                ctx.phonemes[word.strip()] = ipa
+        elif (spoken := ctx.r.text(value_node, f"pronounce.{word}")) is not None:
             out[word.strip()] = spoken
     return out
+
+
+def _ipa(ctx: Context, node: MappingNode, where: str) -> str | None:
+    """A pronunciation in IPA: `{ipa: "dʒiː.soʊ.miː.ə"}`."""
+    m = ctx.r.mapping(node, where, ("ipa",))
+    if m is None or "ipa" not in m:
+        if m is not None:
+            ctx.r.problem(node, where, 'needs ipa: the sounds in IPA, e.g. {ipa: "dʒiː.soʊ.miː.ə"}; '
+                          "or give a respelling as plain text")
+        return None
+    ipa = ctx.r.text(m["ipa"][1], f"{where}.ipa", MAX_IPA_CHARS)
+    if ipa is not None and (why := ipa_problem(ipa)):
+        ctx.r.problem(m["ipa"][1], f"{where}.ipa", why)
+        return None
+    return ipa

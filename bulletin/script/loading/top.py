@@ -60,5 +60,6 @@ def _read(ctx: Context, root: Node) -> Story:
         cast=ctx.cast,
         stories=stories,
         pronounce=pronounce,
+        phonemes=ctx.phonemes,
         stings=ctx.stings,
     )
