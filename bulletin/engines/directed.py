@@ -23,13 +23,22 @@ from bulletin.base.audio import Audio, resample
 from bulletin.base.errors import BulletinError
 from bulletin.engines import get_engine, shifted, speak_plain
 from bulletin.script.directions import Run, spoken_plan
+from bulletin.script.ipa import normal_ipa
 
 if TYPE_CHECKING:
     from bulletin.cast.presets import Preset
+    from bulletin.engines import Engine
+    from bulletin.script.model import Direction
 
 # level -> (pace factor, shift in semitones, gain in dB): measured audible on all engines
 EMPHASIS = {"strong": (0.8, 1.5, 4.0), "moderate": (0.9, 0.75, 2.0), "none": (1.0, 0.0, 0.0),
             "reduced": (1.1, -0.75, -3.0)}
+# how every engine honours each direction; `<phoneme>` is the engine's own (its `phoneme_input`)
+HONOURED = {"break": "silence of that length inside the take",
+            "say-as": "read as words (letters one by one, numbers and dates in words)",
+            "sub": "the alias is said, the text shown",
+            "emphasis": "slower, higher and louder",
+            "prosody": "the stretch voiced at that pace"}
 # silence between two stretches said apart with no break between them: a word boundary
 JOIN_S = 0.04
 
@@ -89,3 +98,26 @@ def _voice(stretch: list[Run], preset: Preset, rate: float, engine: object) -> A
     if gain_db:
         audio = Audio(audio.samples * np.float32(10 ** (gain_db / 20)), audio.rate_hz)
     return audio
+
+
+def supported(engine: Engine) -> dict[str, str]:
+    """How `engine` honours each direction, for `voices --json`."""
+    phoneme = getattr(engine, "phoneme_input", None) or "not read: the written words are said"
+    return {**HONOURED, "phoneme": phoneme}
+
+
+def direction_warning(directions: tuple[Direction, ...], preset: Preset) -> tuple[Direction, str] | None:
+    """The first direction of a segment that `preset`'s engine cannot honour in full, and
+    why (one line for check and render), or None."""
+    engine = get_engine(preset.engine)
+    label = "espeak-ng" if preset.engine.startswith("espeak") else preset.engine
+    for direction in directions:
+        if direction.name != "phoneme":
+            continue
+        if not hasattr(engine, "synthesize_parts"):
+            return direction, f"{label} ignores <phoneme>: it says the written words"
+        unknown = engine.unknown_phonemes(normal_ipa(direction.ipa), preset)  # type: ignore[attr-defined]
+        if unknown:
+            return direction, (f"{label} has no sound for {', '.join(map(repr, unknown))} in <phoneme>: "
+                               "left out")
+    return None

@@ -38,6 +38,8 @@ class EspeakEngine:
 
     chars_per_second = 12_000.0
     clause_chars = None
+    # <phoneme>: how IPA reaches the voice (engines.directed)
+    phoneme_input = "IPA as espeak-ng's phoneme codes in [[...]] (a symbol without a code is left out, with a warning)"
 
     def __init__(self, name: str, binding: ModuleType, data_path: str | None) -> None:
         self.name = name

@@ -122,6 +122,8 @@ class KokoroEngine:
     chars_per_second = 30.0
     # about three seconds of speech: a longer sentence is voiced clause by clause
     clause_chars = 100
+    # <phoneme>: how IPA reaches the voice (engines.directed)
+    phoneme_input = "IPA straight to the model's phoneme tokens"
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

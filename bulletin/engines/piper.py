@@ -88,6 +88,8 @@ class PiperEngine:
     # takes.py starts worker processes (each loads the 63 MB model) only when they pay
     chars_per_second = 200.0
     clause_chars = None
+    # <phoneme>: how IPA reaches the voice (engines.directed)
+    phoneme_input = "IPA as the model's phoneme ids (a symbol it has no id for is left out, with a warning)"
 
     def __init__(self) -> None:
         self._voices: dict[Path, Any] = {}

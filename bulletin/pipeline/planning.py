@@ -54,7 +54,19 @@ def cast_story(story: Story, *, draft: bool = False) -> Plan:
     if problems:
         raise InputError(problems)
     warnings = () if draft else _fallback_warnings(story, cast, presets, problems_by_name)
-    return Plan(story, presets, cast, voices, warnings)
+    return Plan(story, presets, cast, voices, (*warnings, *_direction_warnings(story, voices)))
+
+
+def _direction_warnings(story: Story, voices: dict[int, Preset]) -> list[str]:
+    """One line per speech segment whose engine cannot honour all of its voice directions."""
+    from bulletin.engines.directed import direction_warning
+
+    lines = []
+    for s in story.segments:
+        if s.directions and (found := direction_warning(s.directions, voices[s.index])):
+            direction, why = found
+            lines.append(f"{story.path}:{direction.line}:{direction.column}: {s.speaker}: {why}")
+    return lines
 
 
 def preset_problem(preset: Preset) -> str | None:

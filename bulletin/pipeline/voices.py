@@ -8,8 +8,11 @@ from pathlib import Path
 from bulletin.base.errors import BulletinError, InputError
 from bulletin.cast.presets import Preset, load_presets
 from bulletin.engines import ENGINES, engine_problem, get_engine, speak
+from bulletin.engines.directed import supported
 from bulletin.pipeline.checking import table
 from bulletin.pipeline.planning import check_output_folder, preset_problem
+from bulletin.script.markup import parse
+from bulletin.script.markuptree import MarkupError
 from bulletin.script.yamlnodes import suggest
 
 
@@ -37,7 +40,8 @@ def voices_listing(name: str | None = None) -> dict:
         why = engine_problem(engine)
         found = get_engine(engine) if why is None else None
         engines.append({"name": engine, "available": why is None, "problem": why,
-                        "version": found.version() if found else None, "voices": found.voices() if found else []})
+                        "version": found.version() if found else None, "voices": found.voices() if found else [],
+                        "markup": supported(found) if found else {}})
     return {"presets": presets, "engines": engines}
 
 
@@ -68,6 +72,10 @@ def audition(name: str | None, text: str, out: Path | None) -> Path:
     if name is None:
         raise InputError("voices --say needs a preset name; one of " + ", ".join(p.name for p in _presets(None)))
     preset = _presets(name)[0]
+    try:
+        parse(text)
+    except MarkupError as error:
+        raise InputError(f"voices --say: at character {error.offset + 1}: {error.message}") from None
     target = audio_path(Path(out) if out else Path("output") / f"voice-{name}.wav", "an audition")
     check_output_folder(target.parent)
     if (why := preset_problem(preset)) is not None:

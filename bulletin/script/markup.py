@@ -130,6 +130,9 @@ class _Parser:
             self.at += 1
             return "&"  # a plain ampersand: AT&T
         number, hexa, name = match.groups()
+        if name is not None and name.isupper():
+            self.at += 1
+            return "&"  # not an entity: R&D; in a sentence
         if name is not None and name not in _ENTITIES:
             raise MarkupError(self.at, f"unknown entity &{name};: write &amp; for '&', or one of "
                               "&amp; &lt; &gt; &quot; &apos;")

@@ -23,6 +23,9 @@ RATES = {"x-slow": 0.6, "slow": 0.8, "medium": 1.0, "default": 1.0, "fast": 1.2,
 RATE_RANGE = (0.5, 2.0)
 EMPHASIS_LEVELS = ("strong", "moderate", "none", "reduced")
 SAY_AS = ("characters", "spell-out", "cardinal", "ordinal", "digits", "telephone", "date")
+# what producers write for them
+_SAY_AS_MEANT = {"letters": "characters", "spell": "characters", "acronym": "characters", "number": "cardinal",
+                 "numbers": "cardinal", "phone": "telephone", "tel": "telephone", "digit": "digits"}
 DATE_FORMATS = ("ymd", "dmy", "mdy", "ym", "my", "md", "dm", "y")
 ALPHABETS = ("ipa",)
 
@@ -118,7 +121,8 @@ def break_seconds(time: str, offset: int = 0) -> float:
 def _say_as(values: dict[str, str], offset: int) -> None:
     kind = values["interpret-as"]
     if kind not in SAY_AS:
-        raise _error(offset, f"<say-as interpret-as={kind!r}> is not one of {', '.join(SAY_AS)}" + suggest(kind, SAY_AS))
+        hint = f"; did you mean {_SAY_AS_MEANT[kind]!r}?" if kind in _SAY_AS_MEANT else suggest(kind, SAY_AS)
+        raise _error(offset, f"<say-as interpret-as={kind!r}> is not one of {', '.join(SAY_AS)}" + hint)
     form = values.get("format")
     if form is not None and kind != "date":
         raise _error(offset, f"<say-as format> is for interpret-as=\"date\" only; remove format={form!r}")

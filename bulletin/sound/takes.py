@@ -20,8 +20,8 @@ from bulletin.base.audio import Audio, release_memory
 from bulletin.base.errors import BulletinError
 from bulletin.cast.presets import Preset
 from bulletin.engines import get_engine
-from bulletin.script.story import Story
 from bulletin.script.markup import has_markup
+from bulletin.script.story import Story
 from bulletin.sound import synthesis
 from bulletin.sound.directed import direct
 from bulletin.sound.sentences import (
