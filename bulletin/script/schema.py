@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bulletin.script import model
+from bulletin.script.ipa import MAX_IPA_CHARS
 
 Schema = dict[str, Any]
 
@@ -21,6 +22,16 @@ _PRESETS = ", ".join(f"{name} = {lufs:g} LUFS" for name, lufs in model.LOUDNESS_
 def _number(low: float, high: float, description: str, *, low_open: bool = False, integer: bool = False) -> Schema:
     bound = "exclusiveMinimum" if low_open else "minimum"
     return {"type": "integer" if integer else "number", bound: low, "maximum": high, "description": description}
+
+
+# how speech text may direct the voices (script.markup); the loader checks the markup itself
+SPEECH_TEXT = ("what the speaker says; may hold voice directions, a subset of SSML 1.1: "
+               '<break time="500ms"/> (or strength=weak|medium|strong|x-strong; at most 10 s), '
+               '<say-as interpret-as="characters|cardinal|ordinal|digits|telephone|date" format="ymd|dmy|mdy">, '
+               '<sub alias="what is said">written</sub>, <phoneme alphabet="ipa" ph="IPA">written</phoneme>, '
+               '<emphasis level="strong|moderate|reduced">, <prosody rate="85%|x-slow|slow|medium|fast|x-fast">; '
+               "&amp; &lt; &gt; &quot; &apos; are entities. Captions and the cue sheet show the text without "
+               "the markup (a sub or phoneme shows its content)")
 
 
 def _text(description: str, max_chars: int | None = None) -> Schema:
@@ -103,7 +114,7 @@ def story_schema() -> Schema:
 
     speech_keys: dict[str, Schema] = {
         "speaker": speaker,
-        "text": _text("what the speaker says", model.MAX_TEXT_CHARS),
+        "text": _text(SPEECH_TEXT, model.MAX_TEXT_CHARS),
         "voice": voice | {"description": "a voice preset for this segment only"},
         "rate": _number(*model.RATE_RANGE, "pace; 1.0 is the voice's own"),
         "effect": effect | {"description": "overrides the member's effect for this segment"},
@@ -141,7 +152,7 @@ def story_schema() -> Schema:
                 "minProperties": 1,
                 "maxProperties": 1,
                 "propertyNames": cast_id,
-                "additionalProperties": _text("what the speaker says", model.MAX_TEXT_CHARS),
+                "additionalProperties": _text(SPEECH_TEXT, model.MAX_TEXT_CHARS),
             },
             _object(model.SPEECH_KEYS, speech_keys, "speech (long form)", required=("speaker", "text")),
             _object(model.PAUSE_KEYS, pause_keys, "pause", required=("pause",)),
@@ -166,10 +177,16 @@ def story_schema() -> Schema:
         "master": _object(model.MASTER_KEYS, master_keys, "mastering and output settings; every key has a default"),
         "pronounce": {
             "type": "object",
-            "description": "whole-word respellings for the voices only; captions and the cue sheet keep "
-                           "the written text",
+            "description": "whole-word respellings (or IPA) for the voices only; captions and the cue sheet "
+                           "keep the written text",
             "propertyNames": {"pattern": r"^\S+$"},
-            "additionalProperties": _text("how to say the word"),
+            "additionalProperties": {"anyOf": [
+                _text("how to say the word: a respelling"),
+                {"type": "object", "required": ["ipa"], "additionalProperties": False,
+                 "description": "how to say the word in IPA",
+                 "properties": {"ipa": {"type": "string", "pattern": r"\S", "maxLength": MAX_IPA_CHARS,
+                                        "description": "the sounds in IPA, e.g. dʒiː.soʊ.miː.ə"}}},
+            ]},
         },
         "cast": {
             "type": "object",
