@@ -100,9 +100,9 @@ def _value_span(line: str) -> tuple[int, int] | None:
 def _line_mutation(draw: st.DrawFn, lines: list[str]) -> tuple[list[str], str]:
     """One edit of the text, line-wise: what a slip of the hand or a bad merge does."""
     op = draw(st.sampled_from(["delete", "duplicate", "move", "join", "truncate", "indent", "odd-char",
-                               "swap", "odd-value", "nest"] + ["delete", "duplicate", "swap", "odd-value"] * 2))
+                               "swap", "odd-value", "nest", "markup"] + ["delete", "duplicate", "swap", "odd-value"] * 2))
     out = list(lines) or [""]
-    if op in ("swap", "odd-value", "nest"):
+    if op in _VALUE_EDITS:
         spans = [(k, s) for k, line in enumerate(out) if (s := _value_span(line))]
         if not spans:
             return out, f"{op}: no value to change"
@@ -187,7 +187,47 @@ def _nest(draw: st.DrawFn, out: list[str], spans: Spans) -> tuple[list[str], str
     return _put(out, k, s, value), f"nest line {k + 1} {depth} deep with {opener.strip()!r}"
 
 
-_VALUE_EDITS = {"swap": _swap, "odd-value": _odd_value, "nest": _nest}
+# pieces of voice-direction markup (docs/story-format.md, Markup), good and bad, for tag soup
+MARKUP_PIECES = [
+    '<break time="500ms"/>', '<break time="11s"/>', '<break time="1e9ms"/>', "<break>", "</break>",
+    '<break strength="x-strong"/>', '<say-as interpret-as="characters">', '<say-as interpret-as="date" format="dmy">',
+    "</say-as>", '<sub alias="x">', "</sub>", '<phoneme ph="kɪm">', '<phoneme ph="ʙ͡">', "</phoneme>",
+    "<emphasis>", '<emphasis level="loud">', "</emphasis>", '<prosody rate="70%">', '<prosody rate="-999%">',
+    "</prosody>", "<speak>", "<", ">", "</", "/>", "<!--", "-->", "<?xml?>", "&amp;", "&lt;", "&#0;", "&#x110000;",
+    "&#9999999;", "&nbsp;", "&", ";", '"', "'", "=", "KBS", "2019-11-22", "4,512", " ", "\n",
+]
+
+
+@st.composite
+def markup_soup(draw: st.DrawFn) -> str:
+    """Markup a producer, a bad merge or an attacker might put in a text."""
+    kind = draw(st.sampled_from(["soup", "huge-attribute", "deep", "entities"]))
+    if kind == "huge-attribute":
+        name = draw(st.sampled_from(["alias", "ph", "time", "rate", "x" * 40]))
+        return f'<sub {name}="{"a" * draw(st.integers(150, 20_000))}">w</sub>'
+    if kind == "deep":
+        depth = draw(st.integers(5, 400))
+        tag = draw(st.sampled_from(["emphasis", 'prosody rate="90%"', "sub", "break"]))
+        return f"<{tag}>" * depth + "w" + f"</{tag.split()[0]}>" * draw(st.integers(0, depth))
+    if kind == "entities":
+        return "".join(draw(st.lists(st.sampled_from(["&amp;", "&lt;", "&#65;", "&#x41;", "&bogus;", "&", "&#;"]),
+                                     min_size=1, max_size=40)))
+    return "".join(draw(st.lists(st.sampled_from(MARKUP_PIECES) | st.text(max_size=6), min_size=1, max_size=12)))
+
+
+@st.composite
+def _markup(draw: st.DrawFn, out: list[str], spans: Spans) -> tuple[list[str], str]:
+    k, (a, b) = draw(st.sampled_from(spans))
+    at = draw(st.integers(a, b))
+    soup = draw(markup_soup())
+    quoted = draw(st.sampled_from(["", "'", '"']))
+    value = out[k][a:at] + soup + out[k][at:b]
+    if quoted:
+        value = quoted + value.replace(quoted, "''" if quoted == "'" else '\\"') + quoted
+    return _put(out, k, (a, b), value), f"line {k + 1} markup {soup[:60]!r}"
+
+
+_VALUE_EDITS = {"swap": _swap, "odd-value": _odd_value, "nest": _nest, "markup": _markup}
 
 
 @st.composite
@@ -270,6 +310,24 @@ def _tree_mutation(draw: st.DrawFn, tree: Tree) -> tuple[Tree, str]:
 
 _TREES = {"story": {name: yaml.safe_load(text) for name, text in STORY_SEEDS.items()},
           "jobs": {name: yaml.safe_load(text) for name, text in JOBS_SEEDS.items()}}
+
+
+@st.composite
+def markup_cases(draw: st.DrawFn) -> Case:
+    """A valid story with markup soup put into one of its speech texts (1 to 3 times)."""
+    seed = draw(st.sampled_from(sorted(STORY_SEEDS)))
+    lines, steps = STORY_SEEDS[seed].split("\n"), []
+    spans = [(k, s) for k, line in enumerate(lines) if (s := _value_span(line)) and _SPEECH.match(line)]
+    for _ in range(draw(st.integers(1, 3))):
+        if spans:
+            lines, step = draw(_markup(lines, spans))
+            steps.append(step)
+    return Case("story", seed, tuple(steps), "\n".join(lines).encode("utf-8"))
+
+
+# a short-form speech line or a long form's text line, by their look
+_SPEECH = re.compile(r"^\s*(?:- )?(?!(?:sting|clip|pause|speaker|title|headline|role|voice|effect|gap|id|date|"
+                     r"language|bed|name|gender|start|end|gain|loudness|formats)\b)[A-Za-z_-]+:\s+\S")
 
 
 @st.composite

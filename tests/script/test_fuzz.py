@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fuzz_cases import Case, cases
+from fuzz_cases import Case, cases, markup_cases
 from fuzz_contract import prepare, run_case
 from hypothesis import HealthCheck, given, settings
 
@@ -29,6 +29,13 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @fuzz_settings(300)
 @given(case=cases(("story",)))
 def test_mutated_stories_keep_the_contract(folder: Path, case: Case) -> None:
+    why = run_case(case, folder)
+    assert why is None, f"{case.describe()}\n{why}"
+
+
+@fuzz_settings(120)
+@given(case=markup_cases())
+def test_stories_with_markup_soup_keep_the_contract(folder: Path, case: Case) -> None:
     why = run_case(case, folder)
     assert why is None, f"{case.describe()}\n{why}"
 

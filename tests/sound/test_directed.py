@@ -11,7 +11,7 @@ from bulletin.pipeline.render import render
 from bulletin.script.markup import written
 from bulletin.sound.cache import content_key
 from bulletin.sound.directed import directed_pieces
-from bulletin.sound.sentences import CLAUSE_SHARE, sentence_pause_s, speech_job, split_pieces
+from bulletin.sound.sentences import sentence_pause_s, speech_job, split_pieces
 from bulletin.sound.store import CACHE_VERSION
 from bulletin.sound.takes import respell, spoken_text
 from tests.conftest import write_presets
