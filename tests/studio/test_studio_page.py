@@ -111,3 +111,44 @@ def test_render_to_done_with_a_playable_mp3_and_the_waveform(page, studio, tmp_p
     assert page.evaluate("document.getElementById('waveform').width") > 0
     page.locator("#result").screenshot(path=str(tmp_path / "result.png"))
     assert (tmp_path / "result.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _select(page, index: int, words: str) -> None:
+    """Select `words` in the text of segment `index`, as a producer's drag would."""
+    page.get_by_test_id(f"text-{index}").evaluate(
+        "(area, words) => { area.focus(); const at = area.value.indexOf(words);"
+        " area.setSelectionRange(at, at + words.length); area.dispatchEvent(new Event('select', {bubbles: true})) }",
+        words)
+
+
+def test_selected_words_are_directed_heard_at_once_and_saved(page, studio):
+    _select(page, 2, "morning")
+    expect(page.get_by_test_id("direct")).to_be_visible()
+    with page.expect_response("**/api/take") as take:
+        page.get_by_test_id("direct-spell").click()
+    assert take.value.ok
+    _played(page, 2)
+    expect(page.get_by_test_id("text-2")).to_have_value('Good <say-as interpret-as="characters">morning</say-as>.')
+    _select(page, 2, "Good")
+    page.get_by_test_id("direct-pause").click()
+    expect(page.get_by_test_id("text-2")).to_have_value(
+        'Good <break time="500ms"/> <say-as interpret-as="characters">morning</say-as>.')
+    _select(page, 3, "Seoul")
+    page.get_by_test_id("direct-said").fill("soʊl")
+    with page.expect_response("**/api/take") as take:
+        page.get_by_test_id("direct-pronounce").click()
+    assert take.value.ok
+    _played(page, 3)
+    _select(page, 3, "firm")
+    page.get_by_test_id("direct-slower").click()
+    expect(page.get_by_test_id("text-3")).to_have_value(
+        '<phoneme alphabet="ipa" ph="soʊl">Seoul</phoneme> stays <prosody rate="85%">firm</prosody>.')
+    _select(page, 5, "all")
+    page.get_by_test_id("direct-said").fill("awl")
+    page.get_by_test_id("direct-pronounce").click()
+    expect(page.get_by_test_id("text-5")).to_have_value('That is <sub alias="awl">all</sub>.')
+    page.get_by_test_id("save").click()
+    expect(page.locator("#notice")).to_contain_text("Saved")
+    written = studio.story.read_text()
+    assert '<say-as interpret-as="characters">morning</say-as>' in written
+    assert '<phoneme alphabet="ipa" ph="soʊl">Seoul</phoneme>' in written and '<sub alias="awl">all</sub>' in written
