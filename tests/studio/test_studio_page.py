@@ -121,31 +121,30 @@ def _select(page, index: int, words: str) -> None:
         words)
 
 
-def test_selected_words_are_directed_heard_at_once_and_saved(page, studio):
-    _select(page, 2, "morning")
-    expect(page.get_by_test_id("direct")).to_be_visible()
+def _direct(page, index: int, words: str, action: str, said: str = "") -> None:
+    """Select `words` in segment `index`, press the `action` button; the take is made."""
+    _select(page, index, words)
+    if said:
+        page.get_by_test_id("direct-said").fill(said)
     with page.expect_response("**/api/take") as take:
-        page.get_by_test_id("direct-spell").click()
+        page.get_by_test_id(f"direct-{action}").click()
     assert take.value.ok
+
+
+def test_selected_words_are_directed_heard_at_once_and_saved(page, studio):
+    _direct(page, 2, "morning", "spell")
+    expect(page.get_by_test_id("direct")).to_be_visible()
     _played(page, 2)
     expect(page.get_by_test_id("text-2")).to_have_value('Good <say-as interpret-as="characters">morning</say-as>.')
-    _select(page, 2, "Good")
-    page.get_by_test_id("direct-pause").click()
+    _direct(page, 2, "Good", "pause")
     expect(page.get_by_test_id("text-2")).to_have_value(
         'Good <break time="500ms"/> <say-as interpret-as="characters">morning</say-as>.')
-    _select(page, 3, "Seoul")
-    page.get_by_test_id("direct-said").fill("soʊl")
-    with page.expect_response("**/api/take") as take:
-        page.get_by_test_id("direct-pronounce").click()
-    assert take.value.ok
+    _direct(page, 3, "Seoul", "pronounce", said="soʊl")
     _played(page, 3)
-    _select(page, 3, "firm")
-    page.get_by_test_id("direct-slower").click()
+    _direct(page, 3, "firm", "slower")
     expect(page.get_by_test_id("text-3")).to_have_value(
         '<phoneme alphabet="ipa" ph="soʊl">Seoul</phoneme> stays <prosody rate="85%">firm</prosody>.')
-    _select(page, 5, "all")
-    page.get_by_test_id("direct-said").fill("awl")
-    page.get_by_test_id("direct-pronounce").click()
+    _direct(page, 5, "all", "pronounce", said="awl")
     expect(page.get_by_test_id("text-5")).to_have_value('That is <sub alias="awl">all</sub>.')
     page.get_by_test_id("save").click()
     expect(page.locator("#notice")).to_contain_text("Saved")

@@ -37,8 +37,9 @@ function put(start, end, markup) {
   D.start = D.end = start + markup.length;
   area.focus();
   area.setSelectionRange(D.start, D.end);
-  const index = area.dataset.testid.slice(5);
-  document.querySelector(`[data-testid="play-${index}"]`)?.click();  // hear it at once
+  const index = Number(area.dataset.testid.slice(5));
+  select(index, false);  // studio.js: hear it at once, even while the old take plays
+  play(index);
 }
 
 function wrap(open, close) {
