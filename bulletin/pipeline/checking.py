@@ -9,6 +9,7 @@ from bulletin.base.errors import BulletinError, InputError, Problem
 from bulletin.mix.timeline import Timeline, arrange
 from bulletin.pipeline.estimate import speech_duration_s
 from bulletin.pipeline.planning import Plan, plan
+from bulletin.script.directions import breaks_s
 from bulletin.script.story import Segment, clip_start_past_end
 
 
@@ -67,7 +68,7 @@ def _estimates(p: Plan) -> dict[int, float]:
     out: dict[int, float] = {}
     for s in p.story.segments:
         if s.kind == "speech":
-            out[s.index] = speech_duration_s(s.written or "", p.voices[s.index], s.rate)
+            out[s.index] = speech_duration_s(s.written or "", p.voices[s.index], s.rate) + breaks_s(s.text or "")
         elif s.sound is not None and s.sound.builtin:
             out[s.index] = builtin(s.sound.builtin, 22050).duration_s
         elif s.sound is not None and s.sound.path is not None:
@@ -104,7 +105,7 @@ def _describe(s: Segment) -> str:
     if s.kind == "sting":
         return s.sting or ""
     who = s.speaker or ""
-    text = s.written or (s.sound.label if s.sound else "")
+    text = " ".join((s.written or (s.sound.label if s.sound else "")).split())
     return f"{who}: {text[:48]}{'...' if len(text) > 48 else ''}"
 
 

@@ -38,6 +38,13 @@ def spoken_plan(text: str) -> list[Run]:
     return out
 
 
+def breaks_s(text: str) -> float:
+    """The seconds of silence the breaks of `text` add (0 for a text without markup)."""
+    if "<" not in text:
+        return 0.0
+    return sum(run.seconds for run in spoken_plan(text) if run.kind == "pause")
+
+
 def _walk(nodes: tuple[Node, ...], rate: float, emphasis: str, out: list[Run]) -> None:
     for node in nodes:
         if isinstance(node, str):

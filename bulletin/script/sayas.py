@@ -9,9 +9,6 @@ import re
 from bulletin.script.markuptree import Element, MarkupError
 
 _DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-# letters espeak-ng (the phonemizer of every engine) would read as a word when alone: "A" is
-# the article; "eh" is said as the letter's name
-_LETTER_WORDS = {"A": "eh"}
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December")
 _NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
@@ -39,16 +36,19 @@ _WHAT = {"cardinal": "a number (4,512 or -3.5)", "ordinal": "an ordinal (21 or 2
 
 
 def characters(text: str) -> str:
-    """Letters and digits one by one: "KBS" -> "K B S"."""
+    """Letters and digits one by one, parted by commas: "KBS" -> "K, B, S". Without the commas
+    espeak-ng (every engine's phonemizer) reads a lone "A" as the article, and Piper heard
+    "C eh T" as "see at"; with them all three engines say the letters' names (Whisper hears
+    "C-A-T" from Kokoro and "C, A, T" from Piper)."""
     out = []
     for char in text:
         if char.isdigit():
             out.append(_DIGITS[int(char)] if char in "0123456789" else char)
         elif char.isalpha():
-            out.append(_LETTER_WORDS.get(char.upper(), char.upper()))
+            out.append(char.upper())
         elif char == "&":
             out.append("and")
-    return " ".join(out)
+    return ", ".join(out)
 
 
 def _cardinal(text: str) -> str | None:

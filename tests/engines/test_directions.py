@@ -109,12 +109,13 @@ def heard(samples: np.ndarray, recognizer) -> str:
     return " ".join(s.text for s in segments)
 
 
-@pytest.mark.parametrize("name", ["kokoro", "piper"])
+@pytest.mark.parametrize("name", list(PRESETS))
 def test_whisper_hears_letters_and_the_other_word(name, recognizer):
     if why := _problem(name):
         pytest.skip(why)
-    letters = heard(take('The word is <say-as interpret-as="characters">cat</say-as>.', name), recognizer)
-    assert re.search(r"\bC\W+A\W+T\b", letters.upper()), letters
+    if name != "espeak":  # espeak-ng says the letters (s'i: 'eI t'i:), but Whisper tiny hears no words in them
+        letters = heard(take('The word is <say-as interpret-as="characters">cat</say-as>.', name), recognizer)
+        assert re.search(r"\bC\W+A\W+T\b", letters.upper()), letters
     for text in ('<sub alias="London">Paris</sub> is busy today.',
                  '<phoneme alphabet="ipa" ph="ˈlʌndən">Paris</phoneme> is busy today.'):
         said = heard(take(text, name), recognizer).lower()

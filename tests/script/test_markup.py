@@ -49,7 +49,7 @@ def test_the_tree_its_written_form_and_entities():
     assert serialize(parse(serialize(nodes))) == serialize(nodes)  # the canonical form reads back the same
     assert written(serialize(nodes)) == written(text)
     kinds = [(run.kind, run.value, run.rate, run.emphasis) for run in spoken_plan(text) if run.value.strip() or run.kind == "pause"]
-    assert ("words", "K B S", 1.0, "none") in kinds
+    assert ("words", "K, B, S", 1.0, "none") in kinds
     assert ("words", "the minister", 1.0, "none") in kinds
     assert ("ipa", "kɪm", 1.0, "none") in kinds
     assert ("words", "now", 0.85, "strong") in kinds
@@ -61,7 +61,7 @@ def test_the_tree_its_written_form_and_entities():
     ("21st", "ordinal", "twenty-first"),
     ("2024", "digits", "two zero two four"),
     ("+82 2-555", "telephone", "plus eight two, two, five five five"),
-    ("cat", "characters", "C eh T"),
+    ("cat", "characters", "C, A, T"),
 ])
 def test_say_as_reads_its_kind_as_words(content, kind, said):
     runs = spoken_plan(f'<say-as interpret-as="{kind}">{content}</say-as>')
