@@ -90,9 +90,9 @@ def test_a_prosody_rate_over_one_clause(engine):
 
 
 def test_an_emphasis_is_slower_and_higher(engine):
-    plain = take(PLAIN, engine)
-    stressed = take('Prices rose <emphasis level="strong">again</emphasis> in the capital this week.', engine)
-    assert stressed.size > plain.size
+    if engine != "kokoro":  # in a sentence (the same code; Kokoro is slow): the take is longer
+        stressed = take('Prices rose <emphasis level="strong">again</emphasis> in the capital this week.', engine)
+        assert stressed.size > take(PLAIN, engine).size
     # the word on its own: longer, and pitched at least a semitone higher
     word, strong = take("Again.", engine), take('<emphasis level="strong">Again.</emphasis>', engine)
     assert strong.size > word.size
@@ -116,10 +116,17 @@ def test_whisper_hears_letters_and_the_other_word(name, recognizer):
     if name != "espeak":  # espeak-ng says the letters (s'i: 'eI t'i:), but Whisper tiny hears no words in them
         letters = heard(take('The word is <say-as interpret-as="characters">cat</say-as>.', name), recognizer)
         assert re.search(r"\bC\W+A\W+T\b", letters.upper()), letters
-    for text in ('<sub alias="London">Paris</sub> is busy today.',
-                 '<phoneme alphabet="ipa" ph="ˈlʌndən">Paris</phoneme> is busy today.'):
-        said = heard(take(text, name), recognizer).lower()
-        assert "london" in said and "paris" not in said, (text, said)
+    # one take for both on the neural voices (they are slow); Whisper tiny hears espeak-ng's
+    # robot voice best a short sentence at a time (and heard its "Tokyo" as "it's okay")
+    if name == "espeak":
+        for text in ('<sub alias="London">Paris</sub> is busy today.',
+                     '<phoneme alphabet="ipa" ph="ˈlʌndən">Paris</phoneme> is busy today.'):
+            said = heard(take(text, name), recognizer).lower()
+            assert "london" in said and "paris" not in said, (text, said)
+        return
+    said = heard(take('<sub alias="London">Paris</sub> and <phoneme alphabet="ipa" ph="ˈtoʊkioʊ">Rome</phoneme> '
+                      "are busy.", name), recognizer).lower()
+    assert "london" in said and "tokyo" in said and "paris" not in said and "rome" not in said, said
 
 
 def test_the_formats_ipa_is_kokoros_vocabulary():

@@ -33,7 +33,7 @@ def test_mutated_stories_keep_the_contract(folder: Path, case: Case) -> None:
     assert why is None, f"{case.describe()}\n{why}"
 
 
-@fuzz_settings(120)
+@fuzz_settings(60)
 @given(case=markup_cases())
 def test_stories_with_markup_soup_keep_the_contract(folder: Path, case: Case) -> None:
     why = run_case(case, folder)
