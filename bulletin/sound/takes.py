@@ -61,7 +61,8 @@ def spoken_text(text: str, pronounce: dict[str, str], phonemes: dict[str, str]) 
     said_in_ipa = phonemes and re.search(r"(?<![\w-])(" + "|".join(map(re.escape, phonemes)) + r")(?![\w-])", text)
     if not said_in_ipa and not has_markup(text):
         return respell(text, pronounce)
-    return direct(text, lambda words: respell(words, pronounce), phonemes)
+    respellings = {word: said for word, said in pronounce.items() if word not in phonemes}  # IPA wins
+    return direct(text, lambda words: respell(words, respellings), phonemes)
 
 
 def speech_jobs(story: Story, voices: dict[int, Preset], rate_hz: int) -> dict[int, SpeechJob]:

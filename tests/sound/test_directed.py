@@ -68,6 +68,9 @@ def test_clauses_of_a_long_sentence_are_cut_too_and_whole_elements_never():
 def test_ipa_pronunciations_wrap_the_word_and_respellings_skip_the_tags():
     said = spoken_text('GSOMIA and <sub alias="Kim">Seoul</sub> in Seoul.', {"Seoul": "Sole"}, {"GSOMIA": "dʒiː.soʊ"})
     assert said == ('<phoneme alphabet="ipa" ph="dʒiːsoʊ">GSOMIA</phoneme> and <sub alias="Kim">Seoul</sub> in Sole.')
+    # a respelling of the same word (the default lexicon's) gives way to the story's IPA
+    assert spoken_text("GSOMIA.", {"GSOMIA": "jee-so"}, {"GSOMIA": "dʒiː"}) == '<phoneme alphabet="ipa" ph="dʒiː">GSOMIA</phoneme>.'
+
 
 
 def test_editing_a_break_remakes_only_its_sentence(tmp_path: Path, engine_calls: list[str]):
