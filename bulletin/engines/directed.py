@@ -53,7 +53,7 @@ def speak_directed(text: str, preset: Preset, rate: float) -> Audio:
     pieces: list[np.ndarray] = []
     rate_hz = 0
     pending_s = 0.0
-    for stretch in _stretches(spoken_plan(text)):
+    for stretch in _held_before_breaks(_stretches(spoken_plan(text))):
         if stretch[0].kind == "pause":
             pending_s += sum(run.seconds for run in stretch)
             continue
@@ -85,6 +85,18 @@ def _stretches(runs: list[Run]) -> list[list[Run]]:
             out[-1].append(run)
         else:
             out.append([run])
+    return out
+
+
+def _held_before_breaks(stretches: list[list[Run]]) -> list[list[Run]]:
+    """Words before a break end with a comma, as a reader holds the voice at a pause that is
+    not the sentence's end (without it Kokoro and Piper close the stretch as a sentence,
+    falling and hurried: Kokoro's take with an 800 ms break grew by only 0.63 s)."""
+    out = [list(stretch) for stretch in stretches]
+    for stretch, after in zip(out, out[1:], strict=False):
+        last = stretch[-1]
+        if after[0].kind == "pause" and last.kind == "words" and last.value.rstrip()[-1:].isalnum():
+            stretch[-1] = replace(last, value=last.value.rstrip() + ",")
     return out
 
 

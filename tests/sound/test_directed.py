@@ -80,8 +80,8 @@ def test_editing_a_break_remakes_only_its_sentence(tmp_path: Path, engine_calls:
     path.write_text("title: Breaks\ndate: 2026-02-03\nmaster: {formats: [wav], loudness: broadcast}\n"
                     f"cast:\n  anchor: {{role: anchor, voice: test-one}}\nsegments:\n  - anchor: '{text}'\n")
     render(path, tmp_path / "cold", jobs=1)
-    assert sorted(engine_calls) == sorted(["The talks ended.", "Then", "the minister left.", "Nobody spoke."])
+    assert sorted(engine_calls) == sorted(["The talks ended.", "Then,", "the minister left.", "Nobody spoke."])
     engine_calls.clear()
     path.write_text(path.read_text().replace("500ms", "900ms"))
     render(path, tmp_path / "edited", jobs=1)
-    assert engine_calls == ["Then", "the minister left."]
+    assert engine_calls == ["Then,", "the minister left."]
