@@ -53,11 +53,15 @@ def speak_directed(text: str, preset: Preset, rate: float) -> Audio:
     pieces: list[np.ndarray] = []
     rate_hz = 0
     pending_s = 0.0
-    for stretch in _held_before_breaks(_stretches(spoken_plan(text))):
+    stretches = _held_before_breaks(_stretches(spoken_plan(text)))
+    hint = None
+    if hasattr(engine, "sentence_hint"):  # Kokoro: every stretch with its sentence's delivery
+        hint = engine.sentence_hint([_part(run) for stretch in stretches for run in stretch if run.kind != "pause"])
+    for stretch in stretches:
         if stretch[0].kind == "pause":
             pending_s += sum(run.seconds for run in stretch)
             continue
-        audio = _voice(stretch, preset, rate, engine)
+        audio = _voice(stretch, preset, rate, engine, hint)
         rate_hz = rate_hz or audio.rate_hz
         if pieces or pending_s:
             pieces.append(np.zeros(round((pending_s or JOIN_S) * rate_hz), np.float32))
@@ -100,15 +104,21 @@ def _held_before_breaks(stretches: list[list[Run]]) -> list[list[Run]]:
     return out
 
 
-def _voice(stretch: list[Run], preset: Preset, rate: float, engine: object) -> Audio:
+def _part(run: Run) -> Part:
+    return run.kind, " ".join(run.value.split())
+
+
+def _voice(stretch: list[Run], preset: Preset, rate: float, engine: object, hint: int | None) -> Audio:
     pace, shift, gain_db = EMPHASIS[stretch[0].emphasis]
     # an engine whose takes follow its pace less than in proportion (see `pace_response`) is
     # asked for more, so that the stretch lasts what the rate says
     rate *= (stretch[0].rate * pace) ** (1 / getattr(engine, "pace_response", 1.0))
     if shift:
         preset = replace(preset, shift_semitones=preset.shift_semitones + shift)
-    parts: list[Part] = [(run.kind, " ".join(run.value.split())) for run in stretch]
-    if any(kind == "ipa" for kind, _ in parts) and hasattr(engine, "synthesize_parts"):
+    parts: list[Part] = [_part(run) for run in stretch]
+    if hint is not None:
+        audio = shifted(lambda p, r: engine.synthesize_parts(parts, p, r, hint), preset, rate)  # type: ignore[attr-defined]
+    elif any(kind == "ipa" for kind, _ in parts) and hasattr(engine, "synthesize_parts"):
         audio = shifted(lambda p, r: engine.synthesize_parts(parts, p, r), preset, rate)  # type: ignore[attr-defined]
     else:  # the written words of a phoneme where the engine reads no phonemes
         said = [run.value if run.kind == "words" else run.written for run in stretch]
