@@ -18,11 +18,12 @@ from bulletin.base.audio import Audio, release_memory, with_channels
 from bulletin.base.errors import InputError
 from bulletin.export.files import Staged, audio_writers, text_files
 from bulletin.export.names import output_stem
+from bulletin.export.onair import air_window, on_air, stamp_loudness
 from bulletin.export.single import audio_path, write_audio
 from bulletin.mix.timeline import Timeline, arrange
 from bulletin.pipeline.planning import Plan, cast_story, check_output_folder, plan
 from bulletin.pipeline.progress import Progress, Tracker
-from bulletin.script.story import MAX_DURATION_S, Story, load_story, parse_loudness
+from bulletin.script.story import MAX_DURATION_S, Air, Story, load_story, parse_loudness
 from bulletin.sound.cache import open_cache
 from bulletin.sound.takes import (
     TAKE_LUFS,
@@ -113,6 +114,8 @@ def render(
     assets: tuple[Path, ...] | list[Path] = (),
     date: datetime.date | None = None,
     draft: bool = False,
+    air: Air | None = None,
+    now: datetime.datetime | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     on_warning: Callable[[str], None] = lambda line: None,
     on_stage: Callable[[str], None] = lambda stage: None,
@@ -126,7 +129,10 @@ def render(
     as `on_progress(Progress(stage, done, total, elapsed_s))` (stages in progress.STAGES;
     `done` of `total` takes while synthesizing); `on_stage`, `on_take` and `on_total` are the
     same news in the older form. Casting warnings (a neural engine that cannot load here) go to
-    `on_warning`, one line each, and into the result."""
+    `on_warning`, one line each, and into the result, as do the WAV's chunks' (text made ASCII).
+
+    `air` (a nightly job's `air:`) overrides the story's `air:` key by key; `now` is the render's
+    time: the start of the air window where none is given (default: this moment)."""
     target = parse_loudness(loudness) if loudness is not None else None
     workers = _workers(jobs)
     tracker = Tracker(on_progress, on_stage, on_take)
@@ -134,6 +140,10 @@ def render(
     story = load_story(Path(story_path), tuple(Path(a) for a in assets))
     if date is not None:
         story = replace(story, date=date)
+    if air is not None:
+        story = replace(story, air=air.over(story.air))
+    now = now or datetime.datetime.now().astimezone()
+    air_window(story.air or Air(), story.date, now)  # a kill date before the start: refused before any audio
     on_total(len(story.segments))
     chosen = tuple(formats) if formats else story.master.formats
     rate_hz = story.master.sample_rate
@@ -151,16 +161,19 @@ def render(
                                  on_take=tracker.take, helpers=helpers, sounds=sounds)
         release_memory()
         result = finish(p, takes, beds, Path(out_dir), chosen, target, tracker.stage,
-                        loudness_best_effort)
+                        loudness_best_effort, now, on_warning)
         store.prune()
     return result
 
 
 def finish(p: Plan, takes: dict[int, Take], beds: dict[int, Take], out_dir: Path, formats: tuple[str, ...],
            target_lufs: float | None, on_stage: Callable[[str], None] = lambda stage: None,
-           best_effort: bool = False) -> RenderResult:
+           best_effort: bool = False, now: datetime.datetime | None = None,
+           on_warning: Callable[[str], None] = lambda line: None) -> RenderResult:
     """Arrange, mix, master and write the files of a bulletin whose takes are made (`render`'s
-    last stages; a cluster runs them on a worker, from takes made by other tasks)."""
+    last stages; a cluster runs them on a worker, from takes made by other tasks). `now` is the
+    render's time for the WAV's bext and cart chunks (default: this moment); what writing them
+    changed (text made ASCII, cut) goes to `on_warning` and into the result."""
     from bulletin.mix.master import master_to  # not needed by preview and check
     from bulletin.mix.mixdown import Mixdown
 
@@ -170,17 +183,21 @@ def finish(p: Plan, takes: dict[int, Take], beds: dict[int, Take], out_dir: Path
     if timeline.duration_s > MAX_DURATION_S:
         raise InputError(f"{story.path}: the bulletin would last {timeline.duration_s / 3600:.1f} h; the limit is 4 h")
     mixdown = Mixdown(timeline, takes, beds, story.master.sample_rate)
+    air = on_air(story, timeline, mixdown.rate_hz, mixdown.channels, now, mixdown.frames)
+    for line in air.warnings:
+        on_warning(line)
     with Staged(out_dir, output_stem(story.title, story.date)) as staged:
         audio_files = {ext: staged.open(ext) for ext in ("wav", "mp3") if ext in formats}
+        writers = audio_writers(audio_files, story, timeline, air.chunks())
         mastered = master_to(mixdown, target_lufs if target_lufs is not None else story.master.target_lufs,
-                             audio_writers(audio_files, story, timeline), on_stage, best_effort)
+                             writers, on_stage, best_effort)
         on_stage("write")
-        texts = text_files(story, timeline, mastered, p.cast)
+        texts = text_files(story, timeline, mastered, p.cast, stamp_loudness(writers, air, mastered))
         for ext, data in texts.items():
             staged.open(ext).write(data)
     cue = json.loads(texts["json"])
     return RenderResult(staged.paths, mastered.duration_s, mastered.integrated_lufs, mastered.true_peak_dbtp, cue,
-                        p.warnings)
+                        (*p.warnings, *air.warnings))
 
 
 def _workers(jobs: int | None) -> int:
