@@ -53,6 +53,7 @@ class OnAir:
     bext: Bext
     cart: Cart
     warnings: tuple[str, ...]
+    starts_given: bool = True  # False: the window starts at the render's time
 
     def chunks(self, loudness: bytes | None = None) -> list[bytes]:
         """bext (with `loudness`, else unknown) then cart, as RIFF chunks."""
@@ -109,7 +110,7 @@ def on_air(story: Story, timeline: Timeline, rate_hz: int, channels: int, now: d
     if end is not None and wall_clock(end) <= wall_clock(now):
         notes.append(f"air: the kill date {wall_clock(end).isoformat(timespec='minutes')} has passed "
                      "already; a playout system will drop this bulletin at once")
-    return OnAir(bext, cart, tuple(notes))
+    return OnAir(bext, cart, tuple(notes), air.starts is not None)
 
 
 def air_window(air: Air, date: datetime.date, now: datetime.datetime) -> tuple[datetime.datetime, datetime.datetime | None]:

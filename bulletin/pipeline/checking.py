@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bulletin.base.errors import BulletinError, InputError, Problem
+from bulletin.export.onair import OnAir, on_air
 from bulletin.mix.timeline import Timeline, arrange
 from bulletin.pipeline.estimate import speech_duration_s
 from bulletin.pipeline.planning import Plan, plan
@@ -27,8 +28,9 @@ def check(story_path: Path, assets: tuple[Path, ...] = (), *, draft: bool = Fals
     bad), cast it, and estimate every segment's duration. `draft`: the cast `--draft` makes."""
     p = plan(Path(story_path), tuple(Path(a) for a in assets), draft=draft)
     timeline = arrange(p.story, _estimates(p))
-    warnings = (*p.warnings, *voice_warnings(p))
-    return CheckResult(p, timeline, warnings, _report(p, timeline, warnings))
+    air = on_air(p.story, timeline, p.story.master.sample_rate, 1)
+    warnings = (*p.warnings, *voice_warnings(p), *air.warnings)
+    return CheckResult(p, timeline, warnings, _report(p, timeline, warnings, air))
 
 
 def check_report(story_path: Path, assets: tuple[Path, ...] = (), *, draft: bool = False) -> tuple[str, bool]:
@@ -36,7 +38,7 @@ def check_report(story_path: Path, assets: tuple[Path, ...] = (), *, draft: bool
     return check(story_path, assets, draft=draft).report, True
 
 
-def _report(p: Plan, timeline: Timeline, warnings: tuple[str, ...]) -> str:
+def _report(p: Plan, timeline: Timeline, warnings: tuple[str, ...], air: OnAir) -> str:
     """The cast table (each member's preset, engine and engine voice), the numbered segments
     with estimated durations, and the warnings."""
     lines = [f"{p.story.title}, {p.story.date.isoformat()}: {len(p.story.segments)} segments, "
@@ -52,9 +54,18 @@ def _report(p: Plan, timeline: Timeline, warnings: tuple[str, ...]) -> str:
         rows.append((str(s.index), str(s.story), s.kind, _describe(s), _clock(placement.start_s),
                      f"{placement.duration_s:.1f}"))
     lines += table(rows)
-    lines += ["", f"estimated total: {_clock(timeline.duration_s)}"]
+    lines += ["", f"estimated total: {_clock(timeline.duration_s)}", air_line(air)]
     lines += [f"warning: {w}" for w in warnings]
     return "\n".join(lines)
+
+
+def air_line(air: OnAir) -> str:
+    """The air window and the cut, as the WAV's cart chunk will hold them."""
+    cart = air.cart
+    until = f"until {cart.end:%Y-%m-%d %H:%M:%S} (kill date)" if cart.end else "no kill date"
+    starts = f"{cart.start:%Y-%m-%d %H:%M:%S}" + ("" if air.starts_given else " (the render's time)")
+    return (f"air: cut {cart.cut_id or '(none)'}, category {cart.category}, from {starts}, {until}; "
+            f"outcue {cart.out_cue!r}")
 
 
 def _estimates(p: Plan) -> dict[int, float]:
