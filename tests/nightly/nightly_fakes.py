@@ -95,6 +95,8 @@ def fake_render(
     use_cache: bool = True,
     assets: list[Path] = (),
     date: dt.date | None = None,
+    air: object = None,  # the real render writes it into the WAV's cart chunk
+    now: dt.datetime | None = None,
 ) -> FakeResult:
     """Write SLUG-DATE.mp3/.json/.vtt (and .wav if asked) like bulletin.pipeline.render.render."""
     text = Path(story_path).read_text()

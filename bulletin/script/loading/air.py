@@ -106,7 +106,7 @@ def _expires(r: Reader, node: Node, where: str) -> datetime.datetime | datetime.
     moment = _date_time(value)
     if moment is None:
         r.problem(node, where, f"{value!r} is not a kill date; write a duration after `starts` "
-                  f"(30m, 2h, 1d, 1h30m) or {DATE_TIME_HINT}")
+                  "(30m, 2h, 1d, 1h30m) or a date-time such as 2019-11-22T07:00")
     return moment
 
 
