@@ -100,7 +100,14 @@ class _JobsLoader:
     ) -> None:
         """Each job needs its own folder: the lock, the index and the pruning are per folder."""
         owners: dict[Path, str] = {}
+        drops: dict[Path, str] = {}
         for name, job in jobs.items():
+            if job.playout is not None and job.air is not None and job.air.cut is not None:
+                drop = job.playout / f"{job.air.cut}.wav"
+                if drop in drops:
+                    self.r.problem(entries[name][1], f"jobs.{name}.playout",
+                                   f"job {drops[drop]!r} drops {drop.name} there too; give each a cut id of its own")
+                drops.setdefault(drop, name)
             if job.publish in owners:
                 other = owners[job.publish]
                 self.r.problem(

@@ -107,3 +107,12 @@ def test_bad_air_in_a_job_is_one_positioned_line_and_exit_2(tmp_path):
         f"{tmp_path / 'jobs.yaml'}:7:77: jobs.morning.air.expires: 'soon' is not a kill date; write a duration "
         "after `starts` (30m, 2h, 1d, 1h30m) or a date-time such as 2019-11-22T07:00"]
     assert not (tmp_path / "playout").exists() and not (tmp_path / "public").exists()
+
+
+def test_two_jobs_dropping_the_same_cut_into_one_folder_are_refused(tmp_path):
+    second = JOBS.split("jobs:\n")[1].replace("morning:", "evening:").replace("public/morning", "public/evening")
+    (tmp_path / "jobs.yaml").write_text(JOBS + second)
+    with pytest.raises(InputError) as refused:
+        load_jobs(tmp_path / "jobs.yaml")
+    (line,) = refused.value.lines()
+    assert line.endswith("jobs.evening.playout: job 'morning' drops NEWS0600.wav there too; give each a cut id of its own")

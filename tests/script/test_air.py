@@ -90,3 +90,13 @@ def test_a_kill_date_before_the_renders_time_is_refused_before_any_audio(tmp_pat
     assert line.startswith(f"{path}:6:12: air.expires: the kill date 2019-11-22T07:00 is not after the start "
                            "(the render's time, ")
     assert not out.exists()
+
+
+def test_check_prints_the_air_window_and_the_cut(tmp_path):
+    from bulletin.pipeline.checking import check
+
+    path = _story(tmp_path, "  cut: NEWS0600\n  starts: \"06:00\"\n  expires: 1h\n")
+    result = check(path, draft=True)
+    assert ("air: cut NEWS0600, category NEWS, from 2019-11-22 06:00:00, until 2019-11-22 07:00:00 (kill date); "
+            "outcue 'Hello.'") in result.report.splitlines()
+    assert any("kill date 2019-11-22T07:00 has passed already" in w for w in result.warnings)
