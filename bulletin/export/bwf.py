@@ -66,7 +66,6 @@ from dataclasses import dataclass
 
 BEXT_VERSION = 2
 BEXT_FIXED_BYTES = 602
-BEXT_LOUDNESS_OFFSET = 412  # into the payload: the five int16 loudness fields
 LOUDNESS_UNKNOWN = 0x7FFF
 CART_VERSION = "0101"
 CART_FIXED_BYTES = 2048
@@ -74,11 +73,7 @@ CART_TIMERS = 8
 CART_LEVEL_REFERENCE = 32768  # full scale of 16-bit samples, as Rivendell writes it
 NO_END = datetime.datetime(2099, 12, 31, 23, 59, 59)  # "no kill date", as Rivendell and wave-chunk-parser read it
 
-# (field, bytes) of bext's text fields and cart's, in order
-BEXT_TEXT = (("description", 256), ("originator", 32), ("originator_reference", 32))
-CART_TEXT = (("title", 64), ("artist", 64), ("cut_id", 64), ("client_id", 64), ("category", 64),
-             ("classification", 64), ("out_cue", 64))
-CART_APP = (("producer_app_id", 64), ("producer_app_version", 64), ("user_def", 64))
+CART_TEXT_BYTES = 64  # every text field of cart but Version, the dates and URL
 
 
 @dataclass(frozen=True)
@@ -122,7 +117,7 @@ def chunk(fourcc: bytes, payload: bytes) -> bytes:
 def bext_payload(bext: Bext, loudness: bytes | None = None) -> bytes:
     """bext version 2 (see the table above); `loudness` from `loudness_bytes` (unknown: 0x7FFF)."""
     when = bext.origination
-    fixed = b"".join(_text(getattr(bext, name), size) for name, size in BEXT_TEXT)
+    fixed = _text(bext.description, 256) + _text(bext.originator, 32) + _text(bext.originator_reference, 32)
     fixed += _text(when.strftime("%Y-%m-%d"), 10) + _text(when.strftime("%H:%M:%S"), 8)
     fixed += struct.pack("<IIH", bext.time_reference & 0xFFFFFFFF, bext.time_reference >> 32, BEXT_VERSION)
     fixed += bytes(64)  # UMID
@@ -149,10 +144,11 @@ def _hundredths(value: float | None) -> int:
 def cart_payload(cart: Cart) -> bytes:
     """cart version 0101 (see the table above)."""
     end = cart.end or NO_END
-    fixed = _text(CART_VERSION, 4) + b"".join(_text(getattr(cart, name), size) for name, size in CART_TEXT)
+    texts = (cart.title, cart.artist, cart.cut_id, cart.client_id, cart.category, cart.classification, cart.out_cue)
+    fixed = _text(CART_VERSION, 4) + b"".join(_text(text, CART_TEXT_BYTES) for text in texts)
     for moment in (cart.start, end):
         fixed += _text(moment.strftime("%Y/%m/%d"), 10) + _text(moment.strftime("%H:%M:%S"), 8)
-    fixed += b"".join(_text(getattr(cart, name), size) for name, size in CART_APP)
+    fixed += b"".join(_text(text, CART_TEXT_BYTES) for text in (cart.producer_app_id, cart.producer_app_version, cart.user_def))
     fixed += struct.pack("<i", CART_LEVEL_REFERENCE)
     assert len(cart.timers) <= CART_TIMERS
     for usage, offset in cart.timers:
