@@ -88,7 +88,9 @@ def on_air(story: Story, timeline: Timeline, rate_hz: int, channels: int, now: d
     start, end = air_window(air, story.date, now)
     notes: list[str] = []
     bext = Bext(
-        description=_ascii(f"{story.title}, {story.date.isoformat()}", DESCRIPTION_CHARS, "bext Description", notes),
+        # the title's own transliteration is said once, for the cart's Title
+        description=_ascii(f"{story.title}, {story.date.isoformat()}", DESCRIPTION_CHARS, "bext Description", notes,
+                           say_transliteration=False),
         originator=ORIGINATOR,
         originator_reference=uuid.uuid4().hex,
         origination=wall_clock(now),
@@ -174,10 +176,10 @@ def _segue(audible: list[Placement]) -> float | None:
     return speech[-1].end_s if speech else None
 
 
-def _ascii(text: str, size: int, field: str, notes: list[str]) -> str:
+def _ascii(text: str, size: int, field: str, notes: list[str], say_transliteration: bool = True) -> str:
     """`text` as ASCII within `size` characters; each change noted as a warning."""
     plain = "".join(c for c in anyascii(text) if " " <= c <= "~")
-    if plain != text:
+    if plain != text and say_transliteration:
         notes.append(f"air: {field} {text[:60]!r} is written as ASCII {plain[:60]!r}")
     if len(plain) > size:
         notes.append(f"air: {field} is {len(plain)} characters; cut to {size}: {plain[:size]!r}")
