@@ -7,7 +7,7 @@ the cue sheet.
 - The air window: `starts` (default: the render's time; a time of day is on the bulletin's
   date) to `expires` (a date-time, or a duration after the start; none: no kill date).
 - Post timers are sample offsets into the file as written, read off the timeline (the cue
-  sheet's own source): AUDs/AUDe the first and last audible sample; INTs/INTe from an opening
+  sheet's own source): AUDs/AUDe the first and last audible sample (segments and beds); INTs/INTe from an opening
   sting to the first voice (the talk-over intro); SEGs where a segue may start (the closing
   sting's start, else the end of the last speech).
 """
@@ -157,8 +157,10 @@ def post_timers(timeline: Timeline, rate_hz: int, frames: int) -> tuple[tuple[st
     def at(seconds: float) -> int:
         return min(max(round(seconds * rate_hz), 0), frames)
 
-    last_sound = max([audible[-1].end_s, *(p.end_s for p in audible), *(b.end_s for b in timeline.beds)])
-    timers = [("AUDs", at(audible[0].start_s)), ("AUDe", at(last_sound))]
+    # a bed is audio too: it may start before the first segment (its lead-in) and end after the last
+    first_sound = min([audible[0].start_s, *(b.start_s for b in timeline.beds)])
+    last_sound = max([*(p.end_s for p in audible), *(b.end_s for b in timeline.beds)])
+    timers = [("AUDs", at(first_sound)), ("AUDe", at(last_sound))]
     voiced = [p for p in audible if p.segment.kind in ("speech", "clip")]
     if audible[0].segment.kind == "sting" and voiced:
         timers += [("INTs", at(audible[0].start_s)), ("INTe", at(voiced[0].start_s))]

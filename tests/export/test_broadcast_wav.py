@@ -18,7 +18,7 @@ import pytest
 import soundfile as sf
 
 from bulletin.pipeline.render import render
-from tests.conftest import EXAMPLE
+from tests.conftest import EXAMPLE, ROOT
 from tests.export.riff_reader import chunks, read_cart
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed (apt-get install ffmpeg)")
@@ -61,6 +61,13 @@ def own(tmp_path_factory: pytest.TempPathFactory):
     result = render(folder / "story.yaml", folder / "out", jobs=1, draft=True, formats=["wav"], now=NOW,
                     on_warning=warnings.append)
     return result, warnings
+
+
+@pytest.fixture(scope="module")
+def bedded(tmp_path_factory: pytest.TempPathFactory):
+    # a bed that plays alone before the first word, clips, a closing sting from a file
+    return render(ROOT / "tests" / "data" / "stories" / "clips.yaml", tmp_path_factory.mktemp("bedded"), jobs=1,
+                  draft=True, formats=["wav"])
 
 
 def _payload(path: Path, fourcc: bytes) -> bytes:
@@ -160,9 +167,9 @@ def test_example_cart_defaults_without_air(example):
     assert abs((cart["Start"] - datetime.datetime.now()).total_seconds()) < 3600  # the render's time
 
 
-@pytest.mark.parametrize("which", ["example", "own"])
-def test_timers_are_samples_of_the_file_within_10_ms_of_the_cue_sheet(which, example, own):
-    result = example if which == "example" else own[0]
+@pytest.mark.parametrize("which", ["example", "own", "bedded"])
+def test_timers_are_samples_of_the_file_within_10_ms_of_the_cue_sheet(which, example, own, bedded):
+    result = {"example": example, "own": own[0], "bedded": bedded}[which]
     cue = result.cue
     rate = cue["sample_rate"]
     timers = dict(read_cart(_payload(result.files["wav"], b"cart"))["PostTimers"])
@@ -170,7 +177,8 @@ def test_timers_are_samples_of_the_file_within_10_ms_of_the_cue_sheet(which, exa
     speech = [s for s in audible if s["kind"] == "speech"]
     voiced = [s for s in audible if s["kind"] in ("speech", "clip")]
     frames = sf.info(str(result.files["wav"])).frames
-    expected = {"AUDs": audible[0]["start"], "AUDe": frames / rate}
+    beds = [story["bed"]["start"] for story in cue["stories"] if "bed" in story]
+    expected = {"AUDs": min([audible[0]["start"], *beds]), "AUDe": frames / rate}
     if audible[0]["kind"] == "sting":
         expected |= {"INTs": audible[0]["start"], "INTe": voiced[0]["start"]}
     expected["SEGs"] = audible[-1]["start"] if audible[-1]["kind"] == "sting" else speech[-1]["end"]
