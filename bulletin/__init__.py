@@ -8,10 +8,13 @@ The entry points, for programs (imported on first use, so `import bulletin` stay
 - `load_story(story_path, ...)`: the validated Story
 """
 
-from __future__ import annotations
-
 import importlib
-from typing import Any
+
+# neither typing nor __future__ is imported: `python -m bulletin` runs this module before the
+# signal handlers of __main__ exist, so it stays as short as it can
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 
@@ -31,7 +34,7 @@ _ENTRY_POINTS = {
 __all__ = [*_ENTRY_POINTS, "__version__"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     if name not in _ENTRY_POINTS:
         raise AttributeError(f"module 'bulletin' has no attribute {name!r}")
     value = getattr(importlib.import_module(_ENTRY_POINTS[name]), name)

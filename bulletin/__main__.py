@@ -1,18 +1,59 @@
 """Commands only: parse arguments, call one library function, print. Library errors become
-one line per problem and an exit status here, never a traceback."""
+one line per problem and an exit status here, never a traceback.
+
+SIGINT and SIGTERM end a command with one line and exit status 130 / 143 from the first
+instant: the handlers are set below before anything else is imported (the engines, numpy and
+onnxruntime take seconds to import on a slow machine), and replaced by `_stoppable` while files
+are made, so that those are removed as the command unwinds."""
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import datetime
+import _signal  # the C module: `signal` itself builds its enums first (5 ms on a busy machine)
 import os
-import signal
 import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
-from bulletin.base.errors import BulletinError, InputError
+
+class _EndAtOnce:
+    """The handler for SIGINT and SIGTERM while the command has nothing to undo (importing,
+    reading its arguments, loading the story, printing what it made): one line, and the
+    process ends there. Nothing has been written, no worker process started, no thread holds
+    anything that needs finishing (`_stoppable` takes over while those exist)."""
+
+    def __init__(self, note: str) -> None:
+        self.note = note
+
+    def __call__(self, signum: int, frame: object) -> None:
+        os.write(2, f"error: {_stopped_by(signum)}{self.note}\n".encode())
+        os._exit(128 + signum)
+
+
+def _stopped_by(signum: int) -> str:
+    return "interrupted" if signum == _signal.SIGINT else f"stopped by {_NAMES.get(signum, signum)}"
+
+
+_NAMES = {_signal.SIGINT: "SIGINT", _signal.SIGTERM: "SIGTERM"}
+
+
+def _is_the_command() -> bool:
+    """Whether this process runs the command (`python -m bulletin`, or the `bulletin` script),
+    rather than a program (a test) importing this module."""
+    script = getattr(sys.modules.get("__main__"), "__file__", None) or ""
+    return __name__ == "__main__" or os.path.basename(script) == "bulletin"
+
+
+NOTHING_WRITTEN = "; no files were written"
+if _is_the_command():
+    for _signum in (_signal.SIGINT, _signal.SIGTERM):
+        _signal.signal(_signum, _EndAtOnce(NOTHING_WRITTEN))
+
+import argparse  # noqa: E402 (the imports after the handlers: see the docstring)
+import contextlib  # noqa: E402
+import datetime  # noqa: E402
+import signal  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from bulletin.base.errors import BulletinError, InputError  # noqa: E402
 
 # One BLAS thread: the master's matrix products are small, and with a thread per core (the
 # default) they ran 5-10x slower on a busy 2-core machine, where the MP3 encoder holds a core.
@@ -150,10 +191,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {line}" if not isinstance(error, InputError) or not error.problems else line, file=sys.stderr)
         return error.exit_status
     except _Stopped as stop:
-        print(f"error: stopped by {signal.Signals(stop.signum).name}; no files were written", file=sys.stderr)
+        print(f"error: {_stopped_by(stop.signum)}{NOTHING_WRITTEN}", file=sys.stderr)
         return 128 + stop.signum
     except KeyboardInterrupt:
-        print("error: interrupted; no files were written", file=sys.stderr)
+        print(f"error: {_stopped_by(signal.SIGINT)}{NOTHING_WRITTEN}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `bulletin check story.yaml | head`: the reader left, not an error
         sys.stderr.close()
@@ -191,11 +232,14 @@ def _stoppable() -> Iterator[None]:
         raise KeyboardInterrupt if signum == signal.SIGINT else _Stopped(signum)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    done = False
     try:
         yield
+        done = True
     finally:
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            # the files are made: from here a signal ends the command without undoing them
+            signal.signal(sig, _EndAtOnce("") if done and isinstance(handler, _EndAtOnce) else handler)
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
@@ -222,12 +266,13 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 
 def _cmd_preview(args: argparse.Namespace) -> int:
+    from bulletin.pipeline.progress import RenderProgress
     from bulletin.pipeline.render import preview
 
     out = args.output or Path("output") / "preview.wav"
-    with _stoppable():
+    with _stoppable(), RenderProgress() as progress:
         path = preview(args.story, args.segments, out, assets=tuple(args.assets), use_cache=not args.no_cache,
-                       jobs=args.jobs, draft=args.draft, on_warning=_warn)
+                       jobs=args.jobs, draft=args.draft, on_progress=progress.update, on_warning=_warn)
     print(path)
     if args.play:
         from bulletin.pipeline.playback import play
@@ -274,7 +319,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
         sys.stdout.write(result.story_yaml)
         return 0
     out: Path = args.output
-    print(write_file(out, lambda: result.story_yaml.encode(), "yaml"))
+    with _stoppable():
+        written = write_file(out, lambda: result.story_yaml.encode(), "yaml")
+    print(written)
     return 0
 
 

@@ -26,7 +26,7 @@ def check(story_path: Path, assets: tuple[Path, ...] = (), *, draft: bool = Fals
     """Validate a story as a render would (InputError with positioned problems where it is
     bad), cast it, and estimate every segment's duration. `draft`: the cast `--draft` makes."""
     p = plan(Path(story_path), tuple(Path(a) for a in assets), draft=draft)
-    timeline = arrange(p.story, _estimates(p))
+    timeline = arrange(p.story, estimated_durations(p))
     warnings = (*p.warnings, *voice_warnings(p))
     return CheckResult(p, timeline, warnings, _report(p, timeline, warnings))
 
@@ -57,8 +57,9 @@ def _report(p: Plan, timeline: Timeline, warnings: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
-def _estimates(p: Plan) -> dict[int, float]:
-    """Estimated duration of every segment; reads audio file headers, makes no audio."""
+def estimated_durations(p: Plan, indices: set[int] | None = None) -> dict[int, float]:
+    """Estimated duration of every segment (or of those in `indices`); reads audio file
+    headers, makes no audio."""
     import soundfile as sf
 
     from bulletin.sound.builtin import builtin
@@ -66,6 +67,8 @@ def _estimates(p: Plan) -> dict[int, float]:
     problems = []
     out: dict[int, float] = {}
     for s in p.story.segments:
+        if indices is not None and s.index not in indices:
+            continue
         if s.kind == "speech":
             out[s.index] = speech_duration_s(s.text or "", p.voices[s.index], s.rate)
         elif s.sound is not None and s.sound.builtin:
