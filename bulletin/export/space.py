@@ -18,12 +18,12 @@ from pathlib import Path
 from bulletin.base.errors import BulletinError
 
 # the estimate of a bulletin's length is within 10% for most texts (pipeline/estimate.py):
-# sizes are reckoned for this much more audio, and a few seconds over
+# sizes are reckoned for this much more audio, and a second over
 LENGTH_MARGIN = 1.25
-EXTRA_S = 5.0
-# WAV chunks besides the samples (the 44-byte header, and room for metadata chunks), ID3 tags
-# with chapters, a cue sheet's or captions' fixed part: at most this per file
-FILE_ALLOWANCE_BYTES = 64 * 1024
+EXTRA_S = 1.0
+# WAV chunks besides the samples (the 44-byte header, room for metadata chunks), ID3 tags with
+# chapters, a cue sheet's or captions' fixed part: at most this per file
+FILE_ALLOWANCE_BYTES = 16 * 1024
 # the cue sheet and the captions grow with the text (quoted, escaped, wrapped) and the segments
 TEXT_FACTOR = 2
 SEGMENT_BYTES = 512
@@ -60,7 +60,7 @@ def check_free_space(needs: Iterable[tuple[Path, int]]) -> None:
     for folder, needed, free in by_device.values():
         if needed > free:
             raise BulletinError(f"not enough space in {str(folder)!r}: the files need about {_size(needed)} "
-                                f"and {_size(free)} is free; free some space or write elsewhere (-o)")
+                                f"and {_size(free)} is free; free some space or choose another folder")
 
 
 def _nearest_existing(folder: Path) -> Path:
