@@ -24,6 +24,8 @@ from bulletin.nightly.events import Clock, EventLog, internal_reason, now, os_re
 from bulletin.nightly.jobs import Job, JobsFile
 from bulletin.nightly.jobsfile import load_jobs
 from bulletin.nightly.publish import (
+    FEED_NAME,
+    INDEX_NAME,
     Busy,
     Published,
     Rendered,
@@ -195,6 +197,9 @@ class _Build:
             what = f"{story} does not exist (the story for {self.date})"
             raise InputError([self.job.story_problem(what)])
         began = time.monotonic()  # loading the render stage (numpy, engines) counts too
+        settings: dict[str, object] = {}
+        if self.render is None:  # the real render: it checks the room publishing needs too
+            settings["more_space"] = lambda sizes: publish_space(self.job, sizes)
         render = self.render or _default_render()
         with self.stopper.abandonable():
             rendered = render(
@@ -204,6 +209,7 @@ class _Build:
                 loudness=self.job.loudness,
                 assets=list(self.job.assets),
                 date=self.date,
+                **settings,
             )
         self.render_s = time.monotonic() - began
         detail = (
@@ -298,6 +304,20 @@ class _Build:
             note = f" (status.json not written: {os_reason(error)})"
         self.log("build", "failed", f"exit {exit_status}: {reason}{note}")
         return exit_status
+
+
+def publish_space(job: Job, sizes: dict[str, int]) -> list[tuple[Path, int]]:
+    """The room publishing needs besides the render's files (`sizes`, by extension), by folder:
+    in the publish folder, latest.mp3 and latest.json (hard links where the disk has them, else
+    copies) and index.json, feed.xml and the chapters written beside the old ones. Checked with
+    the render's own files before synthesis (a folder on the same disk adds up)."""
+    rewritten = sum(path.stat().st_size for path in (job.publish / INDEX_NAME, job.publish / FEED_NAME)
+                    if path.is_file())
+    return [(job.publish, sizes.get("mp3", 0) + sizes.get("json", 0) + rewritten + PUBLISH_EXTRA_BYTES)]
+
+
+# the chapters file and a new bulletin's entries in index.json and feed.xml: at most this
+PUBLISH_EXTRA_BYTES = 64 * 1024
 
 
 def _default_render() -> RenderFunction:

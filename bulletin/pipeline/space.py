@@ -33,7 +33,9 @@ def check_render_space(p: Plan, out_dir: Path, formats: Iterable[str], more: Mor
     """Refuse in one line, before synthesis, a render whose files cannot fit in `out_dir` (and,
     with `more`, whatever else its caller will write)."""
     sizes = render_sizes(p, formats)
-    check_free_space([(Path(out_dir), sum(sizes.values())), *(more(sizes) if more else [])])
+    # the caller's folders first: a nightly build renders inside its publish folder, which a
+    # refusal then names
+    check_free_space([*(more(sizes) if more else []), (Path(out_dir), sum(sizes.values()))])
 
 
 def check_preview_space(p: Plan, chosen: list[Segment], out_file: Path) -> None:
