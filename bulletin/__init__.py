@@ -8,10 +8,14 @@ The entry points, for programs (imported on first use, so `import bulletin` stay
 - `load_story(story_path, ...)`: the validated Story
 """
 
-import importlib
+# first of all: the command's handlers for SIGINT and SIGTERM (see bulletin.interrupt)
+from bulletin.interrupt import end_at_once_from_now, is_the_command
 
-# neither typing nor __future__ is imported: `python -m bulletin` runs this module before the
-# signal handlers of __main__ exist, so it stays as short as it can
+end_at_once_from_now(is_the_command())
+
+import importlib  # noqa: E402
+
+# neither typing nor __future__ is imported here: this module runs before the handlers exist
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any

@@ -2,54 +2,21 @@
 one line per problem and an exit status here, never a traceback.
 
 SIGINT and SIGTERM end a command with one line and exit status 130 / 143 from the first
-instant: the handlers are set below before anything else is imported (the engines, numpy and
-onnxruntime take seconds to import on a slow machine), and replaced by `_stoppable` while files
-are made, so that those are removed as the command unwinds."""
+instant (bulletin.interrupt: the handlers are set before anything heavy is imported), and
+while files are made `_stoppable` unwinds the command instead, so that those are removed."""
 
 from __future__ import annotations
 
-import _signal  # the C module: `signal` itself builds its enums first (5 ms on a busy machine)
-import os
-import sys
+from bulletin.interrupt import NOTHING_WRITTEN, EndAtOnce, end_at_once_from_now, stopped_by
 
+end_at_once_from_now(__name__ == "__main__")  # run as __main__ by a program (runpy), not by -m
 
-class _EndAtOnce:
-    """The handler for SIGINT and SIGTERM while the command has nothing to undo (importing,
-    reading its arguments, loading the story, printing what it made): one line, and the
-    process ends there. Nothing has been written, no worker process started, no thread holds
-    anything that needs finishing (`_stoppable` takes over while those exist)."""
-
-    def __init__(self, note: str) -> None:
-        self.note = note
-
-    def __call__(self, signum: int, frame: object) -> None:
-        os.write(2, f"error: {_stopped_by(signum)}{self.note}\n".encode())
-        os._exit(128 + signum)
-
-
-def _stopped_by(signum: int) -> str:
-    return "interrupted" if signum == _signal.SIGINT else f"stopped by {_NAMES.get(signum, signum)}"
-
-
-_NAMES = {_signal.SIGINT: "SIGINT", _signal.SIGTERM: "SIGTERM"}
-
-
-def _is_the_command() -> bool:
-    """Whether this process runs the command (`python -m bulletin`, or the `bulletin` script),
-    rather than a program (a test) importing this module."""
-    script = getattr(sys.modules.get("__main__"), "__file__", None) or ""
-    return __name__ == "__main__" or os.path.basename(script) == "bulletin"
-
-
-NOTHING_WRITTEN = "; no files were written"
-if _is_the_command():
-    for _signum in (_signal.SIGINT, _signal.SIGTERM):
-        _signal.signal(_signum, _EndAtOnce(NOTHING_WRITTEN))
-
-import argparse  # noqa: E402 (the imports after the handlers: see the docstring)
+import argparse  # noqa: E402 (the imports after the handlers)
 import contextlib  # noqa: E402
 import datetime  # noqa: E402
+import os  # noqa: E402
 import signal  # noqa: E402
+import sys  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -191,10 +158,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {line}" if not isinstance(error, InputError) or not error.problems else line, file=sys.stderr)
         return error.exit_status
     except _Stopped as stop:
-        print(f"error: {_stopped_by(stop.signum)}{NOTHING_WRITTEN}", file=sys.stderr)
+        print(f"error: {stopped_by(stop.signum)}{NOTHING_WRITTEN}", file=sys.stderr)
         return 128 + stop.signum
     except KeyboardInterrupt:
-        print(f"error: {_stopped_by(signal.SIGINT)}{NOTHING_WRITTEN}", file=sys.stderr)
+        print(f"error: {stopped_by(signal.SIGINT)}{NOTHING_WRITTEN}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `bulletin check story.yaml | head`: the reader left, not an error
         sys.stderr.close()
@@ -239,7 +206,7 @@ def _stoppable() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             # the files are made: from here a signal ends the command without undoing them
-            signal.signal(sig, _EndAtOnce("") if done and isinstance(handler, _EndAtOnce) else handler)
+            signal.signal(sig, EndAtOnce("") if done and isinstance(handler, EndAtOnce) else handler)
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
