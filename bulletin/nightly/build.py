@@ -197,9 +197,6 @@ class _Build:
             what = f"{story} does not exist (the story for {self.date})"
             raise InputError([self.job.story_problem(what)])
         began = time.monotonic()  # loading the render stage (numpy, engines) counts too
-        settings: dict[str, object] = {}
-        if self.render is None:  # the real render: it checks the room publishing needs too
-            settings["more_space"] = lambda sizes: publish_space(self.job, sizes)
         render = self.render or _default_render()
         with self.stopper.abandonable():
             rendered = render(
@@ -209,7 +206,8 @@ class _Build:
                 loudness=self.job.loudness,
                 assets=list(self.job.assets),
                 date=self.date,
-                **settings,
+                # the room publishing needs, checked with the render's own before synthesis
+                more_space=lambda sizes: publish_space(self.job, sizes),
             )
         self.render_s = time.monotonic() - began
         detail = (
