@@ -139,15 +139,21 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-@pytest.mark.parametrize("slowed", [False, True], ids=["plain", "slowed"])
+SCRIPT = Path(sys.executable).with_name("bulletin")  # the console script
+
+
+@pytest.mark.parametrize("way", ["module", "script", "slowed"])
 @pytest.mark.parametrize("after_s", [0.05, 0.2, 1.0])
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["TERM", "INT"])
-def test_a_signal_in_the_first_second_ends_the_render_cleanly(tmp_path, signum, status, after_s, slowed):
+def test_a_signal_in_the_first_second_ends_the_render_cleanly(tmp_path, signum, status, after_s, way):
+    if way == "script" and not SCRIPT.is_file():
+        pytest.skip(f"no console script beside {sys.executable} (bulletin is not installed in this environment)")
     story = long_story(tmp_path)
     out, cache = tmp_path / "out", tmp_path / "cache"
     out.mkdir()
     (out / "signals-2026-03-07.wav").write_bytes(b"the previous bulletin")
-    start = [sys.executable, "-c", SLOW_IMPORTS] if slowed else [sys.executable, "-m", "bulletin"]
+    start = {"module": [sys.executable, "-m", "bulletin"], "script": [str(SCRIPT)],
+             "slowed": [sys.executable, "-c", SLOW_IMPORTS]}[way]
     env = dict(os.environ, XDG_CACHE_HOME=str(cache), BULLETIN_CACHE=str(cache / "takes"))
     proc = subprocess.Popen([*start, "render", str(story), "-o", str(out), "--no-cache", "--jobs", "2"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
@@ -175,3 +181,10 @@ def test_a_signal_in_the_first_second_ends_the_render_cleanly(tmp_path, signum, 
     line = f"error: {'interrupted' if signum == signal.SIGINT else 'stopped by SIGTERM'}; no files were written"
     assert [x for x in stderr.splitlines() if x.startswith("error:")] == [line], stderr[-3000:]
     assert stderr.splitlines()[-1] == line and stdout == ""
+
+
+def test_a_program_that_imports_bulletin_keeps_its_own_handlers():
+    code = ("import signal\nimport bulletin, bulletin.__main__\nfrom bulletin import render\n"
+            "print(signal.getsignal(signal.SIGTERM) == signal.SIG_DFL, signal.getsignal(signal.SIGINT) is signal.default_int_handler)")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.stdout.split() == ["True", "True"], run.stderr
