@@ -57,41 +57,60 @@ def _report(p: Plan, timeline: Timeline, warnings: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
-def estimated_durations(p: Plan, indices: set[int] | None = None) -> dict[int, float]:
+def estimated_durations(p: Plan, indices: set[int] | None = None, *, strict: bool = True) -> dict[int, float]:
     """Estimated duration of every segment (or of those in `indices`); reads audio file
-    headers, makes no audio."""
-    import soundfile as sf
-
-    from bulletin.sound.builtin import builtin
-
+    headers, makes no audio. Not `strict` (a render's check of the room it needs): a sound
+    file whose header cannot be read is not decoded, and it or a clip starting past its end
+    counts 0 s, left for the render itself to report."""
     problems = []
     out: dict[int, float] = {}
     for s in p.story.segments:
         if indices is not None and s.index not in indices:
             continue
-        if s.kind == "speech":
-            out[s.index] = speech_duration_s(s.text or "", p.voices[s.index], s.rate)
-        elif s.sound is not None and s.sound.builtin:
-            out[s.index] = builtin(s.sound.builtin, 22050).duration_s
-        elif s.sound is not None and s.sound.path is not None:
-            try:
-                length = sf.info(str(s.sound.path)).duration
-            except Exception as error:  # libsndfile's errors and pydub's formats alike
-                from bulletin.base.audio import read_audio
-
-                try:
-                    length = read_audio(s.sound.path).duration_s
-                except BulletinError:
-                    problems.append(Problem(str(p.story.path), s.line, 1, f"segment {s.index}", f"cannot read {s.sound.label!r}: {error}"))
-                    continue
-            if s.kind == "clip" and (why := clip_start_past_end(s.start_s, length, s.sound.label)):
-                problems.append(Problem(str(p.story.path), s.line, 1, f"segment {s.index}.start", why))
-                continue
-            end = min(s.end_s, length) if s.kind == "clip" and s.end_s is not None else length
-            out[s.index] = end - (s.start_s if s.kind == "clip" else 0.0)
-    if problems:
+        found = _estimate(p, s, strict)
+        if isinstance(found, Problem):
+            problems.append(found)
+            out[s.index] = 0.0
+        elif found is not None:
+            out[s.index] = found
+    if problems and strict:
         raise InputError(problems)
     return out
+
+
+def _estimate(p: Plan, s: Segment, strict: bool) -> float | Problem | None:
+    """One segment's estimated duration, the problem that keeps it unknown, or None (a pause)."""
+    if s.kind == "speech":
+        return speech_duration_s(s.text or "", p.voices[s.index], s.rate)
+    if s.sound is not None and s.sound.builtin:
+        from bulletin.sound.builtin import builtin
+
+        return builtin(s.sound.builtin, 22050).duration_s
+    if s.sound is None or s.sound.path is None:
+        return None
+    import soundfile as sf
+
+    try:
+        length = sf.info(str(s.sound.path)).duration
+    except Exception as error:  # libsndfile's errors and pydub's formats alike
+        decoded = _decoded_length(s.sound.path) if strict else None
+        if decoded is None:
+            return Problem(str(p.story.path), s.line, 1, f"segment {s.index}", f"cannot read {s.sound.label!r}: {error}")
+        length = decoded
+    if s.kind == "clip" and (why := clip_start_past_end(s.start_s, length, s.sound.label)):
+        return Problem(str(p.story.path), s.line, 1, f"segment {s.index}.start", why)
+    end = min(s.end_s, length) if s.kind == "clip" and s.end_s is not None else length
+    return end - (s.start_s if s.kind == "clip" else 0.0)
+
+
+def _decoded_length(path: Path) -> float | None:
+    """Seconds of a file only a decoder reads (pydub, through ffmpeg), None where it cannot."""
+    from bulletin.base.audio import read_audio
+
+    try:
+        return read_audio(path).duration_s
+    except BulletinError:
+        return None
 
 
 def voice_warnings(p: Plan) -> list[str]:
