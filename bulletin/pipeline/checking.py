@@ -27,7 +27,7 @@ def check(story_path: Path, assets: tuple[Path, ...] = (), *, draft: bool = Fals
     """Validate a story as a render would (InputError with positioned problems where it is
     bad), cast it, and estimate every segment's duration. `draft`: the cast `--draft` makes."""
     p = plan(Path(story_path), tuple(Path(a) for a in assets), draft=draft)
-    timeline = arrange(p.story, _estimates(p))
+    timeline = arrange(p.story, estimated_durations(p))
     air = on_air(p.story, timeline, p.story.master.sample_rate, 1)
     warnings = (*p.warnings, *voice_warnings(p), *air.warnings)
     return CheckResult(p, timeline, warnings, _report(p, timeline, warnings, air))
@@ -68,38 +68,60 @@ def air_line(air: OnAir) -> str:
             f"outcue {cart.out_cue!r}")
 
 
-def _estimates(p: Plan) -> dict[int, float]:
-    """Estimated duration of every segment; reads audio file headers, makes no audio."""
-    import soundfile as sf
-
-    from bulletin.sound.builtin import builtin
-
+def estimated_durations(p: Plan, indices: set[int] | None = None, *, strict: bool = True) -> dict[int, float]:
+    """Estimated duration of every segment (or of those in `indices`); reads audio file
+    headers, makes no audio. Not `strict` (a render's check of the room it needs): a sound
+    file whose header cannot be read is not decoded, and it or a clip starting past its end
+    counts 0 s, left for the render itself to report."""
     problems = []
     out: dict[int, float] = {}
     for s in p.story.segments:
-        if s.kind == "speech":
-            out[s.index] = speech_duration_s(s.text or "", p.voices[s.index], s.rate)
-        elif s.sound is not None and s.sound.builtin:
-            out[s.index] = builtin(s.sound.builtin, 22050).duration_s
-        elif s.sound is not None and s.sound.path is not None:
-            try:
-                length = sf.info(str(s.sound.path)).duration
-            except Exception as error:  # libsndfile's errors and pydub's formats alike
-                from bulletin.base.audio import read_audio
-
-                try:
-                    length = read_audio(s.sound.path).duration_s
-                except BulletinError:
-                    problems.append(Problem(str(p.story.path), s.line, 1, f"segment {s.index}", f"cannot read {s.sound.label!r}: {error}"))
-                    continue
-            if s.kind == "clip" and (why := clip_start_past_end(s.start_s, length, s.sound.label)):
-                problems.append(Problem(str(p.story.path), s.line, 1, f"segment {s.index}.start", why))
-                continue
-            end = min(s.end_s, length) if s.kind == "clip" and s.end_s is not None else length
-            out[s.index] = end - (s.start_s if s.kind == "clip" else 0.0)
-    if problems:
+        if indices is not None and s.index not in indices:
+            continue
+        found = _estimate(p, s, strict)
+        if isinstance(found, Problem):
+            problems.append(found)
+            out[s.index] = 0.0
+        elif found is not None:
+            out[s.index] = found
+    if problems and strict:
         raise InputError(problems)
     return out
+
+
+def _estimate(p: Plan, s: Segment, strict: bool) -> float | Problem | None:
+    """One segment's estimated duration, the problem that keeps it unknown, or None (a pause)."""
+    if s.kind == "speech":
+        return speech_duration_s(s.text or "", p.voices[s.index], s.rate)
+    if s.sound is not None and s.sound.builtin:
+        from bulletin.sound.builtin import builtin
+
+        return builtin(s.sound.builtin, 22050).duration_s
+    if s.sound is None or s.sound.path is None:
+        return None
+    import soundfile as sf
+
+    try:
+        length = sf.info(str(s.sound.path)).duration
+    except Exception as error:  # libsndfile's errors and pydub's formats alike
+        decoded = _decoded_length(s.sound.path) if strict else None
+        if decoded is None:
+            return Problem(str(p.story.path), s.line, 1, f"segment {s.index}", f"cannot read {s.sound.label!r}: {error}")
+        length = decoded
+    if s.kind == "clip" and (why := clip_start_past_end(s.start_s, length, s.sound.label)):
+        return Problem(str(p.story.path), s.line, 1, f"segment {s.index}.start", why)
+    end = min(s.end_s, length) if s.kind == "clip" and s.end_s is not None else length
+    return end - (s.start_s if s.kind == "clip" else 0.0)
+
+
+def _decoded_length(path: Path) -> float | None:
+    """Seconds of a file only a decoder reads (pydub, through ffmpeg), None where it cannot."""
+    from bulletin.base.audio import read_audio
+
+    try:
+        return read_audio(path).duration_s
+    except BulletinError:
+        return None
 
 
 def voice_warnings(p: Plan) -> list[str]:

@@ -23,6 +23,7 @@ from bulletin.export.single import audio_path, write_audio
 from bulletin.mix.timeline import Timeline, arrange
 from bulletin.pipeline.planning import Plan, cast_story, check_output_folder, plan
 from bulletin.pipeline.progress import Progress, Tracker
+from bulletin.pipeline.space import MoreSpace, check_preview_space, check_render_space
 from bulletin.script.story import MAX_DURATION_S, Air, Story, load_story, parse_loudness
 from bulletin.sound.cache import open_cache
 from bulletin.sound.takes import (
@@ -121,9 +122,12 @@ def render(
     on_stage: Callable[[str], None] = lambda stage: None,
     on_take: Callable[[int], None] = lambda index: None,
     on_total: Callable[[int], None] = lambda segments: None,
+    more_space: MoreSpace | None = None,
 ) -> RenderResult:
     """Render the whole bulletin into `out_dir`; InputError before any audio for a bad story
-    or an output folder that cannot be written.
+    or an output folder that cannot be written (found right after the story loads: nothing is
+    cast, loaded, cached or synthesized before), BulletinError before synthesis when the files
+    cannot fit on its disk (`more_space`: what else the caller will write, to check with it).
 
     `draft` casts every member with espeak-ng presets (fast, for timing checks). Progress comes
     as `on_progress(Progress(stage, done, total, elapsed_s))` (stages in progress.STAGES;
@@ -148,12 +152,13 @@ def render(
     chosen = tuple(formats) if formats else story.master.formats
     rate_hz = story.master.sample_rate
     everything = {s.index for s in story.segments}
+    check_output_folder(Path(out_dir))
+    tracker.stage("cast")
+    p = cast_story(story, draft=draft)
+    check_render_space(p, Path(out_dir), chosen, more_space)
     with TakeStore(open_cache() if use_cache else None) as store, \
             ThreadPoolExecutor(max_workers=HELPERS, thread_name_prefix="takes") as helpers:
         sounds = start_sounds(story, everything, rate_hz, store, helpers, beds=True)
-        tracker.stage("cast")
-        p = cast_story(story, draft=draft)
-        check_output_folder(Path(out_dir))
         for line in p.warnings:
             on_warning(line)
         tracker.stage("synthesize", sum(s.kind != "pause" for s in story.segments))
@@ -222,14 +227,19 @@ def preview(
     on_warning: Callable[[str], None] = lambda line: None,
 ) -> Path:
     """The named segments back to back in one WAV or MP3 (by `out_file`'s suffix), each with its
-    voice, effect and level, scaled down where it would clip."""
+    voice, effect and level, scaled down where it would clip. Stages as `render`'s: load, cast,
+    synthesize, then encode (an MP3) and write; the output's folder is checked as the story
+    loads, the space on its disk before synthesis."""
     out_file = audio_path(Path(out_file), "a preview")
     workers = _workers(jobs)
     tracker = Tracker(on_progress)
     tracker.stage("load")
-    p = plan(Path(story_path), assets, draft=draft)
-    chosen = [p.story.segment(ref) for ref in refs]
+    story = load_story(Path(story_path), tuple(Path(a) for a in assets))
+    chosen = [story.segment(ref) for ref in refs]
     check_output_folder(out_file.parent)
+    tracker.stage("cast")
+    p = cast_story(story, draft=draft)
+    check_preview_space(p, chosen, out_file)
     for line in p.warnings:
         on_warning(line)
     rate_hz = p.story.master.sample_rate
@@ -239,12 +249,11 @@ def preview(
                               on_take=tracker.take)
         pieces = [takes[s.index].audio() if s.index in takes else Audio.silence(s.pause_s, rate_hz) for s in chosen]
         store.prune()
-    tracker.stage("write")
     gap = Audio.silence(p.story.master.gap_s, rate_hz)
     pieces = [piece for audio in pieces for piece in (audio, gap)][:-1]
     channels = max(a.channels for a in pieces)
     samples = np.concatenate([with_channels(a, channels).samples for a in pieces])
-    return write_audio(out_file, Audio(samples, rate_hz), "a preview")
+    return write_audio(out_file, Audio(samples, rate_hz), "a preview", on_stage=tracker.stage)
 
 
 __all__ = ["Plan", "RenderResult", "Timeline", "TAKE_LUFS", "plan", "render", "finish", "preview"]
