@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from bulletin.base.audio import resample
 from bulletin.base.errors import BulletinError
+from bulletin.engines.timing import Speech, scaled
 
 if TYPE_CHECKING:
-    from bulletin.base.audio import Audio
     from bulletin.cast.presets import Preset
 
 # engine name -> module that defines `create() -> Engine`
@@ -36,8 +36,9 @@ class Engine(Protocol):
         """Everything about the engine that changes its sound (goes into the take cache key)."""
         ...
 
-    def synthesize(self, text: str, preset: Preset, rate: float) -> Audio:
-        """Speak `text` with `preset` at `rate` times its own pace; mono Audio at the engine's rate."""
+    def synthesize(self, text: str, preset: Preset, rate: float) -> Speech:
+        """Speak `text` with `preset` at `rate` times its own pace: mono Audio at the engine's
+        rate, and the start and end of each word (`text.split()`) in it."""
         ...
 
     def voices(self) -> list[str]:
@@ -67,7 +68,7 @@ def engine_problem(name: str) -> str | None:
     return None
 
 
-def speak(text: str, preset: Preset, rate: float) -> Audio:
+def speak(text: str, preset: Preset, rate: float) -> Speech:
     """`text` in `preset`'s voice at `rate` times its pace, resized by its `shift_semitones`.
 
     The shift is the oldest trick of the tape machine, kept clean: the engine speaks faster by
@@ -81,4 +82,5 @@ def speak(text: str, preset: Preset, rate: float) -> Audio:
         return engine.synthesize(text, preset, rate)
     factor = 2.0 ** (preset.shift_semitones / 12)
     spoken = engine.synthesize(text, preset, rate / factor)
-    return resample(spoken, spoken.rate_hz, played_at_hz=spoken.rate_hz * factor)
+    rate_hz = spoken.audio.rate_hz
+    return scaled(spoken, resample(spoken.audio, rate_hz, played_at_hz=rate_hz * factor))

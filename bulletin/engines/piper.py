@@ -47,6 +47,7 @@ from bulletin.base.audio import Audio
 from bulletin.base.errors import BulletinError
 from bulletin.engines.onnx import session as onnx_session
 from bulletin.engines.spoken import sentences, spoken
+from bulletin.engines.timing import PAUSE_MARKS, Speech, counts_match, groups_of, joined, prefix_groups, regroup, spread
 
 if TYPE_CHECKING:
     from bulletin.cast.presets import Preset
@@ -119,7 +120,7 @@ class PiperEngine:
             return str(error)
         return None
 
-    def synthesize(self, text: str, preset: Preset, rate: float) -> Audio:
+    def synthesize(self, text: str, preset: Preset, rate: float) -> Speech:
         from piper import SynthesisConfig
 
         voice = self._voice(check(preset))
@@ -129,20 +130,23 @@ class PiperEngine:
         length_scale = voice.config.length_scale / speed
         settings = SynthesisConfig(speaker_id=preset.speaker, length_scale=length_scale, normalize_audio=False)
         rate_hz = int(voice.config.sample_rate)
-        pause = np.zeros(round(SENTENCE_PAUSE_S * length_scale * rate_hz), np.float32)
-        pieces: list[np.ndarray] = []
+        pause = np.zeros((round(SENTENCE_PAUSE_S * length_scale * rate_hz), 1), np.float32)
+        pieces: list[Speech] = []
         try:
             # pitch, pitch_range and volume are espeak-ng settings: a Piper voice has its own
             # pitch, and every take is levelled before mixing, so they are ignored here
-            for chunk in (c for sentence in sentences(text) for c in voice.synthesize(spoken(sentence), settings)):
-                if pieces:
-                    pieces.append(pause)
-                pieces.append(np.asarray(chunk.audio_float_array, np.float32).reshape(-1))
+            for sentence in sentences(text):
+                said = _said(voice, sentence, settings, rate_hz)
+                if said is not None:
+                    pieces.append(said)
         except Exception as error:  # onnxruntime and the phonemizer raise their own types
             raise BulletinError(f"piper failed on {text[:40]!r}: {error}") from error
         if not pieces:
             raise BulletinError(f"piper produced no audio for {text[:40]!r}")
-        return Audio.mono(np.concatenate(pieces), rate_hz)
+        speech = joined(pieces, [pause] * (len(pieces) - 1))
+        if len(speech.words) != len(text.split()):
+            return Speech(speech.audio, spread(text.split(), 0.0, speech.audio.duration_s))
+        return speech
 
     # -- sessions
 
@@ -209,16 +213,69 @@ def _dist_version(name: str) -> str:
         return "?"
 
 
+def _said(voice: Any, sentence: str, settings: Any, rate_hz: int) -> Speech | None:
+    """One sentence said, with its tokens' times from the model's phoneme alignments (the
+    samples each phoneme lasts); None when piper finds nothing to say in it."""
+    tokens = sentence.split()
+    chunks = list(voice.synthesize(spoken(sentence), settings, include_alignments=True))
+    if not chunks:
+        return None
+    audio = Audio.mono(np.concatenate([np.asarray(c.audio_float_array, np.float32).reshape(-1) for c in chunks]), rate_hz)
+    words: list[tuple[int, int]] = []
+    at = 0
+    for chunk in chunks:
+        if chunk.phoneme_alignments is None:
+            return Speech(audio, spread(tokens, 0.0, audio.duration_s))
+        words += _phoneme_words(chunk.phoneme_alignments, at)
+        at += len(chunk.audio_float_array)
+    times = np.array(words, np.float64).reshape(-1, 2) / rate_hz
+    said = spoken(sentence).split()
+    counts = counts_match(said, len(times), lambda word: sum(len("".join(p).split()) for p in voice.phonemize(word)))
+    if counts is None:
+        return Speech(audio, spread(tokens, 0.0, audio.duration_s))
+    return Speech(audio, regroup(regroup(times, groups_of(counts)), prefix_groups(tokens, spoken)))
+
+
+def _phoneme_words(alignments: list[Any], offset: int) -> list[tuple[int, int]]:
+    """(first sample, last sample) of each run of phonemes between spaces."""
+    words: list[tuple[int, int]] = []
+    at, start = offset, None
+    for alignment in alignments:
+        is_sound = alignment.phoneme not in (" ", "^", "$", "_") and alignment.phoneme not in PAUSE_MARKS
+        if is_sound and start is None:
+            start = at
+        elif not is_sound and start is not None:
+            words.append((start, at))
+            start = None
+        at += alignment.num_samples
+    if start is not None:
+        words.append((start, at))
+    return words
+
+
 def _load_voice(model: Model) -> Any:
-    """A PiperVoice on a session of our own (see the module docstring for why)."""
+    """A PiperVoice on a session of our own (see the module docstring for why), its model
+    patched in memory to return each phoneme's length too (piper's alignment output)."""
     from piper import PiperConfig, PiperVoice
 
-    session = onnx_session(model.onnx, "piper")
+    session = onnx_session(_with_alignments(model.onnx), "piper")
     try:
         config = PiperConfig.from_dict(model.config)
     except Exception as error:  # piper's own checks of the config
         raise BulletinError(f"piper cannot read the config of {model.onnx}: {error}") from error
     return PiperVoice(session=session, config=config)
+
+
+def _with_alignments(onnx_file: Path) -> bytes:
+    """The model with its phoneme lengths (the Ceil of the duration predictor) as an output."""
+    import onnx
+    from piper.patch_voice_with_alignment import add_alignment_output
+
+    proto = onnx.load(str(onnx_file))
+    if not any(node.op_type == "Ceil" for node in proto.graph.node) or len(proto.graph.output) > 1:
+        return proto.SerializeToString()  # already patched, or no durations to expose
+    add_alignment_output(proto)
+    return proto.SerializeToString()
 
 
 def _load_phonemizer() -> None:

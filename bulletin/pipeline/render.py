@@ -24,6 +24,8 @@ from bulletin.pipeline.planning import Plan, cast_story, check_output_folder, pl
 from bulletin.pipeline.progress import Progress, Tracker
 from bulletin.script.story import MAX_DURATION_S, Story, load_story, parse_loudness
 from bulletin.sound.cache import open_cache
+from bulletin.sound.words import written_words
+
 from bulletin.sound.takes import (
     TAKE_LUFS,
     Take,
@@ -166,7 +168,8 @@ def finish(p: Plan, takes: dict[int, Take], beds: dict[int, Take], out_dir: Path
 
     story = p.story
     on_stage("arrange")
-    timeline = arrange(story, {i: t.duration_s for i, t in takes.items()})
+    said = {s.index: written_words(s, takes[s.index], story.pronounce) for s in story.segments if s.index in takes}
+    timeline = arrange(story, {i: t.duration_s for i, t in takes.items()}, said)
     if timeline.duration_s > MAX_DURATION_S:
         raise InputError(f"{story.path}: the bulletin would last {timeline.duration_s / 3600:.1f} h; the limit is 4 h")
     mixdown = Mixdown(timeline, takes, beds, story.master.sample_rate)
