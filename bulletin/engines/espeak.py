@@ -106,8 +106,8 @@ class EspeakEngine:
 
 def word_times(text: str, events: list[tuple[int, int]], samples: np.ndarray, rate_hz: int) -> np.ndarray:
     """Each word's (`text.split()`) start and end in seconds from espeak-ng's word events (the
-    character a word starts at, the sample it is said from): a word starts at its first event
-    and ends where the next one starts, less the silence before it."""
+    character a word starts at, the sample it is said from): a word runs from its first event to
+    the next word's, less the silence at both ends (a pause after a comma is not the word's)."""
     tokens = list(re.finditer(r"\S+", text))
     starts = [None] * len(tokens)
     for character, sample in events:
@@ -124,7 +124,8 @@ def word_times(text: str, events: list[tuple[int, int]], samples: np.ndarray, ra
     for i in range(len(tokens)):
         first, end = bounds[i], bounds[i + 1]
         sounding = np.flatnonzero(loud[first:end])
-        words[i] = first, first + (sounding[-1] + 1 if sounding.size else 0)
+        words[i] = (first + sounding[0], first + sounding[-1] + 1) if sounding.size else (first, first)
+
     return words / rate_hz
 
 

@@ -54,10 +54,13 @@ INDEX_VERSION = 1
 # The dated files a build publishes, by kind; only files named like these are ever pruned.
 DATED_SUFFIXES = {
     "mp3": ".mp3", "json": ".json", "vtt": ".vtt", "chapters": ".chapters.json", "wav": ".wav",
+    "srt": ".srt", "transcript": ".transcript.json",
 }  # fmt: skip
 DATED_FILE = re.compile(
-    r"(?P<stem>[^/\\\0]+-\d{4}-\d{2}-\d{2})\.(?:mp3|json|vtt|wav|chapters\.json)\Z"
+    r"(?P<stem>[^/\\\0]+-\d{4}-\d{2}-\d{2})\.(?:mp3|json|vtt|wav|chapters\.json|srt|transcript\.json)\Z"
 )
+# published beside the captions when the render wrote them: kind -> the render's file key
+TRANSCRIPTS = {"srt": "srt", "transcript": "transcript.json"}
 # The temporaries write_atomic makes: `.NAME.` then eight hex digits, then `.tmp`.
 TEMPORARY_FILE = re.compile(r"\.[^/\\\0]+\.[0-9a-f]{8}\.tmp\Z")
 
@@ -255,7 +258,7 @@ def recover_index(folder: Path) -> list[Episode]:
     for cue_path in sorted(folder.glob("*.json")):
         match = DATED_FILE.match(cue_path.name)
         mp3 = folder / f"{match['stem']}.mp3" if match else None
-        if not match or cue_path.name.endswith(".chapters.json") or not own_file(mp3):
+        if not match or cue_path.name.endswith((".chapters.json", ".transcript.json")) or not own_file(mp3):
             continue
         try:
             cue = json.loads(cue_path.read_bytes())
@@ -300,7 +303,10 @@ def staged_files(job: Job, rendered: Rendered) -> dict[str, Path]:
     ]
     if missing:
         raise BulletinError(f"the render wrote no {', '.join(missing)} file; nothing published")
-    return {kind: rendered.files[kind] for kind in wanted}
+    found = {kind: rendered.files[key] for kind, key in TRANSCRIPTS.items()
+             if key in rendered.files and rendered.files[key].is_file()}
+    return {kind: rendered.files[kind] for kind in wanted} | found
+
 
 
 def publish(

@@ -206,9 +206,11 @@ def preview(
     draft: bool = False,
     on_progress: Callable[[Progress], None] | None = None,
     on_warning: Callable[[str], None] = lambda line: None,
+    on_words: Callable[[list[tuple[str, float, float]]], None] = lambda words: None,
 ) -> Path:
     """The named segments back to back in one WAV or MP3 (by `out_file`'s suffix), each with its
-    voice, effect and level, scaled down where it would clip."""
+    voice, effect and level, scaled down where it would clip. `on_words` gets every written word
+    said in it with its start and end in seconds from the file's start."""
     out_file = audio_path(Path(out_file), "a preview")
     workers = _workers(jobs)
     tracker = Tracker(on_progress)
@@ -227,6 +229,13 @@ def preview(
         store.prune()
     tracker.stage("write")
     gap = Audio.silence(p.story.master.gap_s, rate_hz)
+    said, at = [], 0.0
+    for s, piece in zip(chosen, pieces, strict=True):
+        if s.index in takes:
+            said += [(w, at + a, at + b) for w, a, b in written_words(s, takes[s.index], p.story.pronounce)]
+        at += piece.duration_s + gap.duration_s
+    on_words(said)
+
     pieces = [piece for audio in pieces for piece in (audio, gap)][:-1]
     channels = max(a.channels for a in pieces)
     samples = np.concatenate([with_channels(a, channels).samples for a in pieces])

@@ -160,6 +160,7 @@ class TakeStore:
         return take
 
     def _add(self, key: str | None, made: Entry, rate_hz: int) -> Take:
+        made = Entry(*made)  # (samples, profile) of a sound, or all three
         if self.cache is not None and key:
             self.cache.put(key, *made)
         with self._lock:

@@ -31,8 +31,8 @@ def true_peak_dbtp(samples: np.ndarray) -> float:
     return 20 * np.log10(np.abs(up).max())
 
 
-def test_all_four_files_are_written(rendered):
-    assert set(rendered.files) == {"wav", "mp3", "json", "vtt"}
+def test_all_six_files_are_written(rendered):
+    assert set(rendered.files) == {"wav", "mp3", "json", "vtt", "srt", "transcript.json"}
     for path in rendered.files.values():
         assert path.stat().st_size > 0
         assert path.name.startswith("kbs-world-radio-news-2019-11-22.")
@@ -104,7 +104,7 @@ def test_captions_parse_as_webvtt(rendered):
     text = rendered.files["vtt"].read_text()
     assert text.startswith("WEBVTT")
     cues = re.findall(r"^(\d\d:\d\d:\d\d\.\d{3}) --> (\d\d:\d\d:\d\d\.\d{3})\n<v ([^>]+)>", text, re.M)
-    assert len(cues) == 15
+    assert len(cues) >= 15  # at least one per spoken segment, more for the long ones
     assert {c[2] for c in cues} == {"Anchor", "Kim Bum-soo", "Rep. Eliot Engel", "President Moon Jae-in"}
     def seconds(stamp: str) -> float:
         h, m, s = stamp.split(":")
@@ -125,7 +125,9 @@ def test_pause_is_silent_and_cli_prints_summary(tmp_path: Path):
                          capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     assert "LUFS integrated" in run.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["test-news-2026-01-02.json", "test-news-2026-01-02.vtt", "test-news-2026-01-02.wav"]
+    assert sorted(p.name for p in out.iterdir()) == [f"test-news-2026-01-02.{ext}" for ext in
+                                                     ("json", "srt", "transcript.json", "vtt", "wav")]
+
     cue = json.loads((out / "test-news-2026-01-02.json").read_text())
     pause = cue["segments"][1]
     assert pause["kind"] == "pause" and abs(pause["end"] - pause["start"] - 1.5) < 0.01
