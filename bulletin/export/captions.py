@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
 
 from bulletin.mix.timeline import Timeline, Word
 
@@ -25,6 +26,7 @@ MAX_CUE_S = 7.0
 # what a break costs, by where it falls (a cue's end, or between its two lines)
 SENTENCE, CLAUSE, PHRASE, OTHER, LOOSE, FORBIDDEN = 0.0, 1.0, 3.0, 8.0, 12.0, 1e6
 CUE_COST = 4.0  # each cue costs this: fewer, fuller cues where the breaks allow
+END_WEIGHT = 10.0  # where a cue ends matters more than where its lines part
 TOO_SHORT = 1e4  # a cue that cannot stay MIN_CUE_S on screen: join it to its neighbour
 CLOSING = "\"'”’)]"
 OPENING = "\"'“‘([—–"
@@ -119,35 +121,53 @@ def _lines(words: Sequence[str]) -> tuple[float, tuple[str, ...]] | None:
     return best
 
 
-def segment_cues(words: Sequence[Word], speaker: str, until_s: float) -> list[Cue]:
-    """One speaker's words cut into cues; `until_s` is when the next cue (of anyone) may start."""
+def segment_cues(words: Sequence[Word], speaker: str, until_s: float, since_s: float = 0.0) -> list[Cue]:
+    """One speaker's words cut into cues; the cues may be on screen from `since_s` (the end of
+    the cue before) until `until_s` (when the next cue, of anyone, starts)."""
+    cues: list[Cue] = []
+    previous_end = since_s
+    for i, j, lines in _cutting(words, until_s, since_s):
+        latest = words[j].start_s if j < len(words) else until_s
+        start, end = _shown(words[i].start_s, words[j - 1].end_s, previous_end, latest)
+        cues.append(Cue(speaker, start, end, lines))
+        previous_end = end
+    return cues
+
+
+def _shown(first_s: float, last_s: float, earliest_s: float, latest_s: float) -> tuple[float, float]:
+    """When a cue is on screen: from its first word to its last, held to MIN_CUE_S where the
+    next cue leaves room, else put up early (after the cue before) to make it up."""
+    end = max(last_s, min(first_s + MIN_CUE_S, latest_s))
+    start = first_s if end - first_s >= MIN_CUE_S else max(earliest_s, min(first_s, end - MIN_CUE_S))
+    return start, end
+
+
+def _cutting(words: Sequence[Word], until_s: float, since_s: float) -> list[tuple[int, int, tuple[str, ...]]]:
+    """The cheapest cutting of `words` into cues, as (first, past-the-last word, lines) each:
+    dynamic programming over where each cue ends."""
     n = len(words)
     texts = [w.text for w in words]
     best: list[tuple[float, int, tuple[str, ...]]] = [(0.0, 0, ())] + [(float("inf"), 0, ())] * n
     for j in range(1, n + 1):
-        end_cost = break_cost(texts[j - 1], texts[j]) if j < n else SENTENCE
-        limit = words[j].start_s if j < n else until_s
+        end_cost = END_WEIGHT * (break_cost(texts[j - 1], texts[j]) if j < n else SENTENCE)
+        latest = words[j].start_s if j < n else until_s
         for i in range(j - 1, -1, -1):
             if words[j - 1].end_s - words[i].start_s > MAX_CUE_S and i < j - 1:
                 break
             fitted = _lines(texts[i:j])
-            if fitted is None:
-                if i < j - 1:
-                    break
-                fitted = (FORBIDDEN, (texts[i],))  # one word too long for a line: alone
-            shown = min(max(words[j - 1].end_s, words[i].start_s + MIN_CUE_S), limit) - words[i].start_s
-            cost = best[i][0] + CUE_COST + end_cost + fitted[0] + (TOO_SHORT if shown < MIN_CUE_S - 1e-6 else 0.0)
+            if fitted is None and i < j - 1:
+                break
+            line_cost, lines = fitted or (FORBIDDEN, (texts[i],))  # one word too long for a line: alone
+            start, end = _shown(words[i].start_s, words[j - 1].end_s, words[i - 1].end_s if i else since_s, latest)
+            cost = best[i][0] + CUE_COST + end_cost + line_cost + (TOO_SHORT if end - start < MIN_CUE_S - 1e-6 else 0.0)
             if cost < best[j][0]:
-                best[j] = (cost, i, fitted[1])
-    cues: list[Cue] = []
+                best[j] = (cost, i, lines)
+    spans = []
     j = n
     while j > 0:
-        _, i, lines = best[j]
-        limit = words[j].start_s if j < n else until_s
-        end = max(words[j - 1].end_s, min(words[i].start_s + MIN_CUE_S, limit))
-        cues.append(Cue(speaker, words[i].start_s, end, lines))
-        j = i
-    return cues[::-1]
+        spans.append((best[j][1], j, best[j][2]))
+        j = best[j][1]
+    return spans[::-1]
 
 
 def timeline_cues(timeline: Timeline, speakers: dict[str, str]) -> list[Cue]:
@@ -155,10 +175,17 @@ def timeline_cues(timeline: Timeline, speakers: dict[str, str]) -> list[Cue]:
     speaker's name from `speakers` (member id -> name)."""
     said = [p for p in timeline.placements if p.words]
     cues: list[Cue] = []
+    since = 0.0  # the earliest the cue before may end: after its last word, a second after its start
     for n, placement in enumerate(said):
-        until = said[n + 1].words[0].start_s if n + 1 < len(said) else timeline.duration_s
+        # the last cue may stay past the end of the sound (a player shows it to the end)
+        until = said[n + 1].words[0].start_s if n + 1 < len(said) else timeline.duration_s + MIN_CUE_S
+
         name = speakers.get(placement.segment.speaker or "", "")
-        cues += segment_cues(placement.words, name, max(until, placement.words[-1].end_s))
+        made = segment_cues(placement.words, name, max(until, placement.words[-1].end_s), since)
+        if cues and cues[-1].end_s > made[0].start_s:  # held over this one's early start: let go
+            cues[-1] = replace(cues[-1], end_s=made[0].start_s)
+        cues += made
+        since = max(placement.words[-1].end_s, made[-1].start_s + MIN_CUE_S)
     return cues
 
 

@@ -144,3 +144,12 @@ def test_check_estimates_are_within_5_percent_of_the_render(rendered):
     assert ok and estimated
     total_s = int(estimated.group(1)) * 60 + float(estimated.group(2))
     assert abs(total_s - rendered.duration_s) <= 0.05 * rendered.duration_s
+
+
+def test_the_example_captions_meet_the_broadcast_rules(rendered):
+    from tests.export.caption_rules import check_captions
+
+    # a title and its name, names, a number and its unit: never parted by a line or a cue
+    cues = check_captions(rendered.files, ["Rep. Eliot Engel", "Kim Bum-soo", "President Moon Jae-in",
+                                           "Mark Esper", "three years", "Kang Kyung-wha"])
+    assert max(c.end_s - c.start_s for c in cues) <= 7.0 and len(cues) > 30  # the 18 s anchor cue is gone
