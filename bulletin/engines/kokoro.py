@@ -54,7 +54,17 @@ import numpy as np
 from bulletin.base.audio import Audio
 from bulletin.base.errors import BulletinError
 from bulletin.engines.spoken import CLOSING_QUOTES, sentences, spoken
-from bulletin.engines.timing import PAUSE_MARKS, Speech, counts_match, groups_of, joined, prefix_groups, regroup, spread, trimmed
+from bulletin.engines.timing import (
+    PAUSE_MARKS,
+    Speech,
+    counts_match,
+    groups_of,
+    joined,
+    prefix_groups,
+    regroup,
+    spread,
+    trimmed,
+)
 
 if TYPE_CHECKING:
     from bulletin.cast.presets import Preset

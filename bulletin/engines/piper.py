@@ -47,7 +47,16 @@ from bulletin.base.audio import Audio
 from bulletin.base.errors import BulletinError
 from bulletin.engines.onnx import session as onnx_session
 from bulletin.engines.spoken import sentences, spoken
-from bulletin.engines.timing import PAUSE_MARKS, Speech, counts_match, groups_of, joined, prefix_groups, regroup, spread
+from bulletin.engines.timing import (
+    PAUSE_MARKS,
+    Speech,
+    counts_match,
+    groups_of,
+    joined,
+    prefix_groups,
+    regroup,
+    spread,
+)
 
 if TYPE_CHECKING:
     from bulletin.cast.presets import Preset

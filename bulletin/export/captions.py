@@ -1,7 +1,7 @@
 """Captions a viewer can read, cut to broadcast practice from the words' own times.
 
 Each speech segment (and clip with text) is cut into cues (the BBC's subtitle guidelines and
-Netflix's timed-text style guide agree on these): at most MAX_LINES lines of at most MAX_CHARS
+Netflix's timed-text style guide agree on these): at most two lines of at most MAX_CHARS
 characters, on screen MIN_CUE_S to MAX_CUE_S, each from its first word's start to its last
 word's end (held to MIN_CUE_S where the next cue leaves room). Cues are parted where a reader
 would pause: at sentence ends first, then at clause punctuation, then between phrases (before a
@@ -16,10 +16,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-
 from bulletin.mix.timeline import Timeline, Word
 
-MAX_LINES = 2
 MAX_CHARS = 42
 MIN_CUE_S = 1.0
 MAX_CUE_S = 7.0
@@ -104,7 +102,7 @@ def break_cost(before: str, after: str) -> float:
 
 
 def _lines(words: Sequence[str]) -> tuple[float, tuple[str, ...]] | None:
-    """The best way to set `words` in at most MAX_LINES lines of MAX_CHARS: (cost, lines), or
+    """The best way to set `words` in at most two lines of MAX_CHARS: (cost, lines), or
     None when they do not fit."""
     text = " ".join(words)
     if len(text) <= MAX_CHARS:

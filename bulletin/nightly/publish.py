@@ -53,14 +53,10 @@ LATEST_JSON = "latest.json"
 INDEX_VERSION = 1
 # The dated files a build publishes, by kind; only files named like these are ever pruned.
 DATED_SUFFIXES = {
-    "mp3": ".mp3", "json": ".json", "vtt": ".vtt", "chapters": ".chapters.json", "wav": ".wav",
-    "srt": ".srt", "transcript": ".transcript.json",
+    "mp3": ".mp3", "json": ".json", "vtt": ".vtt", "chapters": ".chapters.json", "wav": ".wav", "srt": ".srt",
+    "transcript": ".transcript.json",
 }  # fmt: skip
-DATED_FILE = re.compile(
-    r"(?P<stem>[^/\\\0]+-\d{4}-\d{2}-\d{2})\.(?:mp3|json|vtt|wav|chapters\.json|srt|transcript\.json)\Z"
-)
-# published beside the captions when the render wrote them: kind -> the render's file key
-TRANSCRIPTS = {"srt": "srt", "transcript": "transcript.json"}
+DATED_FILE = re.compile(r"(?P<stem>[^/\\\0]+-\d{4}-\d{2}-\d{2})\.(?:mp3|json|vtt|wav|chapters\.json|srt|transcript\.json)\Z")
 # The temporaries write_atomic makes: `.NAME.` then eight hex digits, then `.tmp`.
 TEMPORARY_FILE = re.compile(r"\.[^/\\\0]+\.[0-9a-f]{8}\.tmp\Z")
 
@@ -303,9 +299,8 @@ def staged_files(job: Job, rendered: Rendered) -> dict[str, Path]:
     ]
     if missing:
         raise BulletinError(f"the render wrote no {', '.join(missing)} file; nothing published")
-    found = {kind: rendered.files[key] for kind, key in TRANSCRIPTS.items()
-             if key in rendered.files and rendered.files[key].is_file()}
-    return {kind: rendered.files[kind] for kind in wanted} | found
+    return {kind: rendered.files[kind] for kind in wanted} | {  # and the SRT and JSON transcript where written
+        kind: rendered.files[k] for kind, k in (("srt", "srt"), ("transcript", "transcript.json")) if k in rendered.files}
 
 
 

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import numpy as np
-
 from bulletin.base.audio import Audio
 from bulletin.engines.timing import Speech
 from bulletin.pipeline.planning import Plan
@@ -29,6 +27,7 @@ from bulletin.script.story import Sound
 from bulletin.sound.cache import Entry, TakeCache, open_cache
 from bulletin.sound.sentences import SentenceJob, SpeechJob, assemble_take, synthesize_sentence
 from bulletin.sound.takes import Take, TakeStore, sound_takes
+
 
 @dataclass(frozen=True)
 class MadeSentence:

@@ -24,8 +24,6 @@ from bulletin.pipeline.planning import Plan, cast_story, check_output_folder, pl
 from bulletin.pipeline.progress import Progress, Tracker
 from bulletin.script.story import MAX_DURATION_S, Story, load_story, parse_loudness
 from bulletin.sound.cache import open_cache
-from bulletin.sound.words import written_words
-
 from bulletin.sound.takes import (
     TAKE_LUFS,
     Take,
@@ -35,6 +33,7 @@ from bulletin.sound.takes import (
     speech_jobs,
     synthesize_speech,
 )
+from bulletin.sound.words import written_words
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,6 @@ from bulletin.engines.timing import Speech, joined, trimmed
 from bulletin.sound.cache import Entry, TakeCache, content_key
 from bulletin.sound.store import CACHE_VERSION, TAKE_LUFS, TAKE_VERSION, audible_span, levelled
 
-
 # the pause between two sentences at PAUSE_WPM: a newsreader's 0.3-0.45 s; it follows the
 # pace, as a speaker's own pauses do, within those bounds
 SENTENCE_PAUSE_S = 0.38

@@ -18,7 +18,6 @@ import numpy as np
 
 from bulletin.base.audio import Audio
 from bulletin.sound.cache import Entry, TakeCache
-
 from bulletin.sound.loudness import level_and_profile, profile_blocks
 
 # the level every take is made at before mixing, so voices, clips and stings match

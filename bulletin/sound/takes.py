@@ -28,7 +28,6 @@ from bulletin.sound.sentences import (
     SpeechJob,
     assemble_take,
     from_cache,
-
     sentence_jobs,
     speech_job,
 )
