@@ -163,7 +163,7 @@ def test_espeak_then_kokoro_then_piper_in_one_process():
         "p = load_presets()\n"
         "k = Preset(name='k', engine='kokoro', voice='jf_alpha', rate_wpm=150)\n"
         "for preset in (p['reporter-us'], k, p['anchor-neural'], p['reporter-us'], k):\n"
-        "    print(preset.engine, get_engine(preset.engine).synthesize('Good morning.', preset, 1.0).duration_s > 0.3)\n"
+        "    print(preset.engine, get_engine(preset.engine).synthesize('Good morning.', preset, 1.0).audio.duration_s > 0.3)\n"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert run.returncode == 0, run.stderr[-2000:]

@@ -54,7 +54,7 @@ def test_speaks_a_sentence_at_a_newsreader_pace(engine, plain):
 
 def test_rate_and_preset_pace_change_duration(engine, anchor, plain):
     slow = engine.synthesize(SENTENCE, anchor, 0.7).audio.duration_s
-    fast = engine.synthesize(SENTENCE, replace(anchor, rate_wpm=round(175 * 1.4)), 1.0).duration_s
+    fast = engine.synthesize(SENTENCE, replace(anchor, rate_wpm=round(175 * 1.4)), 1.0).audio.duration_s
     assert slow > 1.2 * plain.duration_s > 1.2**2 * fast
     # espeak-ng's settings mean nothing to a neural voice and must not break it
     odd = replace(anchor, pitch=5, pitch_range=95, volume=40)
@@ -154,7 +154,7 @@ def test_espeak_engine_first_then_piper_in_one_process():
         "from bulletin.cast.presets import load_presets\n"
         "p = load_presets()\n"
         "for name in ('reporter-us', 'anchor-neural', 'reporter-us', 'anchor-neural'):\n"
-        "    print(name, get_engine(p[name].engine).synthesize('Good morning.', p[name], 1.0).duration_s > 0.3)\n"
+        "    print(name, get_engine(p[name].engine).synthesize('Good morning.', p[name], 1.0).audio.duration_s > 0.3)\n"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert run.returncode == 0, run.stderr[-2000:]
