@@ -151,5 +151,5 @@ def test_the_example_captions_meet_the_broadcast_rules(rendered):
 
     # a title and its name, names, a number and its unit: never parted by a line or a cue
     cues = check_captions(rendered.files, ["Rep. Eliot Engel", "Kim Bum-soo", "President Moon Jae-in",
-                                           "Mark Esper", "three years", "Kang Kyung-wha"])
+                                           "Mark Esper", "three years.", "Foreign Minister Kang Kyung-wha"])
     assert max(c.end_s - c.start_s for c in cues) <= 7.0 and len(cues) > 30  # the 18 s anchor cue is gone
