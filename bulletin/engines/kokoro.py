@@ -30,6 +30,13 @@ What this module does that the libraries would not, each for a reason:
   for the model to pause at); a longer sentence is split at its clauses, and each piece keeps its own
   intonation. Silence the model leaves at the ends is trimmed, then a newsreader's pause is
   put between sentences and a short one between the clauses of a split sentence.
+- Word timings come from the model itself: its duration predictor gives every phoneme token a
+  length (frames of 600 samples) before the decoder runs; that tensor is made a graph output
+  when the model is loaded (`engines.onnx.with_outputs`), so it costs no second pass. The
+  phonemizer keeps the spaces between words: a word is its run of tokens (its trailing
+  punctuation's pause left out), and a written word espeak-ng says as several ("1,500") is
+  phonemized alone to count them.
+
 
 The model has no random nodes: the same text, voice and pace give the same samples, so a take
 re-made is the take cached.

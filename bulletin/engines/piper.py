@@ -22,6 +22,10 @@ Three things here are not what `PiperVoice.load()` would do, each for a measured
 - Each sentence is kept at the model's own level (piper would normalise every sentence to full
   scale, so sentences of one take would differ in loudness); takes are levelled later anyway.
   Sentences are joined with a short pause, which piper's API leaves to the caller.
+- Word timings: the model is patched in memory (piper's own `add_alignment_output`, with the
+  `onnx` package) so that its duration predictor's lengths come out with the audio, and piper
+  reports the samples each phoneme lasts; a word is its run of phonemes between spaces.
+
 
 A VITS voice draws noise for every take (onnxruntime seeds its random nodes once per session),
 so the same line synthesized twice differs slightly in timing (about 1-2 %) and waveform; the
