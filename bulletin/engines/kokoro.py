@@ -33,9 +33,9 @@ What this module does that the libraries would not, each for a reason:
 - Word timings come from the model itself: its duration predictor gives every phoneme token a
   length (frames of 600 samples) before the decoder runs; that tensor is made a graph output
   when the model is loaded (`engines.onnx.with_outputs`), so it costs no second pass. The
-  phonemizer keeps the spaces between words: a word is its run of tokens (its trailing
-  punctuation's pause left out), and a written word espeak-ng says as several ("1,500") is
-  phonemized alone to count them.
+  words are phonemized alone too (one espeak-ng call for all) and matched to the sentence's
+  phonemes character by character (engines.timing.phoneme_times): espeak-ng joins some words
+  in a sentence ("on the") and says a number as several.
 
 
 The model has no random nodes: the same text, voice and pace give the same samples, so a take
@@ -62,11 +62,9 @@ from bulletin.base.audio import Audio
 from bulletin.base.errors import BulletinError
 from bulletin.engines.spoken import CLOSING_QUOTES, sentences, spoken
 from bulletin.engines.timing import (
-    PAUSE_MARKS,
     Speech,
-    counts_match,
-    groups_of,
     joined,
+    phoneme_times,
     prefix_groups,
     regroup,
     spread,
@@ -196,17 +194,11 @@ class KokoroEngine:
         """One sentence (its `tokens`) said, in clauses where it is too long for the model, with
         the times of its tokens from the model's own phoneme durations."""
         said = speakable(" ".join(tokens))
-        phonemes = self._phonemize(said)
-        pieces: list[Speech] = []
-        for clause in _split(phonemes):
-            pieces.append(self._infer(clause, style, speed, text))
+        pieces = [self._infer(clause, style, speed, text) for clause in _split(self._phonemize(said))]
         pause = np.zeros((round(CLAUSE_PAUSE_S / speed * RATE_HZ), 1), np.float32)
-        speech = joined(pieces, [pause] * (len(pieces) - 1))  # one time per phoneme word
-        spoken_tokens = said.split()
-        counts = counts_match(spoken_tokens, len(speech.words), lambda word: len(self._phonemize(word).split()))
-        if counts is None:
-            return Speech(speech.audio, spread(tokens, 0.0, speech.audio.duration_s))
-        times = regroup(speech.words, groups_of(counts))  # per spoken token
+        speech = joined([p for p, _ in pieces], [pause] * (len(pieces) - 1))  # a time per phoneme
+        spoken_words = said.split()
+        times = phoneme_times(self._phonemize_words(spoken_words), " ".join(k for _, k in pieces), speech.words)
         return Speech(speech.audio, regroup(times, prefix_groups(tokens, speakable)))
 
     # -- the pieces
@@ -244,9 +236,21 @@ class KokoroEngine:
             except Exception as error:  # phonemizer's and espeak-ng's own types
                 raise BulletinError(f"kokoro could not phonemize {text[:40]!r}: {error}") from error
 
-    def _infer(self, phonemes: str, style: np.ndarray, speed: float, text: str) -> Speech:
-        """The phonemes said, trimmed to their sound, with each phoneme word's (between spaces)
-        start and end: the sums of its tokens' durations (DURATIONS, frames of FRAME samples)."""
+    def _phonemize_words(self, words: list[str]) -> list[str]:
+        """Each word's phonemes, said alone (one call to espeak-ng for all of them)."""
+        import phonemizer
+        from kokoro_onnx.tokenizer import _espeak_lock
+
+        with self._lock, _espeak_lock:
+            try:
+                said = phonemizer.phonemize(words, "en-us", preserve_punctuation=True, with_stress=True)
+            except Exception as error:  # phonemizer's and espeak-ng's own types
+                raise BulletinError(f"kokoro could not phonemize {' '.join(words)[:40]!r}: {error}") from error
+        return [self._tokenizer.known(word) for word in said]
+
+    def _infer(self, phonemes: str, style: np.ndarray, speed: float, text: str) -> tuple[Speech, str]:
+        """The phonemes said, trimmed to their sound, with each phoneme's start and end (the
+        model's durations, DURATIONS: frames of FRAME samples), and the phonemes it said."""
         from kokoro_onnx.trim import trim
 
         known = self._tokenizer.known(phonemes)
@@ -268,19 +272,10 @@ class KokoroEngine:
         trimmed_audio, (first, last) = trim(audio, top_db=50)
         if trimmed_audio.size < RATE_HZ // 20:
             raise BulletinError(f"kokoro produced no speech for {text[:40]!r}")
-        # token k (after the opening boundary token) starts at edges[k + 1]
-        edges = np.concatenate(([0], np.cumsum(np.asarray(durations).reshape(-1)))) * FRAME
-        words, start, end = [], None, 0
-        for k, char in enumerate(f"{known} "):
-            if char == " ":
-                if start is not None:
-                    words.append((edges[start + 1], edges[end + 2]))
-                start = None
-            elif char not in PAUSE_MARKS:  # a comma's pause is not its word's
-                start = k if start is None else start
-                end = k
-        speech = Speech(Audio.mono(audio, RATE_HZ), np.array(words, np.float64).reshape(-1, 2) / RATE_HZ)
-        return trimmed(speech, int(first), int(last))
+        # phoneme k is the model's token k + 1 (after the opening boundary token)
+        edges = np.concatenate(([0], np.cumsum(np.asarray(durations).reshape(-1)))) * FRAME / RATE_HZ
+        times = np.stack([edges[1:len(known) + 1], edges[2:len(known) + 2]], axis=1)
+        return trimmed(Speech(Audio.mono(audio, RATE_HZ), times), int(first), int(last)), known
 
     def _session_once(self) -> Any:
         with self._lock:

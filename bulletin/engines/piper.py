@@ -24,7 +24,8 @@ Three things here are not what `PiperVoice.load()` would do, each for a measured
   Sentences are joined with a short pause, which piper's API leaves to the caller.
 - Word timings: the model is patched in memory (piper's own `add_alignment_output`, with the
   `onnx` package) so that its duration predictor's lengths come out with the audio, and piper
-  reports the samples each phoneme lasts; a word is its run of phonemes between spaces.
+  reports the samples each phoneme lasts; each word, phonemized alone, is matched to them
+  (engines.timing.phoneme_times).
 
 
 A VITS voice draws noise for every take (onnxruntime seeds its random nodes once per session),
@@ -51,16 +52,7 @@ from bulletin.base.audio import Audio
 from bulletin.base.errors import BulletinError
 from bulletin.engines.onnx import session as onnx_session
 from bulletin.engines.spoken import sentences, spoken
-from bulletin.engines.timing import (
-    PAUSE_MARKS,
-    Speech,
-    counts_match,
-    groups_of,
-    joined,
-    prefix_groups,
-    regroup,
-    spread,
-)
+from bulletin.engines.timing import Speech, joined, phoneme_times, prefix_groups, regroup, spread
 
 if TYPE_CHECKING:
     from bulletin.cast.presets import Preset
@@ -230,40 +222,24 @@ def _said(voice: Any, sentence: str, settings: Any, rate_hz: int) -> Speech | No
     """One sentence said, with its tokens' times from the model's phoneme alignments (the
     samples each phoneme lasts); None when piper finds nothing to say in it."""
     tokens = sentence.split()
-    chunks = list(voice.synthesize(spoken(sentence), settings, include_alignments=True))
+    said = spoken(sentence)
+    chunks = list(voice.synthesize(said, settings, include_alignments=True))
     if not chunks:
         return None
     audio = Audio.mono(np.concatenate([np.asarray(c.audio_float_array, np.float32).reshape(-1) for c in chunks]), rate_hz)
-    words: list[tuple[int, int]] = []
-    at = 0
-    for chunk in chunks:
-        if chunk.phoneme_alignments is None:
-            return Speech(audio, spread(tokens, 0.0, audio.duration_s))
-        words += _phoneme_words(chunk.phoneme_alignments, at)
-        at += len(chunk.audio_float_array)
-    times = np.array(words, np.float64).reshape(-1, 2) / rate_hz
-    said = spoken(sentence).split()
-    counts = counts_match(said, len(times), lambda word: sum(len("".join(p).split()) for p in voice.phonemize(word)))
-    if counts is None:
+    if any(c.phoneme_alignments is None for c in chunks):
         return Speech(audio, spread(tokens, 0.0, audio.duration_s))
-    return Speech(audio, regroup(regroup(times, groups_of(counts)), prefix_groups(tokens, spoken)))
-
-
-def _phoneme_words(alignments: list[Any], offset: int) -> list[tuple[int, int]]:
-    """(first sample, last sample) of each run of phonemes between spaces."""
-    words: list[tuple[int, int]] = []
-    at, start = offset, None
-    for alignment in alignments:
-        is_sound = alignment.phoneme not in (" ", "^", "$", "_") and alignment.phoneme not in PAUSE_MARKS
-        if is_sound and start is None:
-            start = at
-        elif not is_sound and start is not None:
-            words.append((start, at))
-            start = None
-        at += alignment.num_samples
-    if start is not None:
-        words.append((start, at))
-    return words
+    phonemes, times, start = [], [], 0
+    for chunk in chunks:
+        at = start
+        for alignment in chunk.phoneme_alignments:
+            phonemes.append(alignment.phoneme if len(alignment.phoneme) == 1 else " ")
+            times.append((at, at + alignment.num_samples))
+            at += alignment.num_samples
+        start += len(chunk.audio_float_array)
+    words = ["".join("".join(p) for p in voice.phonemize(word)) for word in said.split()]
+    timed = phoneme_times(words, "".join(phonemes), np.array(times, np.float64) / rate_hz)
+    return Speech(audio, regroup(timed, prefix_groups(tokens, spoken)))
 
 
 def _load_voice(model: Model) -> Any:

@@ -11,6 +11,7 @@ of tokens onto another by their prefixes: the tokens that the first i tokens bec
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ from bulletin.base.audio import Audio
 
 # marks a phonemizer keeps beside its words: a pause, not part of the word's sound
 PAUSE_MARKS = frozenset(',.;:!?—–…"“”«»()¡¿')
+# what is left out when a word's phonemes are matched to its sentence's: spaces, stress and
+# length marks (they move with the context), punctuation
+UNMATCHED = PAUSE_MARKS | frozenset(" ˈˌː")
 # a vowel group: about one syllable of English spelling ("ea", "ou", a final "e" aside)
 _VOWELS = re.compile(r"[aeiouy]+")
 
@@ -84,22 +88,32 @@ def regroup(times: np.ndarray, groups: Sequence[range]) -> np.ndarray:
     return out
 
 
-def counts_match(tokens: Sequence[str], parts: int, count: Callable[[str], int]) -> list[int] | None:
-    """How many phoneme words each of `tokens` becomes, when the sentence came out as `parts`
-    of them: one each where the numbers agree, else each token with a digit or a symbol
-    phonemized on its own (`count`), else every token; None when nothing agrees."""
-    if len(tokens) == parts:
-        return [1] * len(tokens)
-    counts = [count(t) if not t.isalpha() else 1 for t in tokens]
-    if sum(counts) == parts:
-        return counts
-    counts = [count(t) for t in tokens]
-    return counts if sum(counts) == parts else None
+def phoneme_times(parts: Sequence[str], whole: str, times: np.ndarray) -> np.ndarray:
+    """Each of `parts` (a word's phonemes, said alone) timed from the phonemes of its sentence as
+    said (`whole`, one row of `times`, start and end, per character): the two are matched
+    character by character (difflib), stress, length and pause marks aside, since espeak-ng
+    says a word alone almost as in its sentence but joins some ("on the" is "ɔnðə") and reduces
+    others. A part that matches nothing sits where the one before it ended."""
+    owner, mine = [], []
+    for i, part in enumerate(parts):
+        for c in part:
+            if c not in UNMATCHED:
+                owner.append(i)
+                mine.append(c)
+    said = [k for k, c in enumerate(whole) if c not in UNMATCHED]
+    out = np.full((len(parts), 2), np.nan)
+    matcher = difflib.SequenceMatcher(None, "".join(mine), "".join(whole[k] for k in said), autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            i, (start, end) = owner[block.a + k], times[said[block.b + k]]
+            out[i] = (np.fmin(out[i, 0], start), np.fmax(out[i, 1], end))
+    at = float(times[0, 0]) if len(times) else 0.0
+    for row in out:  # in order, and each where it can be
+        row[0] = at if np.isnan(row[0]) else max(row[0], at)
+        row[1] = row[0] if np.isnan(row[1]) else max(row[1], row[0])
+        at = row[1]
+    return out
 
-
-def groups_of(counts: Sequence[int]) -> list[range]:
-    edges = np.concatenate(([0], np.cumsum(counts))).astype(int)
-    return [range(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
 def scaled(speech: Speech, audio: Audio) -> Speech:

@@ -29,8 +29,9 @@ MEMORY_BUDGET_BYTES = 48 * 1024 * 1024
 # what the cache holds: bump when the meaning of an entry changes (v2: levelled to TAKE_LUFS;
 # v3: speech takes joined from sentences, each sentence an entry of its own; v4: long neural
 # sentences in clauses, and abbreviations read without their full stops; v5: speech entries
-# hold their word timings)
-CACHE_VERSION = 5
+# hold their word timings; v6: words matched to their phonemes character by character)
+CACHE_VERSION = 6
+
 # what a speech segment's take adds to its sentences' entries (their joining, the effect, the
 # level): bump when one of these sounds different, so that old takes are made again from the
 # cached sentences (v2: the phone's low edge a gentle slope, so a man keeps his pitch)
