@@ -167,7 +167,7 @@ def one_word_edited(text: str, segment_text: str) -> str:
 
 
 # what the engines do for word timings alone, beside synthesis: mapping phonemes to words
-_TIMING_STEPS = ("counts_match", "prefix_groups", "regroup", "groups_of")
+_TIMING_STEPS = ("phoneme_times", "prefix_groups", "regroup")
 _timing_s = [0.0]
 
 
@@ -186,12 +186,13 @@ def _say(job) -> tuple[float, float]:  # noqa: ANN001
     spent on its word timings' mapping (the model's durations come with its audio)."""
     from bulletin.engines import kokoro, piper, speak
 
-    for module in (kokoro, piper):
-        for name in _TIMING_STEPS:
-            if hasattr(module, name) and not hasattr(getattr(module, name), "__wrapped_timing__"):
-                wrapped = _timed(getattr(module, name))
-                wrapped.__wrapped_timing__ = True
-                setattr(module, name, wrapped)
+    steps = [(module, name) for module in (kokoro, piper) for name in _TIMING_STEPS]
+    for owner, name in [*steps, (kokoro.KokoroEngine, "_phonemize_words")]:  # and each word phonemized alone
+        if hasattr(owner, name) and not hasattr(getattr(owner, name), "__wrapped_timing__"):
+            wrapped = _timed(getattr(owner, name))
+            wrapped.__wrapped_timing__ = True
+            setattr(owner, name, wrapped)
+
     before = _timing_s[0]
     spoken = speak(job.text, job.preset, job.rate).audio.duration_s
     return spoken, _timing_s[0] - before

@@ -12,7 +12,7 @@ import pytest
 
 from bulletin.cast.presets import load_presets
 from bulletin.engines import engine_problem, speak
-from bulletin.engines.timing import prefix_groups, regroup, spread, syllables
+from bulletin.engines.timing import phoneme_times, prefix_groups, regroup, spread, syllables
 
 TEXT = "In Seoul, Rep. Kang said 1,500 troops would stay. Thank you."
 PRESETS = load_presets()
@@ -62,7 +62,21 @@ def test_tokens_map_through_a_change_of_word_count():
     assert regroup(times, groups).tolist() == [[0, 1], [1, 2], [2, 5], [5, 6]]
 
 
+def test_words_said_alone_are_matched_to_the_sentence_said_whole():
+    # espeak-ng joins "on the" in a sentence, and stresses a word said alone
+    whole = "pəzˈɪʃən ɔnðə dʒˈɛnɚɹəl"
+    times = np.array([[k * 0.1, k * 0.1 + 0.1] for k in range(len(whole))])
+    words = phoneme_times(["pəzˈɪʃən", "ˈɔn", "ðə", "dʒˈɛnɚɹəl"], whole, times)
+    on, the = whole.index("ɔ"), whole.index("ð")
+    assert words[1].tolist() == pytest.approx([on * 0.1, (on + 2) * 0.1])
+    assert words[2].tolist() == pytest.approx([the * 0.1, (the + 2) * 0.1])
+    assert words[3, 1] == pytest.approx(len(whole) * 0.1)
+    # a word that matches nothing sits where the one before ended, in order
+    assert phoneme_times(["pəzˈɪʃən", "xxx"], "pəzˈɪʃən", times[:8])[1].tolist() == pytest.approx([0.8, 0.8])
+
+
 def test_spread_by_syllables():
+
     assert syllables("government") == 3 and syllables("the") == 1 and syllables("—") == 0
     times = spread(["a", "government", "—"], 0.0, 4.0)
     assert times[:, 1].tolist() == pytest.approx([1.0, 4.0, 4.0])
