@@ -114,9 +114,13 @@ def word_times(text: str, events: list[tuple[int, int]], samples: np.ndarray, ra
         for i, token in enumerate(tokens):
             if token.start() <= character < token.end() and starts[i] is None:
                 starts[i] = sample
-    if not tokens or starts[0] is None:
+    if not tokens or all(start is None for start in starts):
         return spread([t.group() for t in tokens], 0.0, len(samples) / rate_hz)
+    # the first word starts the sound (espeak-ng at times leaves out its event, measured after
+    # piper's phonemizer ran in the same process)
+    starts[0] = 0 if starts[0] is None else starts[0]
     for i in range(1, len(tokens)):  # a word espeak-ng did not mark is said with the one before
+
         starts[i] = starts[i] if starts[i] is not None and starts[i] >= starts[i - 1] else starts[i - 1]
     bounds = [*starts, len(samples)]
     loud = np.abs(samples) > SILENCE
