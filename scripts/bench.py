@@ -14,11 +14,14 @@ member pinned to a neural preset where one is left, and written to a scratch fol
 3. one word edited in the longest reporter segment, rendered again (warm cache: one sentence
    is new); ratio to 2 (target at most 0.1).
 4. warm preview of that segment, `bulletin preview STORY N`: wall time (target under 0.6 s).
-5. word timings: what they add to a cold render (target at most 2%): the engines' mapping of
-   phonemes to words (timed inside the workers of 1, CPU seconds shared over the workers), the
-   model's added duration output (six sentences run with and without it, alternately, times the
+5. the Broadcast WAV's cost: a warm render (every take cached) against what the bext and cart
+   chunks add to it (the loudness range and maxima read off the meter, the chunks' contents,
+   writing and restamping them), timed in this process on the warm render's own WAV and
+   timeline (target at most 3%). `--air` measures only this (one render first warms the cache).
+6. word timings: what they add to a cold render (target at most 2%): the engines' mapping of
+   phonemes to words (CPU time inside the workers of step 1, shared over the workers), the
+   model's added duration output (six sentences run with and without it, in CPU time, times the
    sentences, over the workers) and the export's part (written words, captions, transcript).
-
 
 `--long` adds generated neural bulletins of --minutes (the story's parts repeated, each copy's
 lines opening with other words so no sentence repeats): cold render wall time, seconds per
@@ -55,8 +58,7 @@ WRAPPER = (
 # the take cache holds every sentence of the longest bulletin, so that warm is warm
 CACHE_MB = "4096"
 TARGETS = {"cold / raw": 1.15, "edit / cold": 0.1, "preview s": 0.6, "peak GB": 1.5, "linearity": 0.10,
-           "timings / cold": 0.02}
-
+           "air share": 0.03, "timings / cold": 0.02}
 
 
 def run(args: list[str], cache: Path) -> tuple[float, float]:
@@ -311,6 +313,52 @@ def example(story: Path, work: Path, jobs: int) -> dict:
             "timing_s": timing_s, "mapping_s": mapping_s}
 
 
+def broadcast_wav_cost(story: Path, work: Path, jobs: int) -> None:
+    """Print what the bext and cart chunks cost against a warm render of `story` (item 5)."""
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    from bulletin.export.bwf import loudness_bytes
+    from bulletin.export.files import WavWriter
+    from bulletin.export.onair import on_air
+    from bulletin.pipeline.checking import check
+    from bulletin.sound.loudness import LoudnessMeter
+
+    cache, out = work / "cache", work / "out"
+    run(render_cmd(story, out, jobs), cache)  # warms the cache (or finds it warm)
+    warm = sorted(run(render_cmd(story, out, jobs), cache)[0] for _ in range(3))[1]
+    wav = next(p for p in out.glob("*.wav") if p.name != "preview.wav")
+    data, rate = sf.read(str(wav), dtype="float32", always_2d=True)
+    meter = LoudnessMeter(rate, data.shape[1], data.shape[0])
+    meter.add(data)
+    timeline = check(story).timeline
+
+    def extras() -> None:
+        figures = meter.figures()  # what the render computes beyond the integrated loudness
+        air = on_air(check_story, timeline, rate, data.shape[1], frames=data.shape[0])
+        writer = WavWriter(io.BytesIO(), air.chunks())
+        writer.begin(0, data.shape[1], rate)
+        writer.restamp(air.chunks(loudness_bytes(figures.integrated_lufs, figures.range_lu, -1.0,
+                                                 figures.max_momentary_lufs, figures.max_short_term_lufs)))
+
+    check_story = check(story).plan.story
+    times = []
+    for _ in range(20):
+        began = time.perf_counter()
+        extras()
+        meter.integrated_lufs()  # subtracted below: the render measured this before too
+        middle = time.perf_counter()
+        meter.integrated_lufs()
+        times.append(2 * middle - began - time.perf_counter())
+    cost = float(np.median(times))
+    share = cost / warm
+    met = "met" if share <= TARGETS["air share"] else "MISSED"
+    print(f"warm render (median of 3)        {warm:8.2f} s; bext and cart chunks {1000 * cost:.2f} ms = "
+          f"{100 * share:.4f}% of it (target at most {100 * TARGETS['air share']:g}%: {met})")
+
+
 def verdict(value: float, target_key: str, below: bool = True) -> str:
     target = TARGETS[target_key]
     ok = value <= target if below else value >= target
@@ -356,13 +404,23 @@ def long_runs(p, work: Path, jobs: int, minutes: list[float], seconds_per_copy: 
     print(f"{minutes[-1]:g}-minute peak RSS {peak_gb:.2f} GB {verdict(peak_gb, 'peak GB')}")
 
 
+def _cpu_model() -> str:
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return "unknown"
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("story", nargs="?", type=Path, default=ROOT / "examples" / "gsomia" / "story.yaml")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: all cores)")
     parser.add_argument("--long", action="store_true", help="also the generated long bulletins (slow)")
     parser.add_argument("--minutes", default="15,30,60", help="their lengths (default 15,30,60)")
+    parser.add_argument("--air", action="store_true", help="only the Broadcast WAV chunks' cost against a warm render")
     args = parser.parse_args()
+    print(f"cpu: {_cpu_model()}, {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
 
     p = neural_plan(args.story.resolve())
     if not any(preset.neural for preset in p.cast.values()):
@@ -373,10 +431,14 @@ def main() -> None:
         story.parent.mkdir()
         story.write_text(story_yaml(p.story, p.cast))
         load_before = os.getloadavg()[0]
+        if args.air:
+            broadcast_wav_cost(story, work / "air", args.jobs)
+            return
         r = example(story, work / "example", args.jobs)
         report_example(r, p, args.jobs)
         print(f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores "
               "(other work on the machine inflates every time)")
+        broadcast_wav_cost(story, work / "example", args.jobs)
         if args.long:
             minutes = sorted(float(m) for m in args.minutes.split(",") if m.strip())
             long_runs(p, work, args.jobs, minutes, r["audio_s"])

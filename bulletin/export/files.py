@@ -31,8 +31,10 @@ if TYPE_CHECKING:
 TEMPORARY_NAME = re.compile(r"\..+\.bulletin-(?P<pid>\d+)\.part\Z")
 
 
-def cue_sheet(story: Story, timeline: Timeline, voices: dict[str, Preset], mastered: Master) -> dict:
-    """The cue sheet: what plays when, by whom, and the measured loudness of the file."""
+def cue_sheet(story: Story, timeline: Timeline, voices: dict[str, Preset], mastered: Master,
+              air: dict | None = None) -> dict:
+    """The cue sheet: what plays when, by whom, and the measured loudness of the file; `air`:
+    what the WAV's bext and cart chunks hold (bulletin.export.onair)."""
     segments = [_segment_entry(p, voices) for p in timeline.placements]
     stories = []
     for chapter in timeline.chapters:
@@ -53,7 +55,7 @@ def cue_sheet(story: Story, timeline: Timeline, voices: dict[str, Preset], maste
                         "engine_voice": voices[m.id].engine_voice} for m in story.cast.values()},
         "stories": stories,
         "segments": segments,
-    }
+    } | ({"air": air} if air is not None else {})
 
 
 def _segment_entry(p: Placement, voices: dict[str, Preset]) -> dict[str, object]:
@@ -100,12 +102,16 @@ def captions(story: Story, timeline: Timeline) -> dict[str, str]:
             "transcript.json": json.dumps(transcript(timeline, speakers), indent=1, ensure_ascii=False) + "\n"}
 
 
-def wav_header(frames: int, channels: int, rate_hz: int) -> bytes:
-    """The 44-byte header of a 16-bit PCM WAV (as libsndfile writes it)."""
+def wav_header(frames: int, channels: int, rate_hz: int, chunks: bytes = b"") -> bytes:
+    """The header of a 16-bit PCM WAV: 44 bytes (as libsndfile writes it), with `chunks`
+    (whole RIFF chunks, word-aligned: bext, cart) between `fmt ` and `data`."""
     data = frames * channels * 2
-    return (b"RIFF" + struct.pack("<I", 36 + data) + b"WAVE"
+    return (b"RIFF" + struct.pack("<I", 36 + len(chunks) + data) + b"WAVE"
             + b"fmt " + struct.pack("<IHHIIHH", 16, 1, channels, rate_hz, rate_hz * channels * 2, channels * 2, 16)
-            + b"data" + struct.pack("<I", data))
+            + chunks + b"data" + struct.pack("<I", data))
+
+
+CHUNKS_AT = 36  # where chunks after `fmt ` begin in wav_header's header
 
 
 def wav_bytes(audio: Audio) -> bytes:
@@ -114,15 +120,26 @@ def wav_bytes(audio: Audio) -> bytes:
 
 
 class WavWriter:
-    """A master output: 16-bit WAV to `out`, header first (the length is known up front)."""
+    """A master output: 16-bit WAV to `out`, header first (the length is known up front), with
+    `chunks` before `data`; `restamp` rewrites them in place once the file is measured."""
 
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: BinaryIO, chunks: list[bytes] | None = None) -> None:
         self.out = out
+        self.chunks = b"".join(chunks or [])
 
     def begin(self, frames: int, channels: int, rate_hz: int) -> None:
         self.out.seek(0)
         self.out.truncate()
-        self.out.write(wav_header(frames, channels, rate_hz))
+        self.out.write(wav_header(frames, channels, rate_hz, self.chunks))
+
+    def restamp(self, chunks: list[bytes]) -> None:
+        """Replace the chunks written by `begin` with as many bytes of new ones."""
+        data = b"".join(chunks)
+        assert len(data) == len(self.chunks)
+        self.chunks = data
+        self.out.seek(CHUNKS_AT)
+        self.out.write(data)
+        self.out.seek(0, os.SEEK_END)
 
     def write(self, pcm: np.ndarray) -> None:
         self.out.write(pcm.astype("<i2", copy=False).tobytes())
@@ -131,11 +148,12 @@ class WavWriter:
         pass
 
 
-def audio_writers(files: dict[str, BinaryIO], story: Story, timeline: Timeline) -> list[Sink]:
-    """The master's outputs among `files`: WAV and MP3."""
+def audio_writers(files: dict[str, BinaryIO], story: Story, timeline: Timeline,
+                  chunks: list[bytes] | None = None) -> list[Sink]:
+    """The master's outputs among `files`: WAV (with `chunks` before its data) and MP3."""
     writers: list[Sink] = []
     if "wav" in files:
-        writers.append(WavWriter(files["wav"]))
+        writers.append(WavWriter(files["wav"], chunks))
     if "mp3" in files:
         from bulletin.export.mp3 import Mp3Writer, mp3_tags
 
@@ -144,9 +162,11 @@ def audio_writers(files: dict[str, BinaryIO], story: Story, timeline: Timeline) 
     return writers
 
 
-def text_files(story: Story, timeline: Timeline, mastered: Master, voices: dict[str, Preset]) -> dict[str, bytes]:
-    """The cue sheet, the captions and the transcript, by file extension."""
-    cue = cue_sheet(story, timeline, voices, mastered)
+def text_files(story: Story, timeline: Timeline, mastered: Master, voices: dict[str, Preset],
+               air: dict | None = None) -> dict[str, bytes]:
+    """The cue sheet (with `air`, the Broadcast WAV chunks' contents), the captions and the
+    transcript, by file extension."""
+    cue = cue_sheet(story, timeline, voices, mastered, air)
     return {"json": (json.dumps(cue, indent=2, ensure_ascii=False) + "\n").encode(),
             **{ext: text.encode() for ext, text in captions(story, timeline).items()}}
 

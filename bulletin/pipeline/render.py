@@ -18,11 +18,13 @@ from bulletin.base.audio import Audio, release_memory, with_channels
 from bulletin.base.errors import InputError
 from bulletin.export.files import Staged, audio_writers, text_files
 from bulletin.export.names import output_stem
+from bulletin.export.onair import air_window, on_air, stamp_loudness
 from bulletin.export.single import audio_path, write_audio
 from bulletin.mix.timeline import Timeline, arrange
 from bulletin.pipeline.planning import Plan, cast_story, check_output_folder, plan
 from bulletin.pipeline.progress import Progress, Tracker
-from bulletin.script.story import MAX_DURATION_S, Story, load_story, parse_loudness
+from bulletin.pipeline.space import MoreSpace, check_preview_space, check_render_space
+from bulletin.script.story import MAX_DURATION_S, Air, Story, load_story, parse_loudness
 from bulletin.sound.cache import open_cache
 from bulletin.sound.takes import (
     TAKE_LUFS,
@@ -114,20 +116,28 @@ def render(
     assets: tuple[Path, ...] | list[Path] = (),
     date: datetime.date | None = None,
     draft: bool = False,
+    air: Air | None = None,
+    now: datetime.datetime | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     on_warning: Callable[[str], None] = lambda line: None,
     on_stage: Callable[[str], None] = lambda stage: None,
     on_take: Callable[[int], None] = lambda index: None,
     on_total: Callable[[int], None] = lambda segments: None,
+    more_space: MoreSpace | None = None,
 ) -> RenderResult:
     """Render the whole bulletin into `out_dir`; InputError before any audio for a bad story
-    or an output folder that cannot be written.
+    or an output folder that cannot be written (found right after the story loads: nothing is
+    cast, loaded, cached or synthesized before), BulletinError before synthesis when the files
+    cannot fit on its disk (`more_space`: what else the caller will write, to check with it).
 
     `draft` casts every member with espeak-ng presets (fast, for timing checks). Progress comes
     as `on_progress(Progress(stage, done, total, elapsed_s))` (stages in progress.STAGES;
     `done` of `total` takes while synthesizing); `on_stage`, `on_take` and `on_total` are the
     same news in the older form. Casting warnings (a neural engine that cannot load here) go to
-    `on_warning`, one line each, and into the result."""
+    `on_warning`, one line each, and into the result, as do the WAV's chunks' (text made ASCII).
+
+    `air` (a nightly job's `air:`) overrides the story's `air:` key by key; `now` is the render's
+    time: the start of the air window where none is given (default: this moment)."""
     target = parse_loudness(loudness) if loudness is not None else None
     workers = _workers(jobs)
     tracker = Tracker(on_progress, on_stage, on_take)
@@ -135,16 +145,21 @@ def render(
     story = load_story(Path(story_path), tuple(Path(a) for a in assets))
     if date is not None:
         story = replace(story, date=date)
+    if air is not None:
+        story = replace(story, air=air.over(story.air))
+    now = now or datetime.datetime.now().astimezone()
+    air_window(story.air or Air(), story.date, now)  # a kill date before the start: refused before any audio
     on_total(len(story.segments))
     chosen = tuple(formats) if formats else story.master.formats
     rate_hz = story.master.sample_rate
     everything = {s.index for s in story.segments}
+    check_output_folder(Path(out_dir))
+    tracker.stage("cast")
+    p = cast_story(story, draft=draft)
+    check_render_space(p, Path(out_dir), chosen, more_space)
     with TakeStore(open_cache() if use_cache else None) as store, \
             ThreadPoolExecutor(max_workers=HELPERS, thread_name_prefix="takes") as helpers:
         sounds = start_sounds(story, everything, rate_hz, store, helpers, beds=True)
-        tracker.stage("cast")
-        p = cast_story(story, draft=draft)
-        check_output_folder(Path(out_dir))
         for line in p.warnings:
             on_warning(line)
         tracker.stage("synthesize", sum(s.kind != "pause" for s in story.segments))
@@ -152,16 +167,19 @@ def render(
                                  on_take=tracker.take, helpers=helpers, sounds=sounds)
         release_memory()
         result = finish(p, takes, beds, Path(out_dir), chosen, target, tracker.stage,
-                        loudness_best_effort)
+                        loudness_best_effort, now, on_warning)
         store.prune()
     return result
 
 
 def finish(p: Plan, takes: dict[int, Take], beds: dict[int, Take], out_dir: Path, formats: tuple[str, ...],
            target_lufs: float | None, on_stage: Callable[[str], None] = lambda stage: None,
-           best_effort: bool = False) -> RenderResult:
+           best_effort: bool = False, now: datetime.datetime | None = None,
+           on_warning: Callable[[str], None] = lambda line: None) -> RenderResult:
     """Arrange, mix, master and write the files of a bulletin whose takes are made (`render`'s
-    last stages; a cluster runs them on a worker, from takes made by other tasks)."""
+    last stages; a cluster runs them on a worker, from takes made by other tasks). `now` is the
+    render's time for the WAV's bext and cart chunks (default: this moment); what writing them
+    changed (text made ASCII, cut) goes to `on_warning` and into the result."""
     from bulletin.mix.master import master_to  # not needed by preview and check
     from bulletin.mix.mixdown import Mixdown
 
@@ -172,17 +190,21 @@ def finish(p: Plan, takes: dict[int, Take], beds: dict[int, Take], out_dir: Path
     if timeline.duration_s > MAX_DURATION_S:
         raise InputError(f"{story.path}: the bulletin would last {timeline.duration_s / 3600:.1f} h; the limit is 4 h")
     mixdown = Mixdown(timeline, takes, beds, story.master.sample_rate)
+    air = on_air(story, timeline, mixdown.rate_hz, mixdown.channels, now, mixdown.frames)
+    for line in air.warnings:
+        on_warning(line)
     with Staged(out_dir, output_stem(story.title, story.date)) as staged:
         audio_files = {ext: staged.open(ext) for ext in ("wav", "mp3") if ext in formats}
+        writers = audio_writers(audio_files, story, timeline, air.chunks())
         mastered = master_to(mixdown, target_lufs if target_lufs is not None else story.master.target_lufs,
-                             audio_writers(audio_files, story, timeline), on_stage, best_effort)
+                             writers, on_stage, best_effort)
         on_stage("write")
-        texts = text_files(story, timeline, mastered, p.cast)
+        texts = text_files(story, timeline, mastered, p.cast, stamp_loudness(writers, air, mastered))
         for ext, data in texts.items():
             staged.open(ext).write(data)
     cue = json.loads(texts["json"])
     return RenderResult(staged.paths, mastered.duration_s, mastered.integrated_lufs, mastered.true_peak_dbtp, cue,
-                        p.warnings)
+                        (*p.warnings, *air.warnings))
 
 
 def _workers(jobs: int | None) -> int:
@@ -208,15 +230,20 @@ def preview(
     on_words: Callable[[list[tuple[str, float, float]]], None] = lambda words: None,
 ) -> Path:
     """The named segments back to back in one WAV or MP3 (by `out_file`'s suffix), each with its
-    voice, effect and level, scaled down where it would clip. `on_words` gets every written word
-    said in it with its start and end in seconds from the file's start."""
+    voice, effect and level, scaled down where it would clip. Stages as `render`'s: load, cast,
+    synthesize, then encode (an MP3) and write; the output's folder is checked as the story
+    loads, the space on its disk before synthesis. `on_words` gets every written word said in
+    it with its start and end in seconds from the file's start."""
     out_file = audio_path(Path(out_file), "a preview")
     workers = _workers(jobs)
     tracker = Tracker(on_progress)
     tracker.stage("load")
-    p = plan(Path(story_path), assets, draft=draft)
-    chosen = [p.story.segment(ref) for ref in refs]
+    story = load_story(Path(story_path), tuple(Path(a) for a in assets))
+    chosen = [story.segment(ref) for ref in refs]
     check_output_folder(out_file.parent)
+    tracker.stage("cast")
+    p = cast_story(story, draft=draft)
+    check_preview_space(p, chosen, out_file)
     for line in p.warnings:
         on_warning(line)
     rate_hz = p.story.master.sample_rate
@@ -226,7 +253,6 @@ def preview(
                               on_take=tracker.take)
         pieces = [takes[s.index].audio() if s.index in takes else Audio.silence(s.pause_s, rate_hz) for s in chosen]
         store.prune()
-    tracker.stage("write")
     gap = Audio.silence(p.story.master.gap_s, rate_hz)
     said, at = [], 0.0
     for s, piece in zip(chosen, pieces, strict=True):
@@ -234,11 +260,10 @@ def preview(
             said += [(w, at + a, at + b) for w, a, b in written_words(s, takes[s.index], p.story.pronounce)]
         at += piece.duration_s + gap.duration_s
     on_words(said)
-
     pieces = [piece for audio in pieces for piece in (audio, gap)][:-1]
     channels = max(a.channels for a in pieces)
     samples = np.concatenate([with_channels(a, channels).samples for a in pieces])
-    return write_audio(out_file, Audio(samples, rate_hz), "a preview")
+    return write_audio(out_file, Audio(samples, rate_hz), "a preview", on_stage=tracker.stage)
 
 
 __all__ = ["Plan", "RenderResult", "Timeline", "TAKE_LUFS", "plan", "render", "finish", "preview"]

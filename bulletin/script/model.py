@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bulletin.base.errors import InputError
@@ -42,7 +42,7 @@ GAP_RANGE = (0.0, 60.0)
 CLIP_TIME_RANGE = (0.0, MAX_DURATION_S)  # end is more than 0
 GAIN_RANGE = (-60.0, 24.0)
 
-TOP_KEYS = ("title", "date", "language", "master", "pronounce", "cast", "stings", "stories", "segments")
+TOP_KEYS = ("title", "date", "language", "master", "pronounce", "cast", "stings", "stories", "segments", "air")
 MASTER_KEYS = ("loudness", "sample_rate", "formats", "mp3_bitrate", "gap", "story_gap")
 MEMBER_KEYS = ("role", "name", "title", "voice", "effect", "gender")
 STORY_KEYS = ("headline", "segments", "bed")
@@ -50,6 +50,10 @@ SPEECH_KEYS = ("speaker", "text", "voice", "rate", "effect", "gap", "id")
 CLIP_KEYS = ("clip", "speaker", "start", "end", "gain", "text", "gap", "id")
 PAUSE_KEYS = ("pause",)
 STING_KEYS = ("sting", "gap", "id")
+# `air:`: how a playout system files and schedules the bulletin (the WAV's cart chunk)
+AIR_KEYS = ("cut", "category", "artist", "starts", "expires", "outcue")
+CART_TEXT_CHARS = 64  # AES46's text fields (CutID, Category, Artist, OutCue, ...)
+DEFAULT_CATEGORY = "NEWS"
 # Keys a segment may hold: a cast id equal to one of these would make `- text: ...` ambiguous.
 RESERVED_IDS = tuple(dict.fromkeys(PAUSE_KEYS + STING_KEYS + CLIP_KEYS + SPEECH_KEYS))
 
@@ -115,6 +119,31 @@ class Master:
 
 
 @dataclass(frozen=True)
+class Air:
+    """`air:`, as written: None where a key is left out (the render decides: now, no kill date,
+    the last words). `starts` is a date-time, or a time of day on the bulletin's date;
+    `expires` a date-time or a duration after the start. `expires_at` is where `expires` was
+    written (file, line, column), for a window found wrong only when the start is known."""
+
+    cut: str | None = None
+    category: str | None = None
+    artist: str | None = None
+    starts: datetime.datetime | datetime.time | None = None
+    expires: datetime.datetime | datetime.timedelta | None = None
+    outcue: str | None = None
+    expires_at: tuple[str, int, int] | None = None
+
+    def over(self, base: Air | None) -> Air:
+        """These keys where given, `base`'s elsewhere (a nightly job's `air:` over the story's)."""
+        if base is None:
+            return self
+        given = {k: v for k, v in vars(self).items() if v is not None}
+        if "expires" in given:
+            given["expires_at"] = self.expires_at
+        return replace(base, **given)
+
+
+@dataclass(frozen=True)
 class Story:
     path: Path
     title: str
@@ -125,6 +154,7 @@ class Story:
     stories: list[StoryPart]
     pronounce: dict[str, str] = field(default_factory=dict)
     stings: dict[str, Sound] = field(default_factory=dict)
+    air: Air | None = None
 
     @property
     def segments(self) -> list[Segment]:
