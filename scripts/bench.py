@@ -18,6 +18,10 @@ member pinned to a neural preset where one is left, and written to a scratch fol
    chunks add to it (the loudness range and maxima read off the meter, the chunks' contents,
    writing and restamping them), timed in this process on the warm render's own WAV and
    timeline (target at most 3%). `--air` measures only this (one render first warms the cache).
+6. word timings: what they add to a cold render (target at most 2%): the engines' mapping of
+   phonemes to words (CPU time inside the workers of step 1, shared over the workers), the
+   model's added duration output (six sentences run with and without it, in CPU time, times the
+   sentences, over the workers) and the export's part (written words, captions, transcript).
 
 `--long` adds generated neural bulletins of --minutes (the story's parts repeated, each copy's
 lines opening with other words so no sentence repeats): cold render wall time, seconds per
@@ -54,7 +58,7 @@ WRAPPER = (
 # the take cache holds every sentence of the longest bulletin, so that warm is warm
 CACHE_MB = "4096"
 TARGETS = {"cold / raw": 1.15, "edit / cold": 0.1, "preview s": 0.6, "peak GB": 1.5, "linearity": 0.10,
-           "air share": 0.03}
+           "air share": 0.03, "timings / cold": 0.02}
 
 
 def run(args: list[str], cache: Path) -> tuple[float, float]:
@@ -164,16 +168,108 @@ def one_word_edited(text: str, segment_text: str) -> str:
 # Raw inference ---------------------------------------------------------------------------------
 
 
-def _say(job) -> float:  # noqa: ANN001
-    """In a worker: one sentence straight through its engine; seconds of audio."""
-    from bulletin.engines import speak
-
-    return speak(job.text, job.preset, job.rate).duration_s
+# what the engines do for word timings alone, beside synthesis: mapping phonemes to words
+_TIMING_STEPS = ("phoneme_times", "prefix_groups", "regroup")
+_timing_s = [0.0]
 
 
-def raw_inference(plan, jobs: int) -> tuple[float, int, float]:  # noqa: ANN001
-    """(wall seconds, sentences, seconds of speech) of every sentence of `plan` said by its
-    engine in `jobs` spawned worker processes, pool start and model loading included."""
+def _timed(function):  # noqa: ANN001, ANN202
+    def timed(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        started = time.process_time()  # CPU time: what the work costs, whatever else runs
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _timing_s[0] += time.process_time() - started
+    return timed
+
+
+def _say(job) -> tuple[float, float]:  # noqa: ANN001
+    """In a worker: one sentence straight through its engine; seconds of audio, and seconds
+    spent on its word timings' mapping (the model's durations come with its audio)."""
+    from bulletin.engines import kokoro, piper, speak
+
+    steps = [(module, name) for module in (kokoro, piper) for name in _TIMING_STEPS]
+    for owner, name in [*steps, (kokoro.KokoroEngine, "_phonemize_words")]:  # and each word phonemized alone
+        if hasattr(owner, name) and not hasattr(getattr(owner, name), "__wrapped_timing__"):
+            wrapped = _timed(getattr(owner, name))
+            wrapped.__wrapped_timing__ = True
+            setattr(owner, name, wrapped)
+
+    before = _timing_s[0]
+    spoken = speak(job.text, job.preset, job.rate).audio.duration_s
+    return spoken, _timing_s[0] - before
+
+
+def duration_output_cost(plan, count: int = 6) -> float:  # noqa: ANN001
+    """Seconds per sentence that Kokoro's added output (its phoneme durations) costs: `count`
+    sentences run through the model with and without it, each twice in turn (with, without,
+    without, with), the cheaper of each pair in CPU time (wall time on a shared machine is
+    mostly the other jobs'), in this process."""
+    import numpy as np
+
+    from bulletin.engines import get_engine
+    from bulletin.engines.kokoro import _model_bytes
+    from bulletin.engines.onnx import session
+    from bulletin.sound.sentences import sentence_jobs
+    from bulletin.sound.takes import speech_jobs
+
+    kokoro = [s for s in sentence_jobs(speech_jobs(plan.story, plan.voices, 44100).values())
+              if s.preset.engine == "kokoro"][:count]
+    if not kokoro:
+        return 0.0
+    engine = get_engine("kokoro")
+    engine.synthesize(kokoro[0].text, kokoro[0].preset, 1.0)  # loads the tokenizer and the session
+    plain, timed = session(_model_bytes(), "kokoro"), engine._session_once()
+    spent = {"plain": 0.0, "timed": 0.0}
+    for job in kokoro:
+        tokens = engine._tokenizer.tokenize(engine._tokenizer.known(engine._phonemize(job.text)))
+        style = engine._style(job.preset.voice)
+        feed = {"tokens": np.array([[0, *tokens, 0]], np.int64), "style": style[len(tokens) - 1].reshape(1, -1),
+                "speed": np.array([1.0], np.float32)}
+        best = {"plain": float("inf"), "timed": float("inf")}
+        for name, model in (("timed", timed), ("plain", plain), ("plain", plain), ("timed", timed)):
+            started = time.process_time()  # CPU time of this process's onnxruntime threads
+            model.run(None, feed)
+            best[name] = min(best[name], time.process_time() - started)
+        for name in spent:
+            spent[name] += best[name]
+    return (spent["timed"] - spent["plain"]) / len(kokoro)
+
+
+def export_timing_cost(story_path: Path, cue_path: Path) -> float:
+    """Seconds that the render's word-timing work after synthesis takes: the written words of
+    every take (sound.words) and the captions, SRT and transcript cut from them."""
+    import numpy as np
+
+    from bulletin.export.files import captions
+    from bulletin.mix.timeline import arrange
+    from bulletin.script.story import load_story
+    from bulletin.sound.store import Take
+    from bulletin.sound.takes import respell
+    from bulletin.sound.words import written_words
+
+    story = load_story(story_path)
+    cue = json.loads(cue_path.read_text())
+    timed = {s["index"]: s for s in cue["segments"] if s.get("words")}
+    takes = {}
+    for s in story.segments:
+        if s.index in timed:
+            entry = timed[s.index]
+            times = np.array([[w["start"] - entry["start"], w["end"] - entry["start"]] for w in entry["words"]])
+            spoken = respell(s.text or "", story.pronounce).split()
+            if len(spoken) == len(times):  # as the take had them (respellings of one word each)
+                takes[s.index] = Take.of(np.zeros((1, 1), np.float32), 44100, words=times)
+    started = time.perf_counter()
+    said = {s.index: written_words(s, takes[s.index], story.pronounce) for s in story.segments if s.index in takes}
+    durations = {s["index"]: s["end"] - s["start"] for s in cue["segments"] if s["kind"] != "pause"}
+    captions(story, arrange(story, durations, said))
+    return time.perf_counter() - started
+
+
+def raw_inference(plan, jobs: int) -> tuple[float, int, float, float]:  # noqa: ANN001
+    """(wall seconds, sentences, seconds of speech, seconds of word-timing mapping) of every
+    sentence of `plan` said by its engine in `jobs` spawned worker processes, pool start and
+    model loading included."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
@@ -183,8 +279,8 @@ def raw_inference(plan, jobs: int) -> tuple[float, int, float]:  # noqa: ANN001
     sentences = sentence_jobs(speech_jobs(plan.story, plan.voices, plan.story.master.sample_rate).values())
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        spoken = sum(pool.map(_say, sentences))
-    return time.perf_counter() - started, len(sentences), spoken
+        said = list(pool.map(_say, sentences))
+    return time.perf_counter() - started, len(sentences), sum(s for s, _ in said), sum(t for _, t in said)
 
 
 # Runs ------------------------------------------------------------------------------------------
@@ -195,7 +291,7 @@ def example(story: Path, work: Path, jobs: int) -> dict:
     from bulletin.pipeline.planning import plan
 
     p = plan(story)
-    raw_s, sentences, speech_s = raw_inference(p, jobs)
+    raw_s, sentences, speech_s, mapping_s = raw_inference(p, jobs)
     cache, out = work / "cache", work / "out"
     cold_s, cold_mb = run(render_cmd(story, out, jobs), cache)
     index = longest_reporter_segment(p.story)
@@ -207,9 +303,14 @@ def example(story: Path, work: Path, jobs: int) -> dict:
     run([PYTHON, "-m", "bulletin", "preview", str(story), str(index), "-o", str(out / "preview.wav")], cache)
     previews = [run([PYTHON, "-m", "bulletin", "preview", str(story), str(index), "-o", str(out / "preview.wav")],
                     cache)[0] for _ in range(3)]
-    audio_s = json.loads(next(out.glob("*.json")).read_text())["duration"]
+    cue_path = next(c for c in out.glob("*.json") if not c.name.endswith(".transcript.json"))
+    audio_s = json.loads(cue_path.read_text())["duration"]
+    # word timings: the engines' mapping (summed over the workers: CPU seconds, at most the wall
+    # time they add), the added model output per sentence times the sentences, and the export
+    timing_s = mapping_s / jobs + duration_output_cost(p) * sentences / jobs + export_timing_cost(story, cue_path)
     return {"raw_s": raw_s, "sentences": sentences, "speech_s": speech_s, "cold_s": cold_s, "cold_mb": cold_mb,
-            "edit_s": edit_s, "preview_s": sorted(previews)[1], "segment": index, "audio_s": audio_s}
+            "edit_s": edit_s, "preview_s": sorted(previews)[1], "segment": index, "audio_s": audio_s,
+            "timing_s": timing_s, "mapping_s": mapping_s}
 
 
 def broadcast_wav_cost(story: Path, work: Path, jobs: int) -> None:
@@ -277,6 +378,9 @@ def report_example(r: dict, p, jobs: int) -> None:  # noqa: ANN001
     print(f"one word edited (segment {r['segment']:>2})     {r['edit_s']:8.2f} s  edit / cold = {ratio:.3f} "
           f"{verdict(ratio, 'edit / cold')}")
     print(f"warm preview of segment {r['segment']:>2}       {r['preview_s']:8.2f} s  {verdict(r['preview_s'], 'preview s')}")
+    ratio = r["timing_s"] / r["cold_s"]
+    print(f"word timings (mapping {r['mapping_s']:.2f} CPU s) {r['timing_s']:8.2f} s  timings / cold = {ratio:.4f} "
+          f"{verdict(ratio, 'timings / cold')}")
 
 
 def long_runs(p, work: Path, jobs: int, minutes: list[float], seconds_per_copy: float) -> None:  # noqa: ANN001
@@ -288,7 +392,9 @@ def long_runs(p, work: Path, jobs: int, minutes: list[float], seconds_per_copy: 
         path.write_text(long_story(p.story, p.cast, m, seconds_per_copy))
         out = work / f"long-out{m:g}"
         wall, mb = run(render_cmd(path, out, jobs), work / f"long-cache{m:g}")
-        audio_min = json.loads(next(out.glob("*.json")).read_text())["duration"] / 60
+        cue_path = next(c for c in out.glob("*.json") if not c.name.endswith(".transcript.json"))
+        audio_min = json.loads(cue_path.read_text())["duration"] / 60
+
         rows.append((wall / audio_min, mb))
         print(f"{m:>6g} min{audio_min:10.1f}{wall:9.1f}{wall / audio_min:13.2f}{mb:9.0f}")
     per_minute = [r[0] for r in rows]

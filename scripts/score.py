@@ -274,7 +274,7 @@ def synthesized(preset: object, text: str) -> np.ndarray:
     path = folder / f"{key}.npy"
     if path.is_file():
         return np.load(path)
-    take = speak(text, preset, 1.0)
+    take = speak(text, preset, 1.0).audio
     audio = to_16k(take.samples, take.rate_hz)
     folder.mkdir(parents=True, exist_ok=True)
     np.save(path.with_suffix(".tmp.npy"), audio)

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Protocol
 
 from bulletin.base.audio import resample
 from bulletin.base.errors import BulletinError
+from bulletin.engines.timing import Speech, scaled
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from bulletin.base.audio import Audio
     from bulletin.cast.presets import Preset
 
 # engine name -> module that defines `create() -> Engine`
@@ -38,8 +38,9 @@ class Engine(Protocol):
         """Everything about the engine that changes its sound (goes into the take cache key)."""
         ...
 
-    def synthesize(self, text: str, preset: Preset, rate: float) -> Audio:
-        """Speak `text` with `preset` at `rate` times its own pace; mono Audio at the engine's rate."""
+    def synthesize(self, text: str, preset: Preset, rate: float) -> Speech:
+        """Speak `text` with `preset` at `rate` times its own pace: mono Audio at the engine's
+        rate, and the start and end of each word (`text.split()`) in it."""
         ...
 
     def voices(self) -> list[str]:
@@ -69,7 +70,7 @@ def engine_problem(name: str) -> str | None:
     return None
 
 
-def speak(text: str, preset: Preset, rate: float) -> Audio:
+def speak(text: str, preset: Preset, rate: float) -> Speech:
     """`text` in `preset`'s voice at `rate` times its pace, resized by its `shift_semitones`;
     a text with voice directions (script.markup) is spoken as they say (engines.directed)."""
     if "<" in text or "&" in text:
@@ -82,14 +83,14 @@ def speak(text: str, preset: Preset, rate: float) -> Audio:
     return speak_plain(text, preset, rate)
 
 
-def speak_plain(text: str, preset: Preset, rate: float) -> Audio:
+def speak_plain(text: str, preset: Preset, rate: float) -> Speech:
     """`text`, read as written (no markup), in `preset`'s voice at `rate` times its pace."""
     engine = get_engine(preset.engine)
     return shifted(lambda p, r: engine.synthesize(text, p, r), preset, rate)
 
 
-def shifted(synthesize: Callable[[Preset, float], Audio], preset: Preset, rate: float) -> Audio:
-    """`synthesize(preset, rate)` resized by the preset's `shift_semitones`.
+def shifted(synthesize: Callable[[Preset, float], Speech], preset: Preset, rate: float) -> Speech:
+    """`synthesize(preset, rate)` resized by the preset's `shift_semitones`, its words with it.
 
     The shift is the oldest trick of the tape machine, kept clean: the engine speaks faster by
     the shift's factor and the result is played back slower by it (a resampling). Pitch and
@@ -101,4 +102,5 @@ def shifted(synthesize: Callable[[Preset, float], Audio], preset: Preset, rate: 
         return synthesize(preset, rate)
     factor = 2.0 ** (preset.shift_semitones / 12)
     spoken = synthesize(preset, rate / factor)
-    return resample(spoken, spoken.rate_hz, played_at_hz=spoken.rate_hz * factor)
+    rate_hz = spoken.audio.rate_hz
+    return scaled(spoken, resample(spoken.audio, rate_hz, played_at_hz=rate_hz * factor))

@@ -22,8 +22,10 @@ import numpy as np
 from bulletin.base.audio import Audio, resample
 from bulletin.base.errors import BulletinError
 from bulletin.engines import get_engine, shifted, speak_plain
+from bulletin.engines.timing import Speech, no_words, spread
 from bulletin.script.directions import Run, spoken_plan
 from bulletin.script.ipa import normal_ipa
+from bulletin.script.markup import written
 
 if TYPE_CHECKING:
     from bulletin.cast.presets import Preset
@@ -47,11 +49,15 @@ JOIN_S = 0.04
 Part = tuple[str, str]  # ("words", text) or ("ipa", IPA)
 
 
-def speak_directed(text: str, preset: Preset, rate: float) -> Audio:
-    """Marked-up `text` (one sentence) in `preset`'s voice at `rate`."""
+def speak_directed(text: str, preset: Preset, rate: float) -> Speech:
+    """Marked-up `text` (one sentence) in `preset`'s voice at `rate`, with the times of its
+    written words (`written(text).split()`): each stretch's written words spread by syllables
+    over that stretch's sound (a stretch is said apart, so its words are known to be in it)."""
     engine = get_engine(preset.engine)
     pieces: list[np.ndarray] = []
+    words: list[np.ndarray] = []
     rate_hz = 0
+    at_s = 0.0
     pending_s = 0.0
     stretches = _held_before_breaks(_stretches(spoken_plan(text)))
     hint = None
@@ -65,13 +71,22 @@ def speak_directed(text: str, preset: Preset, rate: float) -> Audio:
         rate_hz = rate_hz or audio.rate_hz
         if pieces or pending_s:
             pieces.append(np.zeros(round((pending_s or JOIN_S) * rate_hz), np.float32))
+            at_s += pieces[-1].size / rate_hz
         pieces.append(resample(audio, rate_hz).samples.reshape(-1))
+        said_s = pieces[-1].size / rate_hz
+        words.append(spread(" ".join(run.written for run in stretch).split(), at_s, at_s + said_s))
+        at_s += said_s
         pending_s = 0.0
     if not pieces:
         raise BulletinError(f"{preset.engine} has nothing to say for {text[:40]!r}")
     if pending_s:
         pieces.append(np.zeros(round(pending_s * rate_hz), np.float32))
-    return Audio.mono(np.concatenate(pieces), rate_hz)
+    audio = Audio.mono(np.concatenate(pieces), rate_hz)
+    times = np.concatenate(words) if words else no_words()
+    tokens = written(text).split()
+    if len(times) != len(tokens):  # punctuation said apart from its word: the sentence as one
+        times = spread(tokens, 0.0, audio.duration_s)
+    return Speech(audio, times)
 
 
 def _stretches(runs: list[Run]) -> list[list[Run]]:
@@ -80,7 +95,7 @@ def _stretches(runs: list[Run]) -> list[list[Run]]:
     for run in runs:
         if run.kind == "words" and not any(c.isalnum() for c in run.value):
             if out and out[-1][-1].kind != "pause" and run.value.strip():
-                out[-1].append(replace(out[-1][-1], kind="words", value=run.value))  # a stop after a stretch
+                out[-1].append(replace(out[-1][-1], kind="words", value=run.value, written=run.written))  # a stop
             continue
         last = out[-1][-1] if out else None
         same = last is not None and (last.kind == "pause") == (run.kind == "pause") and \
@@ -117,12 +132,14 @@ def _voice(stretch: list[Run], preset: Preset, rate: float, engine: object, hint
         preset = replace(preset, shift_semitones=preset.shift_semitones + shift)
     parts: list[Part] = [_part(run) for run in stretch]
     if hint is not None:
-        audio = shifted(lambda p, r: engine.synthesize_parts(parts, p, r, hint), preset, rate)  # type: ignore[attr-defined]
+        audio = shifted(lambda p, r: Speech(engine.synthesize_parts(parts, p, r, hint), no_words()),  # type: ignore[attr-defined]
+                        preset, rate).audio
     elif any(kind == "ipa" for kind, _ in parts) and hasattr(engine, "synthesize_parts"):
-        audio = shifted(lambda p, r: engine.synthesize_parts(parts, p, r), preset, rate)  # type: ignore[attr-defined]
+        audio = shifted(lambda p, r: Speech(engine.synthesize_parts(parts, p, r), no_words()),  # type: ignore[attr-defined]
+                        preset, rate).audio
     else:  # the written words of a phoneme where the engine reads no phonemes
         said = [run.value if run.kind == "words" else run.written for run in stretch]
-        audio = speak_plain(" ".join(" ".join(said).split()), preset, rate)
+        audio = speak_plain(" ".join(" ".join(said).split()), preset, rate).audio
     if gain_db:
         audio = Audio(audio.samples * np.float32(10 ** (gain_db / 20)), audio.rate_hz)
     return audio

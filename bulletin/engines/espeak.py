@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import threading
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -24,12 +25,15 @@ import numpy as np
 from bulletin.base.audio import Audio
 from bulletin.base.errors import BulletinError
 from bulletin.engines.espeakipa import espeak_codes
+from bulletin.engines.timing import Speech, spread
 
 if TYPE_CHECKING:
     from bulletin.cast.presets import Preset
 
 # espeak_PARAMETER values from speak_lib.h
 _RATE, _VOLUME, _PITCH, _RANGE = 1, 2, 3, 4
+# below this a sample is the silence after a word (about -50 dBFS)
+SILENCE = 0.003
 
 
 class EspeakEngine:
@@ -46,6 +50,7 @@ class EspeakEngine:
         self._e = binding
         self._lock = threading.Lock()
         self._chunks: list[np.ndarray] = []
+        self._events: list[tuple[int, int]] = []  # word events: (character, sample)
         path = data_path.encode() if data_path else None
         self.rate_hz = binding.Initialize(binding.AUDIO_OUTPUT_SYNCHRONOUS, 0, path, 0)
         if self.rate_hz <= 0:
@@ -53,9 +58,14 @@ class EspeakEngine:
         binding.SetSynthCallback(self._collect)
         self._version = binding.Info().decode()
 
-    def _collect(self, wav: ctypes.Array, count: int, _events: object) -> int:
+    def _collect(self, wav: ctypes.Array, count: int, events: ctypes.Array) -> int:
         if count > 0:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(count,)).copy())
+        i = 0
+        while events and events[i].type != self._e.EVENT_LIST_TERMINATED:
+            if events[i].type == self._e.EVENT_WORD:  # text_position counts characters from 1
+                self._events.append((events[i].text_position - 1, events[i].sample))
+            i += 1
         return 0
 
     def version(self) -> str:
@@ -76,13 +86,13 @@ class EspeakEngine:
     def synthesize_parts(self, parts: list[tuple[str, str]], preset: Preset, rate: float) -> Audio:
         """Words and IPA as one utterance: the IPA as espeak-ng's phoneme codes in [[...]]."""
         said = [f"[[{espeak_codes(value)[0]}]]" if kind == "ipa" else value for kind, value in parts]
-        return self.synthesize(" ".join(said), preset, rate, self._e.PHONEMES)
+        return self.synthesize(" ".join(said), preset, rate, self._e.PHONEMES).audio
 
     def unknown_phonemes(self, ipa: str, preset: Preset) -> str:
         """The symbols of `ipa` espeak-ng has no phoneme code for (left out when spoken)."""
         return espeak_codes(ipa)[1]
 
-    def synthesize(self, text: str, preset: Preset, rate: float, flags: int = 0) -> Audio:
+    def synthesize(self, text: str, preset: Preset, rate: float, flags: int = 0) -> Speech:
         e = self._e
         with self._lock:
             if e.SetVoiceByName(preset.voice.encode()) != 0:
@@ -96,13 +106,43 @@ class EspeakEngine:
             ):
                 if e.SetParameter(parameter, value, 0) != 0:
                     raise BulletinError(f"espeak-ng refused parameter {parameter} = {value}")
-            self._chunks = []
+            self._chunks, self._events = [], []
             status = e.Synth(text, flags=e.CHARS_UTF8 | flags)
             chunks, self._chunks = self._chunks, []
+            events, self._events = self._events, []
         if status != 0 or not chunks:
             raise BulletinError(f"espeak-ng produced no audio for {text[:40]!r} (status {status})")
         samples = np.concatenate(chunks).astype(np.float32) / 32768.0
-        return Audio.mono(samples, self.rate_hz)
+        return Speech(Audio.mono(samples, self.rate_hz), word_times(text, events, samples, self.rate_hz))
+
+
+def word_times(text: str, events: list[tuple[int, int]], samples: np.ndarray, rate_hz: int) -> np.ndarray:
+    """Each word's (`text.split()`) start and end in seconds from espeak-ng's word events (the
+    character a word starts at, the sample it is said from): a word runs from its first event to
+    the next word's, less the silence at both ends (a pause after a comma is not the word's)."""
+    tokens = list(re.finditer(r"\S+", text))
+    starts = [None] * len(tokens)
+    for character, sample in events:
+        for i, token in enumerate(tokens):
+            if token.start() <= character < token.end() and starts[i] is None:
+                starts[i] = sample
+    if not tokens or all(start is None for start in starts):
+        return spread([t.group() for t in tokens], 0.0, len(samples) / rate_hz)
+    # the first word starts the sound (espeak-ng at times leaves out its event, measured after
+    # piper's phonemizer ran in the same process)
+    starts[0] = 0 if starts[0] is None else starts[0]
+    for i in range(1, len(tokens)):  # a word espeak-ng did not mark is said with the one before
+
+        starts[i] = starts[i] if starts[i] is not None and starts[i] >= starts[i - 1] else starts[i - 1]
+    bounds = [*starts, len(samples)]
+    loud = np.abs(samples) > SILENCE
+    words = np.zeros((len(tokens), 2), np.float64)
+    for i in range(len(tokens)):
+        first, end = bounds[i], bounds[i + 1]
+        sounding = np.flatnonzero(loud[first:end])
+        words[i] = (first + sounding[0], first + sounding[-1] + 1) if sounding.size else (first, first)
+
+    return words / rate_hz
 
 
 def _bundled_binding() -> tuple[ModuleType, str]:

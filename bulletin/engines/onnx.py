@@ -56,3 +56,19 @@ def session(model: Path | bytes, engine: str) -> Session:
     except Exception as error:  # onnxruntime's own exception types
         where = "its model" if isinstance(model, bytes) else str(model)
         raise BulletinError(f"{engine} cannot load {where}: {error}") from error
+
+
+def with_outputs(model: Path | bytes, tensors: list[str]) -> bytes:
+    """`model` (a file or its bytes) with inner `tensors` made outputs of its graph too, as
+    bytes for `session`: what a model computes on the way (Kokoro's and Piper's phoneme
+    durations) is then returned beside what it was exported to return, at no extra cost."""
+    import onnx
+
+    proto = onnx.load_from_string(model) if isinstance(model, bytes) else onnx.load(str(model))
+    present = {output.name for output in proto.graph.output}
+    for name in tensors:
+        if name not in present:
+            output = onnx.ValueInfoProto()
+            output.name = name
+            proto.graph.output.append(output)
+    return proto.SerializeToString()

@@ -22,6 +22,11 @@ Three things here are not what `PiperVoice.load()` would do, each for a measured
 - Each sentence is kept at the model's own level (piper would normalise every sentence to full
   scale, so sentences of one take would differ in loudness); takes are levelled later anyway.
   Sentences are joined with a short pause, which piper's API leaves to the caller.
+- Word timings: the model is patched in memory (piper's own `add_alignment_output`, with the
+  `onnx` package) so that its duration predictor's lengths come out with the audio, and piper
+  reports the samples each phoneme lasts; each word, phonemized alone, is matched to them
+  (engines.timing.phoneme_times).
+
 
 A VITS voice draws noise for every take (onnxruntime seeds its random nodes once per session),
 so the same line synthesized twice differs slightly in timing (about 1-2 %) and waveform; the
@@ -48,6 +53,7 @@ from bulletin.base.audio import Audio
 from bulletin.base.errors import BulletinError
 from bulletin.engines.onnx import session as onnx_session
 from bulletin.engines.spoken import sentences, spoken
+from bulletin.engines.timing import Speech, joined, phoneme_times, prefix_groups, regroup, spread
 
 if TYPE_CHECKING:
     from bulletin.cast.presets import Preset
@@ -126,24 +132,27 @@ class PiperEngine:
             return str(error)
         return None
 
-    def synthesize(self, text: str, preset: Preset, rate: float) -> Audio:
+    def synthesize(self, text: str, preset: Preset, rate: float) -> Speech:
         voice = self._voice(check(preset))
         settings = _settings(voice, preset, rate)
         rate_hz = int(voice.config.sample_rate)
-        pause = np.zeros(round(SENTENCE_PAUSE_S * settings.length_scale * rate_hz), np.float32)
-        pieces: list[np.ndarray] = []
+        pause = np.zeros((round(SENTENCE_PAUSE_S * settings.length_scale * rate_hz), 1), np.float32)
+        pieces: list[Speech] = []
         try:
             # pitch, pitch_range and volume are espeak-ng settings: a Piper voice has its own
             # pitch, and every take is levelled before mixing, so they are ignored here
-            for chunk in (c for sentence in sentences(text) for c in voice.synthesize(spoken(sentence), settings)):
-                if pieces:
-                    pieces.append(pause)
-                pieces.append(np.asarray(chunk.audio_float_array, np.float32).reshape(-1))
+            for sentence in sentences(text):
+                said = _said(voice, sentence, settings, rate_hz)
+                if said is not None:
+                    pieces.append(said)
         except Exception as error:  # onnxruntime and the phonemizer raise their own types
             raise BulletinError(f"piper failed on {text[:40]!r}: {error}") from error
         if not pieces:
             raise BulletinError(f"piper produced no audio for {text[:40]!r}")
-        return Audio.mono(np.concatenate(pieces), rate_hz)
+        speech = joined(pieces, [pause] * (len(pieces) - 1))
+        if len(speech.words) != len(text.split()):
+            return Speech(speech.audio, spread(text.split(), 0.0, speech.audio.duration_s))
+        return speech
 
     def synthesize_parts(self, parts: list[tuple[str, str]], preset: Preset, rate: float) -> Audio:
         """Words and IPA as one utterance: the words phonemized, the IPA's symbols handed to
@@ -257,16 +266,53 @@ def _dist_version(name: str) -> str:
         return "?"
 
 
+def _said(voice: Any, sentence: str, settings: Any, rate_hz: int) -> Speech | None:
+    """One sentence said, with its tokens' times from the model's phoneme alignments (the
+    samples each phoneme lasts); None when piper finds nothing to say in it."""
+    tokens = sentence.split()
+    said = spoken(sentence)
+    chunks = list(voice.synthesize(said, settings, include_alignments=True))
+    if not chunks:
+        return None
+    audio = Audio.mono(np.concatenate([np.asarray(c.audio_float_array, np.float32).reshape(-1) for c in chunks]), rate_hz)
+    if any(c.phoneme_alignments is None for c in chunks):
+        return Speech(audio, spread(tokens, 0.0, audio.duration_s))
+    phonemes, times, start = [], [], 0
+    for chunk in chunks:
+        at = start
+        for alignment in chunk.phoneme_alignments:
+            phonemes.append(alignment.phoneme if len(alignment.phoneme) == 1 else " ")
+            times.append((at, at + alignment.num_samples))
+            at += alignment.num_samples
+        start += len(chunk.audio_float_array)
+    words = ["".join("".join(p) for p in voice.phonemize(word)) for word in said.split()]
+    timed = phoneme_times(words, "".join(phonemes), np.array(times, np.float64) / rate_hz)
+    return Speech(audio, regroup(timed, prefix_groups(tokens, spoken)))
+
+
 def _load_voice(model: Model) -> Any:
-    """A PiperVoice on a session of our own (see the module docstring for why)."""
+    """A PiperVoice on a session of our own (see the module docstring for why), its model
+    patched in memory to return each phoneme's length too (piper's alignment output)."""
     from piper import PiperConfig, PiperVoice
 
-    session = onnx_session(model.onnx, "piper")
+    session = onnx_session(_with_alignments(model.onnx), "piper")
     try:
         config = PiperConfig.from_dict(model.config)
     except Exception as error:  # piper's own checks of the config
         raise BulletinError(f"piper cannot read the config of {model.onnx}: {error}") from error
     return PiperVoice(session=session, config=config)
+
+
+def _with_alignments(onnx_file: Path) -> bytes:
+    """The model with its phoneme lengths (the Ceil of the duration predictor) as an output."""
+    import onnx
+    from piper.patch_voice_with_alignment import add_alignment_output
+
+    proto = onnx.load(str(onnx_file))
+    if not any(node.op_type == "Ceil" for node in proto.graph.node) or len(proto.graph.output) > 1:
+        return proto.SerializeToString()  # already patched, or no durations to expose
+    add_alignment_output(proto)
+    return proto.SerializeToString()
 
 
 def _load_phonemizer() -> None:

@@ -1,5 +1,6 @@
-"""Export: WAV, MP3 (tags and one ID3 chapter per story), cue sheet JSON and WebVTT captions,
-all read off the timeline, and every file written beside its name and renamed into place."""
+"""Export: WAV, MP3 (tags and one ID3 chapter per story), cue sheet JSON, captions (WebVTT and
+SRT) and the Podcasting 2.0 JSON transcript, all read off the timeline, and every file written
+beside its name and renamed into place."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import json
 import os
 import re
 import struct
-import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -18,6 +18,8 @@ import numpy as np
 
 from bulletin.base.audio import Audio, to_pcm16
 from bulletin.base.errors import BulletinError
+from bulletin.export.captions import subrip, timeline_cues, transcript, webvtt
+from bulletin.script.written import written_text
 
 if TYPE_CHECKING:
     from bulletin.cast.presets import Preset
@@ -71,8 +73,10 @@ def _segment_entry(p: Placement, voices: dict[str, Preset]) -> dict[str, object]
     if s.kind == "clip" and s.sound:
         entry["source"] = s.sound.label
     if s.text:
-        entry["text"] = s.written
+        entry["text"] = written_text(s)
     entry.update(start=round(p.start_s, 3), end=round(p.end_s, 3))
+    if p.words:
+        entry["words"] = [{"word": w.text, "start": round(w.start_s, 3), "end": round(w.end_s, 3)} for w in p.words]
     return entry
 
 
@@ -89,24 +93,13 @@ def _loudness(mastered: Master) -> dict[str, object]:
     return entry
 
 
-def captions(story: Story, timeline: Timeline) -> str:
-    """WebVTT: one cue per speech or clip segment, the voice tag naming the speaker."""
-    lines = ["WEBVTT", f"NOTE {story.title}, {story.date.isoformat()}", ""]
-    for p in timeline.placements:
-        s = p.segment
-        if s.kind not in ("speech", "clip") or not s.text:
-            continue
-        name = story.cast[s.speaker].name if s.speaker else ""
-        text = "\n".join(textwrap.wrap((s.written or "").replace("-->", "->"), 60))
-        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        lines += [f"{s.index}", f"{_vtt_time(p.start_s)} --> {_vtt_time(p.end_s)}",
-                  f"<v {name.replace('>', '')}>{text}" if name else text, ""]
-    return "\n".join(lines)
-
-
-def _vtt_time(seconds: float) -> str:
-    ms = round(seconds * 1000)
-    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+def captions(story: Story, timeline: Timeline) -> dict[str, str]:
+    """The captions (WebVTT and SRT, the same cues: see export.captions) and the JSON
+    transcript, by file extension."""
+    speakers = {m.id: m.name for m in story.cast.values()}
+    cues = timeline_cues(timeline, speakers)
+    return {"vtt": webvtt(cues, f"{story.title}, {story.date.isoformat()}"), "srt": subrip(cues),
+            "transcript.json": json.dumps(transcript(timeline, speakers), indent=1, ensure_ascii=False) + "\n"}
 
 
 def wav_header(frames: int, channels: int, rate_hz: int, chunks: bytes = b"") -> bytes:
@@ -171,10 +164,12 @@ def audio_writers(files: dict[str, BinaryIO], story: Story, timeline: Timeline,
 
 def text_files(story: Story, timeline: Timeline, mastered: Master, voices: dict[str, Preset],
                air: dict | None = None) -> dict[str, bytes]:
-    """The cue sheet (with `air`, the Broadcast WAV chunks' contents) and the captions."""
+    """The cue sheet (with `air`, the Broadcast WAV chunks' contents), the captions and the
+    transcript, by file extension."""
     cue = cue_sheet(story, timeline, voices, mastered, air)
     return {"json": (json.dumps(cue, indent=2, ensure_ascii=False) + "\n").encode(),
-            "vtt": captions(story, timeline).encode()}
+            **{ext: text.encode() for ext, text in captions(story, timeline).items()}}
+
 
 
 class Staged:

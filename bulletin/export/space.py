@@ -27,13 +27,18 @@ FILE_ALLOWANCE_BYTES = 16 * 1024
 # the cue sheet and the captions grow with the text (quoted, escaped, wrapped) and the segments
 TEXT_FACTOR = 2
 SEGMENT_BYTES = 512
+# the cue sheet and the JSON transcript hold every word with its times: about 16-18 bytes per
+# character of text (the example: 58.6 kB and 53.1 kB for 3,244 characters)
+WORDS_FACTOR = 24
+WORD_FILES = ("json", "transcript.json")
 
 
 def output_sizes(duration_s: float, rate_hz: int, channels: int, formats: Iterable[str], *,
                  mp3_bitrate_kbps: int, text_chars: int = 0, segments: int = 0) -> dict[str, int]:
     """Bytes each output file may take, by extension, for `duration_s` of estimated audio (with
     the margins above): WAV frames x channels x 2 bytes, MP3 its bitrate x its length, the cue
-    sheet (json) and captions (vtt) by the text they hold."""
+    sheet (json), captions (vtt, srt) and transcript (transcript.json) by the text they hold."""
+
     seconds = duration_s * LENGTH_MARGIN + EXTRA_S
     sizes = {}
     for ext in formats:
@@ -42,7 +47,7 @@ def output_sizes(duration_s: float, rate_hz: int, channels: int, formats: Iterab
         elif ext == "mp3":
             sizes[ext] = math.ceil(seconds * mp3_bitrate_kbps * 1000 / 8)
         else:
-            sizes[ext] = text_chars * TEXT_FACTOR + segments * SEGMENT_BYTES
+            sizes[ext] = text_chars * (WORDS_FACTOR if ext in WORD_FILES else TEXT_FACTOR) + segments * SEGMENT_BYTES
         sizes[ext] += FILE_ALLOWANCE_BYTES
     return sizes
 

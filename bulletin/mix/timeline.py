@@ -22,10 +22,20 @@ DUCK_HOLD_S = 0.6
 
 
 @dataclass(frozen=True)
+class Word:
+    """A written word on the timeline: when it is said, in seconds from the bulletin's start."""
+
+    text: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
 class Placement:
     segment: Segment
     start_s: float
     duration_s: float
+    words: tuple[Word, ...] = ()  # what is said in it, word by word (speech, clips with text)
 
     @property
     def end_s(self) -> float:
@@ -60,8 +70,11 @@ class Timeline:
         return [(p.start_s, p.end_s) for p in self.placements if p.segment.kind in ("speech", "clip")]
 
 
-def arrange(story: Story, durations: dict[int, float]) -> Timeline:
-    """Place every segment after the previous one and its gap; beds span their stories."""
+def arrange(story: Story, durations: dict[int, float],
+            words: dict[int, list[tuple[str, float, float]]] | None = None) -> Timeline:
+    """Place every segment after the previous one and its gap; beds span their stories.
+    `words`: each segment's written words with their times from its own start (sound.words),
+    placed with it."""
     placements: list[Placement] = []
     chapters: list[Chapter] = []
     beds: list[BedPlacement] = []
@@ -74,7 +87,9 @@ def arrange(story: Story, durations: dict[int, float]) -> Timeline:
             t += BED_LEAD_IN_S  # the bed is heard on its own before the first word
         for i, segment in enumerate(part.segments):
             duration = segment.pause_s if segment.kind == "pause" else durations[segment.index]
-            placements.append(Placement(segment, t, duration))
+            said = (words or {}).get(segment.index, [])
+            placements.append(Placement(segment, t, duration, tuple(Word(w, t + a, t + b) for w, a, b in said)))
+
             t += duration
             if i < len(part.segments) - 1 or n < len(story.stories) - 1:
                 t += _gap_after(story, segment)

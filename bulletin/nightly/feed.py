@@ -22,6 +22,12 @@ ATOM = "http://www.w3.org/2005/Atom"
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 CHAPTERS_VERSION = "1.2.0"
 CHAPTERS_TYPE = "application/json+chapters"
+# <podcast:transcript> per file kind: the captions (cues) and the word-by-word JSON transcript
+TRANSCRIPT_TYPES = {
+    "vtt": {"type": "text/vtt", "rel": "captions"},
+    "srt": {"type": "application/x-subrip", "rel": "captions"},
+    "transcript": {"type": "application/json"},
+}
 MONTHS = (
     "January", "February", "March", "April", "May", "June", "July", "August", "September",
     "October", "November", "December",
@@ -44,7 +50,8 @@ class Episode:
     headlines: tuple[str, ...] = ()
     files: dict[str, str] = field(
         default_factory=dict
-    )  # kind (mp3, json, vtt, chapters, wav) -> name
+    )  # kind (mp3, json, vtt, srt, transcript, chapters, wav) -> name
+
 
     def to_json(self) -> dict:
         return {
@@ -175,12 +182,11 @@ def _item(channel: ET.Element, feed: Feed, episode: Episode) -> None:
             f"{{{PODCAST}}}chapters",
             {"url": url + episode.files["chapters"], "type": CHAPTERS_TYPE},
         )
-    if "vtt" in episode.files:
-        ET.SubElement(
-            item,
-            f"{{{PODCAST}}}transcript",
-            {"url": url + episode.files["vtt"], "type": "text/vtt"},
-        )
+    for kind, attributes in TRANSCRIPT_TYPES.items():
+        if kind in episode.files:
+            ET.SubElement(
+                item, f"{{{PODCAST}}}transcript", {"url": url + episode.files[kind], **attributes}
+            )
 
 
 def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:

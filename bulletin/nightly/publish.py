@@ -53,11 +53,10 @@ LATEST_JSON = "latest.json"
 INDEX_VERSION = 1
 # The dated files a build publishes, by kind; only files named like these are ever pruned.
 DATED_SUFFIXES = {
-    "mp3": ".mp3", "json": ".json", "vtt": ".vtt", "chapters": ".chapters.json", "wav": ".wav",
+    "mp3": ".mp3", "json": ".json", "vtt": ".vtt", "chapters": ".chapters.json", "wav": ".wav", "srt": ".srt",
+    "transcript": ".transcript.json",
 }  # fmt: skip
-DATED_FILE = re.compile(
-    r"(?P<stem>[^/\\\0]+-\d{4}-\d{2}-\d{2})\.(?:mp3|json|vtt|wav|chapters\.json)\Z"
-)
+DATED_FILE = re.compile(r"(?P<stem>[^/\\\0]+-\d{4}-\d{2}-\d{2})\.(?:mp3|json|vtt|wav|chapters\.json|srt|transcript\.json)\Z")
 # The temporaries write_atomic makes: `.NAME.` then eight hex digits, then `.tmp`.
 TEMPORARY_FILE = re.compile(r"\.[^/\\\0]+\.[0-9a-f]{8}\.tmp\Z")
 
@@ -255,7 +254,7 @@ def recover_index(folder: Path) -> list[Episode]:
     for cue_path in sorted(folder.glob("*.json")):
         match = DATED_FILE.match(cue_path.name)
         mp3 = folder / f"{match['stem']}.mp3" if match else None
-        if not match or cue_path.name.endswith(".chapters.json") or not own_file(mp3):
+        if not match or cue_path.name.endswith((".chapters.json", ".transcript.json")) or not own_file(mp3):
             continue
         try:
             cue = json.loads(cue_path.read_bytes())
@@ -300,7 +299,9 @@ def staged_files(job: Job, rendered: Rendered) -> dict[str, Path]:
     ]
     if missing:
         raise BulletinError(f"the render wrote no {', '.join(missing)} file; nothing published")
-    return {kind: rendered.files[kind] for kind in wanted}
+    return {kind: rendered.files[kind] for kind in wanted} | {  # and the SRT and JSON transcript where written
+        kind: rendered.files[k] for kind, k in (("srt", "srt"), ("transcript", "transcript.json")) if k in rendered.files}
+
 
 
 def publish(

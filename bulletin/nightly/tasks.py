@@ -20,22 +20,19 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import numpy as np
-
 from bulletin.base.audio import Audio
+from bulletin.engines.timing import Speech
 from bulletin.pipeline.planning import Plan
 from bulletin.pipeline.render import finish
 from bulletin.script.story import Sound
-from bulletin.sound.cache import TakeCache, open_cache
+from bulletin.sound.cache import Entry, TakeCache, open_cache
 from bulletin.sound.sentences import SentenceJob, SpeechJob, assemble_take, synthesize_sentence
 from bulletin.sound.takes import Take, TakeStore, sound_takes
-
-Made = tuple[np.ndarray, np.ndarray | None]  # samples, and the profile of a take (None: a sentence)
 
 
 @dataclass(frozen=True)
 class MadeSentence:
-    audio: Audio
+    said: Speech  # the sentence's audio and its words' times
     synthesized: int  # engine calls this task made: 0 when the sentence was read from the cache
 
 
@@ -92,24 +89,27 @@ def worker_cache(location: str | None) -> TakeCache:
     return open_cache(location)
 
 
-def _through_cache(cache_: TakeCache, key: str, make: Callable[[], Made]) -> tuple[Made, int]:
+def _through_cache(cache_: TakeCache, key: str, make: Callable[[], Entry]) -> tuple[Entry, int]:
     """An entry from the cache, else made (and put there); and 1 if it was made, else 0."""
     entry = cache_.read(key)
-    if entry is not None and entry[0].ndim == 2:
+    if entry is not None and entry.samples.ndim == 2 and entry.words is not None:
         return entry, 0
     made = make()
     cache_.put(key, *made)
     return made, 1
 
 
+def _sentence_entry(job: SentenceJob) -> Entry:
+    said = synthesize_sentence(job)
+    return Entry(said.audio.samples, None, said.words)
+
+
 def make_sentence(job: SentenceJob, cache: str | None) -> MadeSentence:
     """A sentence's audio from the cache, else from the engine (which checks that it is the
     version the job's key was made with)."""
     tune_memory()
-    (samples, _), synthesized = _through_cache(
-        worker_cache(cache), job.key, lambda: (synthesize_sentence(job).samples, None)
-    )
-    return MadeSentence(Audio(samples, job.rate_hz), synthesized)
+    entry, synthesized = _through_cache(worker_cache(cache), job.key, lambda: _sentence_entry(job))
+    return MadeSentence(Speech(Audio(entry.samples, job.rate_hz), entry.words), synthesized)
 
 
 def synthesized(made: MadeSentence) -> int:
@@ -122,18 +122,15 @@ def make_take(job: SpeechJob, sentences: list[MadeSentence], cache: str | None) 
     """A speech segment's take: from the cache, else joined from its sentences, through its
     effect, levelled."""
     tune_memory()
-    (samples, profile), _ = _through_cache(
-        worker_cache(cache),
-        job.key,
-        lambda: assemble_take(job, [s.audio for s in sentences]),
-    )
-    return Take.of(samples, job.rate_hz, profile)
+    entry, _ = _through_cache(worker_cache(cache), job.key, lambda: assemble_take(job, [s.said for s in sentences]))
+    return Take.of(entry.samples, job.rate_hz, entry.profile, entry.words)
 
 
 def in_memory(take: Take) -> Take:
     """A take with its samples (a clip's gain applied) and profile in memory, not in files of
     this machine, to travel to another."""
-    return Take.of(take.samples(), take.rate_hz, take.profile())
+    return Take.of(take.samples(), take.rate_hz, take.profile(), take.words)
+
 
 
 def make_sound(sound: Sound, rate_hz: int, cache: str | None) -> Take:

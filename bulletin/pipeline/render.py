@@ -35,6 +35,7 @@ from bulletin.sound.takes import (
     speech_jobs,
     synthesize_speech,
 )
+from bulletin.sound.words import written_words
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,8 @@ def finish(p: Plan, takes: dict[int, Take], beds: dict[int, Take], out_dir: Path
 
     story = p.story
     on_stage("arrange")
-    timeline = arrange(story, {i: t.duration_s for i, t in takes.items()})
+    said = {s.index: written_words(s, takes[s.index], story.pronounce) for s in story.segments if s.index in takes}
+    timeline = arrange(story, {i: t.duration_s for i, t in takes.items()}, said)
     if timeline.duration_s > MAX_DURATION_S:
         raise InputError(f"{story.path}: the bulletin would last {timeline.duration_s / 3600:.1f} h; the limit is 4 h")
     mixdown = Mixdown(timeline, takes, beds, story.master.sample_rate)
@@ -225,11 +227,13 @@ def preview(
     draft: bool = False,
     on_progress: Callable[[Progress], None] | None = None,
     on_warning: Callable[[str], None] = lambda line: None,
+    on_words: Callable[[list[tuple[str, float, float]]], None] = lambda words: None,
 ) -> Path:
     """The named segments back to back in one WAV or MP3 (by `out_file`'s suffix), each with its
     voice, effect and level, scaled down where it would clip. Stages as `render`'s: load, cast,
     synthesize, then encode (an MP3) and write; the output's folder is checked as the story
-    loads, the space on its disk before synthesis."""
+    loads, the space on its disk before synthesis. `on_words` gets every written word said in
+    it with its start and end in seconds from the file's start."""
     out_file = audio_path(Path(out_file), "a preview")
     workers = _workers(jobs)
     tracker = Tracker(on_progress)
@@ -250,6 +254,12 @@ def preview(
         pieces = [takes[s.index].audio() if s.index in takes else Audio.silence(s.pause_s, rate_hz) for s in chosen]
         store.prune()
     gap = Audio.silence(p.story.master.gap_s, rate_hz)
+    said, at = [], 0.0
+    for s, piece in zip(chosen, pieces, strict=True):
+        if s.index in takes:
+            said += [(w, at + a, at + b) for w, a, b in written_words(s, takes[s.index], p.story.pronounce)]
+        at += piece.duration_s + gap.duration_s
+    on_words(said)
     pieces = [piece for audio in pieces for piece in (audio, gap)][:-1]
     channels = max(a.channels for a in pieces)
     samples = np.concatenate([with_channels(a, channels).samples for a in pieces])

@@ -19,12 +19,14 @@ MoreSpace = Callable[[dict[str, int]], list[tuple[Path, int]]]
 
 
 def render_sizes(p: Plan, formats: Iterable[str]) -> dict[str, int]:
-    """Bytes each of a render's files (by extension: the audio `formats`, json, vtt) may take."""
+    """Bytes each of a render's files (by extension: the audio `formats`, the cue sheet, captions
+    and transcript) may take."""
     story = p.story
     timeline = arrange(story, estimated_durations(p, strict=False))
     sounds = [s.sound for s in story.segments] + [part.bed for part in story.stories]
     return output_sizes(timeline.duration_s, story.master.sample_rate, _channels(sounds),
-                        [*formats, "json", "vtt"], mp3_bitrate_kbps=story.master.mp3_bitrate,
+                        [*formats, "json", "vtt", "srt", "transcript.json"], mp3_bitrate_kbps=story.master.mp3_bitrate,
+
                         text_chars=sum(len(s.text or "") for s in story.segments),
                         segments=len(story.segments))
 

@@ -80,5 +80,5 @@ def audition(name: str | None, text: str, out: Path | None) -> Path:
     check_output_folder(target.parent)
     if (why := preset_problem(preset)) is not None:
         raise BulletinError(why)
-    take = level_to(speak(text, preset, 1.0), -16.0)
+    take = level_to(speak(text, preset, 1.0).audio, -16.0)
     return write_audio(target, take, "an audition")

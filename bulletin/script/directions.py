@@ -28,7 +28,7 @@ class Run:
     seconds: float = 0.0
     rate: float = 1.0
     emphasis: str = "none"
-    written: str = ""  # an IPA run's written words, for an engine that reads no phonemes
+    written: str = ""  # the words as written (a sub's or say-as's text, a phoneme's words)
 
 
 def spoken_plan(text: str) -> list[Run]:
@@ -48,13 +48,13 @@ def breaks_s(text: str) -> float:
 def _walk(nodes: tuple[Node, ...], rate: float, emphasis: str, out: list[Run]) -> None:
     for node in nodes:
         if isinstance(node, str):
-            out.append(Run("words", node, rate=rate, emphasis=emphasis))
+            out.append(Run("words", node, rate=rate, emphasis=emphasis, written=node))
         elif node.name == "break":
             out.append(Run("pause", seconds=pause_seconds(node)))
         elif node.name == "say-as":
-            out.append(Run("words", say_as(node, node.offset), rate=rate, emphasis=emphasis))
+            out.append(Run("words", say_as(node, node.offset), rate=rate, emphasis=emphasis, written=node.content))
         elif node.name == "sub":
-            out.append(Run("words", node.get("alias"), rate=rate, emphasis=emphasis))
+            out.append(Run("words", node.get("alias"), rate=rate, emphasis=emphasis, written=node.content))
         elif node.name == "phoneme":
             out.append(Run("ipa", normal_ipa(node.get("ph")), rate=rate, emphasis=emphasis, written=node.content))
         elif node.name == "emphasis":

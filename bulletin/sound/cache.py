@@ -3,7 +3,8 @@ or at an fsspec URL (`s3://...`, `gcs://...`, `memory://` in tests) that every w
 
 Each entry is one file `KK/KEY.take`: a magic line, the SHA-256 of the rest, and the rest, an
 .npz of the take (`samples`, float32 frames x channels) and, for a segment's take, its
-`profile` for mastering (see loudness.level_and_profile). An entry whose checksum does not
+`profile` for mastering (see loudness.level_and_profile), and for speech its `words` (each
+word's start and end in seconds, engines.timing). An entry whose checksum does not
 match (truncated by a full disk, a killed writer, a bad copy) is a miss: it is removed and made
 again, never mixed in.
 
@@ -25,7 +26,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -176,16 +177,29 @@ class FsspecStore:
         return len(names)
 
 
-def _pack(samples: np.ndarray, profile: np.ndarray | None) -> bytes:
-    arrays = {"samples": samples} if profile is None else {"samples": samples, "profile": profile}
+class Entry(NamedTuple):
+    """A cache entry: the samples, the profile of a segment's take (None for a sentence), and
+    the start and end in seconds of each word said in it (None where there are none: a sound)."""
+
+    samples: np.ndarray
+    profile: np.ndarray | None
+    words: np.ndarray | None = None
+
+
+def _pack(samples: np.ndarray, profile: np.ndarray | None, words: np.ndarray | None) -> bytes:
+    arrays = {"samples": samples}
+    if profile is not None:
+        arrays["profile"] = profile
+    if words is not None:
+        arrays["words"] = np.asarray(words, np.float64)
     payload = io.BytesIO()
     np.savez(payload, allow_pickle=False, **arrays)
     body = payload.getvalue()
     return MAGIC + hashlib.sha256(body).digest() + body
 
 
-def _unpack(data: bytes) -> tuple[np.ndarray, np.ndarray | None] | None:
-    """The entry's (samples, profile), or None when it is not whole and as written."""
+def _unpack(data: bytes) -> Entry | None:
+    """The entry, or None when it is not whole and as written."""
     head = len(MAGIC) + DIGEST_BYTES
     if not data.startswith(MAGIC) or len(data) <= head:
         return None
@@ -196,9 +210,10 @@ def _unpack(data: bytes) -> tuple[np.ndarray, np.ndarray | None] | None:
         with np.load(io.BytesIO(body), allow_pickle=False) as arrays:
             samples = arrays["samples"]
             profile = arrays["profile"] if "profile" in arrays.files else None
+            words = arrays["words"] if "words" in arrays.files else None
     except (OSError, ValueError, KeyError, EOFError):
         return None
-    return samples, profile
+    return Entry(samples, profile, words)
 
 
 def _env_limit_bytes() -> int:
@@ -238,9 +253,9 @@ class TakeCache:
     def location(self) -> str:
         return self.store.location
 
-    def read(self, key: str) -> tuple[np.ndarray, np.ndarray | None] | None:
-        """The take of `key` and its profile (None for a sentence), or None when there is no
-        whole entry for it (a broken one is removed, to be made again)."""
+    def read(self, key: str) -> Entry | None:
+        """The entry of `key`, or None when there is no whole entry for it (a broken one is
+        removed, to be made again)."""
         data = self.store.read(_name(key))
         if data is None:
             return None
@@ -253,13 +268,14 @@ class TakeCache:
         entry = self.read(key)
         return entry[0] if entry is not None else None
 
-    def put(self, key: str, samples: np.ndarray, profile: np.ndarray | None = None) -> bool:
-        """Store `samples` (and their profile) under `key`; False when the cache cannot be
-        written (said once: a cache that cannot be written only costs speed)."""
+    def put(self, key: str, samples: np.ndarray, profile: np.ndarray | None = None,
+            words: np.ndarray | None = None) -> bool:
+        """Store `samples` (and their profile and word times) under `key`; False when the cache
+        cannot be written (said once: a cache that cannot be written only costs speed)."""
         if not self.writable:
             return False
         try:
-            self.store.write(_name(key), _pack(samples, profile))
+            self.store.write(_name(key), _pack(samples, profile, words))
         except OSError as error:
             self.writable = False
             cause = error.strerror or type(error).__name__

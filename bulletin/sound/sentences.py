@@ -27,10 +27,17 @@ from bulletin.base.audio import Audio, resample
 from bulletin.base.errors import BulletinError
 from bulletin.cast.presets import Preset
 from bulletin.engines import get_engine, speak
+from bulletin.engines.timing import Speech, joined, trimmed
 from bulletin.script.markup import has_markup
-from bulletin.sound.cache import TakeCache, content_key
+from bulletin.sound.cache import Entry, TakeCache, content_key
 from bulletin.sound.directed import directed_pieces
-from bulletin.sound.store import CACHE_VERSION, TAKE_LUFS, TAKE_VERSION, audible, levelled
+from bulletin.sound.store import (
+    CACHE_VERSION,
+    TAKE_LUFS,
+    TAKE_VERSION,
+    audible_span,
+    levelled,
+)
 
 # the pause between two sentences at PAUSE_WPM: a newsreader's 0.3-0.45 s; it follows the
 # pace, as a speaker's own pauses do, within those bounds
@@ -176,54 +183,64 @@ def sentence_jobs(jobs: Iterable[SpeechJob]) -> list[SentenceJob]:
     return list(unique.values())
 
 
-def voice_sentence(job: SentenceJob) -> Audio:
-    """The engine's part of a sentence: its audible span at the engine's rate."""
+def voice_sentence(job: SentenceJob) -> Speech:
+    """The engine's part of a sentence: its audible span at the engine's rate, with its words'
+    times."""
     engine = get_engine(job.preset.engine)
     if engine.version() != job.engine_version:
         # the key promises this version's sound: a worker with another one must not fill it
         raise BulletinError(f"engine {job.preset.engine!r} here is {engine.version()!r}, the job "
                             f"was made for {job.engine_version!r}")
-    raw = audible(speak(job.text, job.preset, job.rate), EDGE_S)
-    if raw.samples.shape[0] == 0:
+    said = speak(job.text, job.preset, job.rate)
+    first, last = audible_span(said.audio, EDGE_S)
+    if last <= first:
         raise BulletinError(f"{job.preset.engine} produced only silence for {job.text[:40]!r}")
-    return raw
+    return trimmed(said, first, last)
 
 
-def finish_sentence(job: SentenceJob, raw: Audio) -> Audio:
-    """A voiced sentence at the output rate (mono float32)."""
-    out = resample(raw, job.rate_hz)
-    return Audio(np.ascontiguousarray(out.samples, np.float32), job.rate_hz)
+def finish_sentence(job: SentenceJob, raw: Speech) -> Speech:
+    """A voiced sentence at the output rate (mono float32); its words' times in seconds stay."""
+    out = resample(raw.audio, job.rate_hz)
+    return Speech(Audio(np.ascontiguousarray(out.samples, np.float32), job.rate_hz), raw.words)
 
 
-def synthesize_sentence(job: SentenceJob) -> Audio:
-    """One sentence's audio at the output rate: a pure function of the job (the engine is
-    created once per process)."""
+def synthesize_sentence(job: SentenceJob) -> Speech:
+    """One sentence's audio at the output rate and its words' times: a pure function of the job
+    (the engine is created once per process)."""
     return finish_sentence(job, voice_sentence(job))
 
 
-def cached_sentence(job: SentenceJob, cache: TakeCache | None) -> Audio:
+def from_cache(job: SentenceJob, cache: TakeCache | None) -> Speech | None:
+    """The sentence as `cache` holds it, or None (an entry without word times is a miss)."""
+    entry = cache.read(job.key) if cache is not None else None
+    if entry is None or entry.samples.ndim != 2 or entry.words is None:
+        return None
+    return Speech(Audio(entry.samples, job.rate_hz), entry.words)
+
+
+def cached_sentence(job: SentenceJob, cache: TakeCache | None) -> Speech:
     """The sentence from `cache` when it has it, else synthesized and put there."""
-    samples = cache.get(job.key) if cache is not None else None
-    if samples is not None and samples.ndim == 2:
-        return Audio(samples, job.rate_hz)
-    audio = synthesize_sentence(job)
+    found = from_cache(job, cache)
+    if found is not None:
+        return found
+    said = synthesize_sentence(job)
     if cache is not None:
-        cache.put(job.key, audio.samples)
-    return audio
+        cache.put(job.key, said.audio.samples, None, said.words)
+    return said
 
 
-def assemble_take(job: SpeechJob, sentences: Sequence[Audio]) -> tuple[np.ndarray, np.ndarray]:
-    """A segment's take from its sentences' audio (in order): joined with pauses, through the
-    effect, levelled; (samples, profile) as store.TakeStore.add takes them."""
+def assemble_take(job: SpeechJob, sentences: Sequence[Speech]) -> Entry:
+    """A segment's take from its sentences (in order): joined with pauses, through the effect
+    (which keeps the length and timing), levelled; (samples, profile, words) as
+    store.TakeStore.add takes them, the words' times in seconds from the take's start."""
     if len(sentences) != len(job.sentences):
         raise BulletinError(f"a take of {len(job.sentences)} sentences was given {len(sentences)}")
-    pieces = [sentences[0].samples]
-    for gap_s, audio in zip(job.gaps_s, sentences[1:], strict=True):
-        # each sentence keeps EDGE_S of silence at both ends: the pause between two is the rest
-        pieces += [np.zeros((max(round((gap_s - 2 * EDGE_S) * job.rate_hz), 0), 1), np.float32), audio.samples]
-    audio = Audio(np.concatenate(pieces) if len(pieces) > 1 else pieces[0], job.rate_hz)
+    # each sentence keeps EDGE_S of silence at both ends: the pause between two is the rest
+    gaps = [np.zeros((max(round((gap_s - 2 * EDGE_S) * job.rate_hz), 0), 1), np.float32) for gap_s in job.gaps_s]
+    said = joined(sentences, gaps)
+    audio = said.audio
     if job.effect != "none":
         from bulletin.sound.effects import apply_effect
 
         audio = apply_effect(audio, job.effect)
-    return levelled(audio)
+    return levelled(audio, said.words)

@@ -23,8 +23,8 @@ from multiprocessing import get_context, resource_tracker
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 
-from bulletin.base.audio import Audio
 from bulletin.base.errors import BulletinError
+from bulletin.engines.timing import Speech
 from bulletin.sound.sentences import SentenceJob, finish_sentence, voice_sentence
 from bulletin.sound.worker import STOP_SIGNALS, serve
 
@@ -35,7 +35,7 @@ ATTEMPTS = 2
 # how long a stopping worker may take to finish before it is killed
 STOP_S = 2.0
 
-Done = Callable[[SentenceJob, Audio], None]
+Done = Callable[[SentenceJob, Speech], None]
 Failed = Callable[[SentenceJob, BulletinError], BulletinError]
 
 
@@ -91,7 +91,7 @@ class _Worker:
         except OSError:
             pass  # it died: its sentinel says so next, and the job goes to another
 
-    def take(self) -> tuple[bool, Audio | Exception] | None:
+    def take(self) -> tuple[bool, Speech | Exception] | None:
         """The worker's answer, or None when it died."""
         try:
             return self.conn.recv() if self.conn.poll() else None
@@ -137,7 +137,8 @@ def in_workers(jobs: list[SentenceJob], done: Done, failed: Failed, workers: int
                 ok, value = answer
                 if not ok:
                     raise failed(job, value) if isinstance(value, BulletinError) else value
-                assert isinstance(value, Audio)
+                assert isinstance(value, Speech)
+
                 done(job, value)
     finally:
         for w in pool:

@@ -16,10 +16,11 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from bulletin.base.audio import Audio, release_memory
+from bulletin.base.audio import release_memory
 from bulletin.base.errors import BulletinError
 from bulletin.cast.presets import Preset
 from bulletin.engines import get_engine
+from bulletin.engines.timing import Speech
 from bulletin.script.markup import has_markup
 from bulletin.script.story import Story
 from bulletin.sound import synthesis
@@ -28,6 +29,7 @@ from bulletin.sound.sentences import (
     SentenceJob,
     SpeechJob,
     assemble_take,
+    from_cache,
     sentence_jobs,
     speech_job,
 )
@@ -131,16 +133,16 @@ class _Assembly:
                 self.users[key].append(index)
         # the segment an error in a sentence is reported for: the first that says it
         self.where = {key: indices[0] for key, indices in self.users.items()}
-        self.audio: dict[str, Audio] = {}
+        self.audio: dict[str, Speech] = {}
         self.assembling: dict[int, Future] = {}
 
     def run(self, workers: int) -> None:
         cache = self.store.cache
         to_make = []
         for sentence in sentence_jobs(self.todo.values()):
-            samples = cache.get(sentence.key) if cache is not None else None
-            if samples is not None and samples.ndim == 2:
-                self.ready(sentence.key, Audio(samples, sentence.rate_hz))
+            found = from_cache(sentence, cache)
+            if found is not None:
+                self.ready(sentence.key, found)
             else:
                 to_make.append(sentence)
         seconds = sum(len(s.text) / get_engine(s.preset.engine).chars_per_second for s in to_make)
@@ -153,13 +155,13 @@ class _Assembly:
     def failed(self, sentence: SentenceJob, error: BulletinError) -> BulletinError:
         return segment_error(self.where[sentence.key], error)
 
-    def made(self, sentence: SentenceJob, audio: Audio) -> None:
+    def made(self, sentence: SentenceJob, said: Speech) -> None:
         if self.store.cache is not None:
-            self.store.cache.put(sentence.key, audio.samples)
-        self.ready(sentence.key, audio)
+            self.store.cache.put(sentence.key, said.audio.samples, None, said.words)
+        self.ready(sentence.key, said)
         self.collect(wait=False)
 
-    def ready(self, key: str, audio: Audio) -> None:
+    def ready(self, key: str, audio: Speech) -> None:
         self.audio[key] = audio
         for index in list(self.users[key]):
             self.missing[index].discard(key)

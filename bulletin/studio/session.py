@@ -61,7 +61,8 @@ class Session:
         self.assets = tuple(Path(a).resolve() for a in assets)
         self.out_dir = Path(out_dir).resolve()
         self.work_dir = work_dir
-        self.takes: dict[str, tuple[Path, float]] = {}  # take file name -> (file, duration)
+        # take file name -> (file, duration, its written words with their start and end)
+        self.takes: dict[str, tuple[Path, float, list[tuple[str, float, float]]]] = {}
         self.render = RenderJob()
         self._usable: dict[str, bool] = {}
         self._lock = threading.Lock()
@@ -191,14 +192,19 @@ class Session:
         if name not in self.takes:
             import soundfile
 
+            said: list[tuple[str, float, float]] = []
             with self._beside(edited) as copy:
-                made = preview(copy, [str(index)], self.work_dir / name, assets=self.assets, jobs=1, draft=self.draft)
-            self.takes[name] = (made, soundfile.info(str(made)).duration)
-        return {"index": index, "url": f"/takes/{name}", "duration_s": round(self.takes[name][1], 2)}
+                made = preview(copy, [str(index)], self.work_dir / name, assets=self.assets, jobs=1, draft=self.draft,
+                               on_words=said.extend)
+            self.takes[name] = (made, soundfile.info(str(made)).duration, said)
+        _, duration_s, said = self.takes[name]
+        return {"index": index, "url": f"/takes/{name}", "duration_s": round(duration_s, 2),
+                "words": [{"word": w, "start": round(a, 3), "end": round(b, 3)} for w, a, b in said]}
 
     def take_file(self, name: str) -> Path | None:
         """A take this session made, by file name; None for anything else."""
         return self.takes[name][0] if TAKE_NAME.match(name) and name in self.takes else None
+
 
 
 def _renamed(error: InputError, copy: Path, real: Path, text: str) -> InputError:

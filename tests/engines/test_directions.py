@@ -30,7 +30,7 @@ PLAIN = "Prices rose again in the capital this week."
 def take(text: str, engine: str) -> np.ndarray:
     """The take of `text` as a render makes it (sentences voiced, joined, levelled), mono."""
     job = speech_job(text, PRESETS[engine], 1.0, "none", RATE_HZ)
-    samples, _ = assemble_take(job, [synthesize_sentence(s) for s in job.sentences])
+    samples = assemble_take(job, [synthesize_sentence(s) for s in job.sentences]).samples
     return samples[:, 0]
 
 

@@ -28,7 +28,7 @@ def engine():
 
 @pytest.fixture(scope="module")
 def plain(engine):
-    return engine.synthesize(SENTENCE, KUMO, 1.0)
+    return engine.synthesize(SENTENCE, KUMO, 1.0).audio
 
 
 def speechlike(samples: np.ndarray, rate_hz: int) -> bool:
@@ -58,7 +58,7 @@ def test_every_take_right_every_time(engine):
     for round_ in range(3):
         for voice in voices:
             for text in texts:
-                take = engine.synthesize(text, replace(KUMO, voice=voice), 1.0)
+                take = engine.synthesize(text, replace(KUMO, voice=voice), 1.0).audio
                 assert take.duration_s > 0.4 and rms_db(take.samples[:, 0]) > -35, (round_, voice, text)
                 first = takes.setdefault((voice, text), take.samples)
                 assert np.array_equal(first, take.samples), (round_, voice, text)
@@ -67,17 +67,17 @@ def test_every_take_right_every_time(engine):
 
 
 def test_rate_and_preset_pace_change_duration(engine, plain):
-    slow = engine.synthesize(SENTENCE, KUMO, 0.75).duration_s
-    fast = engine.synthesize(SENTENCE, replace(KUMO, rate_wpm=200), 1.0).duration_s
+    slow = engine.synthesize(SENTENCE, KUMO, 0.75).audio.duration_s
+    fast = engine.synthesize(SENTENCE, replace(KUMO, rate_wpm=200), 1.0).audio.duration_s
     assert slow > 1.15 * plain.duration_s > 1.15**2 * fast
     # espeak-ng's settings mean nothing to a neural voice and must not break it
     odd = replace(KUMO, pitch=5, pitch_range=95, volume=40)
-    assert engine.synthesize("Good morning.", odd, 1.0).duration_s > 0.3
+    assert engine.synthesize("Good morning.", odd, 1.0).audio.duration_s > 0.3
 
 
 def test_sentences_pause_between_them(engine):
-    one = engine.synthesize("Seoul is not budging.", KUMO, 1.0).samples[:, 0]
-    two = engine.synthesize("Seoul is not budging. Tokyo is not budging.", KUMO, 1.0).samples[:, 0]
+    one = engine.synthesize("Seoul is not budging.", KUMO, 1.0).audio.samples[:, 0]
+    two = engine.synthesize("Seoul is not budging. Tokyo is not budging.", KUMO, 1.0).audio.samples[:, 0]
     frame = 240  # 10 ms
     levels = np.sqrt(np.mean(two[: two.size // frame * frame].reshape(-1, frame) ** 2, axis=1))
     quiet = levels < levels.max() * 10 ** (-40 / 20)
@@ -131,7 +131,7 @@ def test_a_long_sentence_is_split_at_clauses_under_the_model_limit_and_its_memor
     assert len(pieces) >= 2 and all(len(p) <= MAX_PHONEMES for p in pieces)
     assert all(p.rstrip().endswith((",", ".")) for p in pieces)  # cut at clause ends
     before = psutil.Process().memory_info().rss
-    take = engine.synthesize(long, KUMO, 1.0)
+    take = engine.synthesize(long, KUMO, 1.0).audio
     # the session's arena gives back what this sentence needed (measured: 25 MB kept; 420 MB
     # without, and a worker kept the most any sentence of a long bulletin needed, for good)
     assert psutil.Process().memory_info().rss - before < 150 * 2**20
@@ -150,7 +150,7 @@ def test_works_with_the_network_blocked(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     fresh = kokoro.create()  # reassembles the model and makes a session while blocked
-    take = fresh.synthesize("Good evening.", KUMO, 1.0)
+    take = fresh.synthesize("Good evening.", KUMO, 1.0).audio
     assert take.duration_s > 0.4 and rms_db(take.samples[:, 0]) > -35
 
 
@@ -163,7 +163,7 @@ def test_espeak_then_kokoro_then_piper_in_one_process():
         "p = load_presets()\n"
         "k = Preset(name='k', engine='kokoro', voice='jf_alpha', rate_wpm=150)\n"
         "for preset in (p['reporter-us'], k, p['anchor-neural'], p['reporter-us'], k):\n"
-        "    print(preset.engine, get_engine(preset.engine).synthesize('Good morning.', preset, 1.0).duration_s > 0.3)\n"
+        "    print(preset.engine, get_engine(preset.engine).synthesize('Good morning.', preset, 1.0).audio.duration_s > 0.3)\n"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert run.returncode == 0, run.stderr[-2000:]

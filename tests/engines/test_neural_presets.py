@@ -37,7 +37,7 @@ def word_edits(said: list[str], heard: list[str]) -> int:
 
 @pytest.fixture(scope="module")
 def takes():
-    return {name: speak(SENTENCE, p, 1.0) for name, p in PRESETS.items()}
+    return {name: speak(SENTENCE, p, 1.0).audio for name, p in PRESETS.items()}
 
 
 

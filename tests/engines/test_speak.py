@@ -17,7 +17,7 @@ PLAIN = Preset(name="plain", engine="espeak", voice="en-us", pitch=40)
 
 @pytest.mark.parametrize("shift", [-4.0, 3.0])
 def test_a_shift_moves_the_pitch_by_its_semitones_and_keeps_the_pace(shift):
-    plain, shifted = speak(TEXT, PLAIN, 1.0), speak(TEXT, replace(PLAIN, shift_semitones=shift), 1.0)
+    plain, shifted = speak(TEXT, PLAIN, 1.0).audio, speak(TEXT, replace(PLAIN, shift_semitones=shift), 1.0).audio
     assert shifted.rate_hz == plain.rate_hz
     ratio = median_f0_hz(shifted.samples[:, 0], shifted.rate_hz) / median_f0_hz(plain.samples[:, 0], plain.rate_hz)
     assert ratio == pytest.approx(2 ** (shift / 12), rel=0.05)
@@ -26,7 +26,7 @@ def test_a_shift_moves_the_pitch_by_its_semitones_and_keeps_the_pace(shift):
 
 def test_the_rate_still_sets_the_pace_of_a_shifted_voice():
     shifted = replace(PLAIN, shift_semitones=-3.0)
-    assert speak(TEXT, shifted, 0.7).duration_s > 1.3 * speak(TEXT, shifted, 1.0).duration_s
+    assert speak(TEXT, shifted, 0.7).audio.duration_s > 1.3 * speak(TEXT, shifted, 1.0).audio.duration_s
 
 
 def test_a_shift_beyond_six_semitones_is_a_positioned_problem(tmp_path):

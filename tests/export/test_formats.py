@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from bulletin.base.audio import Audio
-from bulletin.export.files import _vtt_time
+from bulletin.export.captions import _clock
 from bulletin.export.mp3 import _crc16
 from bulletin.export.names import title_slug
 from bulletin.export.single import mp3_bytes
@@ -28,7 +28,9 @@ def test_the_lame_tag_checksum_is_crc16_arc():
     (3599.999, "00:59:59.999"), (3723.004, "01:02:03.004"), (36000.0, "10:00:00.000"),
 ])
 def test_caption_times_are_hours_minutes_seconds_and_milliseconds(seconds: float, text: str):
-    assert _vtt_time(seconds) == text
+    assert _clock(seconds, ".") == text
+    assert _clock(seconds, ",") == text.replace(".", ",")  # SRT's
+
 
 
 @pytest.mark.parametrize(("rate_hz", "mp3_rate"), [(96000, 48000), (88200, 48000), (44100, 44100), (22050, 22050)])

@@ -144,16 +144,21 @@ def test_two_renders_at_once_end_with_one_whole_bulletin(tmp_path: Path):
     for run in runs:
         assert run.wait(timeout=300) == 0, run.stderr.read()
     names = sorted(p.name for p in out.iterdir())
-    assert names == [f"fault-test-2026-07-08.{ext}" for ext in ("json", "mp3", "vtt", "wav")]
+    assert names == [f"fault-test-2026-07-08.{ext}" for ext in ("json", "mp3", "srt", "transcript.json", "vtt", "wav")]
     cue = json.loads((out / names[0]).read_text())
     text = cue["segments"][0]["text"]
-    assert text in " ".join((out / names[2]).read_text().split())  # captions and cue sheet of one render
-    info = sf.info(str(out / names[3]))
+    for captions in (names[2], names[4]):  # captions and cue sheet of one render
+        lines = [re.sub(r"<v [^>]*>", "", line) for line in (out / captions).read_text().splitlines()
+                 if "-->" not in line and not line.isdigit()]
+        assert text in " ".join(" ".join(lines).split())
+    said = json.loads((out / names[3]).read_text())["segments"]
+    assert " ".join(s["body"] for s in said) == text
+    info = sf.info(str(out / names[5]))
     # and the WAV (the two renders' lengths differ by far more than the cue sheet's 1 ms)
     assert info.frames / info.samplerate == pytest.approx(cue["duration"], abs=0.001)
     from tests.export.riff_reader import chunks
 
-    found = {name: payload for name, _, payload in chunks(out / names[3])}  # walks every chunk to the end
+    found = {name: payload for name, _, payload in chunks(out / names[5])}  # walks every chunk to the end
     assert len(found[b"data"]) == info.frames * 2
     # the WAV's bext names the render whose cue sheet this is
     assert found[b"bext"][288:320].decode() == cue["air"]["bext"]["originator_reference"]
@@ -201,6 +206,7 @@ def test_a_long_title_in_any_script_fits_a_file_name():
         slug = title_slug(title)
         assert 0 < len(slug.encode()) <= MAX_TITLE_BYTES
         assert len(f".{slug}-2026-07-08.chapters.json.bulletin-4194304.part".encode()) <= 255
+        assert len(f".{slug}-2026-07-08.transcript.json.bulletin-4194304.part".encode()) <= 255
 
 
 def test_a_nasty_title_renders_into_the_output_folder(tmp_path: Path, capsys):
@@ -208,6 +214,7 @@ def test_a_nasty_title_renders_into_the_output_folder(tmp_path: Path, capsys):
     out = tmp_path / "out"
     assert main(["render", str(story), "-o", str(out), "--jobs", "1", "--format", "wav"]) == 0
     written = list(out.iterdir())
-    assert len(written) == 3 and all(p.name.startswith("very-long-title-very-long-title") for p in written)
+    assert len(written) == 5 and all(p.name.startswith("very-long-title-very-long-title") for p in written)
+
     assert not [p for p in tmp_path.iterdir() if p.name not in ("story.yaml", "out")]
 

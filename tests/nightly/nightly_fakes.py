@@ -131,6 +131,13 @@ def fake_render(
     files = {"mp3": mp3, "json": out_dir / f"{stem}.json", "vtt": out_dir / f"{stem}.vtt"}
     files["json"].write_text(json.dumps(cue, indent=2))
     files["vtt"].write_text("WEBVTT\n\n1\n00:00:00.000 --> 00:00:00.500\n<v Anchor>Good morning.\n")
+    files["srt"] = out_dir / f"{stem}.srt"
+    files["srt"].write_text("1\n00:00:00,000 --> 00:00:00,500\nGood morning.\n")
+    files["transcript.json"] = out_dir / f"{stem}.transcript.json"
+    files["transcript.json"].write_text(json.dumps({"version": "1.0.0", "segments": [
+        {"speaker": "Anchor", "startTime": 0.0, "endTime": 0.2, "body": "Good"},
+        {"speaker": "Anchor", "startTime": 0.2, "endTime": 0.5, "body": "morning."}]}))
+
     if formats and "wav" in formats:
         files["wav"] = out_dir / f"{stem}.wav"
         files["wav"].write_bytes(b"RIFF fake wav")

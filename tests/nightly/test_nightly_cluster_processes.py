@@ -96,14 +96,18 @@ def test_a_worker_killed_mid_build_leaves_every_published_file_whole(tmp_path, d
         folder = tmp_path / "public" / region
         stem = f"{region}-news-{DATE}"
         assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == sorted(
-            [f"{stem}.{ext}" for ext in ("mp3", "json", "vtt", "chapters.json")]
+            [f"{stem}.{ext}" for ext in ("mp3", "json", "vtt", "srt", "transcript.json", "chapters.json")]
             + ["feed.xml", "index.json", "latest.json", "latest.mp3", "status.json"]
         )
         assert not (folder / ".staging").exists()
         cue = json.loads((folder / f"{stem}.json").read_text())
         samples, rate_hz = sf.read(str(folder / f"{stem}.mp3"), dtype="float32")
         assert abs(samples.shape[0] / rate_hz - cue["duration"]) < 0.06  # the whole MP3
-        assert (folder / f"{stem}.vtt").read_text().rstrip().endswith(local_line(region, 5))
+        said = json.loads((folder / f"{stem}.transcript.json").read_text())["segments"]
+        assert " ".join(s["body"] for s in said).endswith(local_line(region, 5))  # the captions' words, whole
+        last_cue = (folder / f"{stem}.vtt").read_text().rstrip().split("\n\n")[-1].split("\n")[2:]
+        assert " ".join(last_cue).endswith(local_line(region, 5).split()[-1])
+
         assert json.loads((folder / f"{stem}.chapters.json").read_text())["chapters"]
         feed = feedparser.parse((folder / "feed.xml").read_bytes())
         assert not feed.bozo and feed.entries[0].enclosures[0].href.endswith(f"{stem}.mp3")

@@ -154,8 +154,13 @@ def test_two_real_dated_builds_make_a_feed_with_both_bulletins(tmp_path):
             (folder / entry.podcast_chapters["url"].rsplit("/", 1)[1]).read_text()
         )
         assert chapters["version"] == "1.2.0" and chapters["chapters"][0]["startTime"] == 0.0
-        vtt = folder / entry.podcast_transcript["url"].rsplit("/", 1)[1]
+        said = json.loads((folder / f"test-news-{date}.transcript.json").read_text())["segments"]
+        assert [s["body"] for s in said[:2]] == ["Good", "morning."]  # the last transcript tag's
+        vtt = folder / f"test-news-{date}.vtt"
         assert vtt.read_text().startswith("WEBVTT") and "Good morning." in vtt.read_text()
+        srt = (folder / f"test-news-{date}.srt").read_text()
+        assert srt.startswith("1\n00:00:") and "Good morning." in srt
+
     cue = json.loads((folder / "latest.json").read_text())
     assert cue["date"] == "2026-01-02" and cue["title"] == "Test News"
     assert (folder / "latest.mp3").read_bytes() == (

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import xml.etree.ElementTree as ET
 
 import feedparser
 import pytest
@@ -44,12 +45,21 @@ def test_two_dated_builds_publish_a_feed_that_feedparser_reads(tmp_path, capsys)
             "url": f"https://example.org/morning/test-news-{date}.chapters.json",
             "type": "application/json+chapters",
         }
-        assert entry.podcast_transcript == {
-            "url": f"https://example.org/morning/test-news-{date}.vtt",
-            "type": "text/vtt",
-        }
+        assert entry.podcast_transcript["url"].startswith(f"https://example.org/morning/test-news-{date}.")
         assert entry.itunes_duration == "00:00:01" and entry.published_parsed and entry.id
+    transcripts = [
+        (t.get("url").rsplit("/", 1)[1], t.get("type"), t.get("rel"))
+        for t in ET.parse(folder / "feed.xml").iter("{https://podcastindex.org/namespace/1.0}transcript")
+    ]
+    assert transcripts[:3] == [  # the newest bulletin's captions and word-by-word transcript
+        ("test-news-2026-01-02.vtt", "text/vtt", "captions"),
+        ("test-news-2026-01-02.srt", "application/x-subrip", "captions"),
+        ("test-news-2026-01-02.transcript.json", "application/json", None),
+    ]
+    for name, _, _ in transcripts:
+        assert (folder / name).is_file()
     chapters = json.loads((folder / "test-news-2026-01-02.chapters.json").read_text())
+
     assert chapters["version"] == "1.2.0"
     assert chapters["chapters"] == [
         {"startTime": 0.0, "endTime": 0.25, "title": "First story"},

@@ -63,7 +63,7 @@ def test_a_tampered_index_deletes_nothing_outside_the_folder(tmp_path, capsys, n
     assert "is not a file name this program writes" in out
     # the index was rebuilt from the folder, so the superseded bulletin still went
     assert sorted(n for n in snapshot(job.publish) if "2026" in n) == [
-        f"test-news-2026-01-02.{ext}" for ext in ("chapters.json", "json", "mp3", "vtt")
+        f"test-news-2026-01-02.{ext}" for ext in ("chapters.json", "json", "mp3", "srt", "transcript.json", "vtt")
     ]
     feed = feedparser.parse((job.publish / "feed.xml").read_bytes())
     assert not feed.bozo and len(feed.entries) == 1

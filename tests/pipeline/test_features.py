@@ -219,9 +219,10 @@ def test_clip_start_and_end_trim_the_file(folder: Path) -> None:
 def test_formats_choose_the_files(folder: Path) -> None:
     *_, wav_only = _render(folder, "only-wav", _segments("anchor: Hello."), "{formats: [wav], loudness: -24}")
     *_, mp3_only = _render(folder, "only-mp3", _segments("anchor: Hello."), "{formats: [mp3], loudness: -24}")
-    assert set(wav_only.files) == {"wav", "json", "vtt"}
-    assert set(mp3_only.files) == {"mp3", "json", "vtt"}
-    assert sorted(p.suffix for p in (folder / "out-only-mp3").iterdir()) == [".json", ".mp3", ".vtt"]
+    captions = {"json", "vtt", "srt", "transcript.json"}  # the cue sheet, captions and transcript, always
+    assert set(wav_only.files) == {"wav"} | captions
+    assert set(mp3_only.files) == {"mp3"} | captions
+    assert sorted(p.suffix for p in (folder / "out-only-mp3").iterdir()) == [".json", ".json", ".mp3", ".srt", ".vtt"]
 
 
 def test_sample_rate_and_mp3_bitrate(folder: Path) -> None:
@@ -286,12 +287,17 @@ def test_stories_are_chapters_and_captions_follow_the_cue_sheet(folder: Path) ->
     assert [(s["index"], s["story"]) for s in cue["segments"]] == [(1, 1), (2, 1), (3, 2)]
     assert chapters[0].start_time == 0 and chapters[1].start_time / 1000 == pytest.approx(last["start"], abs=CUE_S)
     assert chapters[0].end_time / 1000 == pytest.approx(clip["end"], abs=CUE_S)
-    # one caption per spoken segment and clip with text, at its cue sheet times, named
+    # one caption per short spoken segment and clip with text, from its first word to its last
+    # (held a second at least), named
     cues = _vtt_cues(result.files["vtt"].read_text())
     assert [(name, words) for _, _, name, words in cues] == [
         ("Anchor", "Good morning."), ("Kim Bum-soo", "A tone from the field."), ("Kim Bum-soo", "Goodbye &amp; good night.")]
     for (start, end, _, _), segment in zip(cues, cue["segments"], strict=True):
-        assert (start, end) == (pytest.approx(segment["start"], abs=CUE_S), pytest.approx(segment["end"], abs=CUE_S))
+        words = segment["words"]
+        assert [w["word"] for w in words] == segment["text"].split()
+        assert start == pytest.approx(words[0]["start"], abs=CUE_S) and segment["start"] - CUE_S <= start
+        assert end >= max(words[-1]["end"], start + 1.0) - CUE_S and end - start <= 7.0
+
     assert cue["cast"]["kim"] == {"role": "reporter", "name": "Kim Bum-soo", "title": "Washington correspondent",
                                   "voice": "test-two", "engine": "espeak", "engine_voice": "en-gb-x-rp+f3"}
     assert "title" not in cue["cast"]["anchor"] and cue["cast"]["anchor"]["name"] == "Anchor"

@@ -144,9 +144,15 @@ def test_sentences_are_joined_with_the_same_pause(tmp_path: Path):
     pause_s = sentence_pause_s(preset, 1.0)
     assert job.gaps_s == (pause_s, pause_s) and PAUSE_RANGE_S[0] <= pause_s <= PAUSE_RANGE_S[1]
     sentences = [synthesize_sentence(s) for s in job.sentences]
-    samples, profile = assemble_take(job, sentences)
-    expected = sum(s.samples.shape[0] for s in sentences) + 2 * round((pause_s - 2 * EDGE_S) * 22050)
+    samples, profile, words = assemble_take(job, sentences)
+    expected = sum(s.audio.samples.shape[0] for s in sentences) + 2 * round((pause_s - 2 * EDGE_S) * 22050)
     assert samples.shape == (expected, 1) and profile.shape[0] == 2
+    # the words' times follow their sentences into the take: each starts after the one before
+    assert words.shape == (len(job.text.split()), 2)
+    assert np.all(np.diff(words[:, 0]) >= 0) and np.all(words[:, 1] >= words[:, 0]) and words[-1, 1] <= expected / 22050
+    first_of_second = len(job.sentences[0].text.split())
+    start_of_second = (sentences[0].audio.samples.shape[0] + round((pause_s - 2 * EDGE_S) * 22050)) / 22050
+    assert words[first_of_second, 0] == pytest.approx(start_of_second + sentences[1].words[0, 0], abs=1e-6)
     gaps = gaps_s(samples, 22050)
     assert len(gaps) == 2
     # each sentence was trimmed to its sound: the pauses are the job's, not the engine's
@@ -170,9 +176,10 @@ def test_jobs_are_picklable_pure_and_shared(tmp_path: Path):
     assert copy == unique[0] and copy.key == unique[0].key
     cache = TakeCache(tmp_path / "cache")
     made = cached_sentence(copy, cache)
-    assert made.rate_hz == 22050 and made.samples.ndim == 2 and made.samples.dtype == np.float32
-    again = cached_sentence(copy, cache)  # a read now: the same samples
-    assert np.array_equal(again.samples, made.samples)
+    assert made.audio.rate_hz == 22050 and made.audio.samples.ndim == 2 and made.audio.samples.dtype == np.float32
+    again = cached_sentence(copy, cache)  # a read now: the same samples and word times
+    assert np.array_equal(again.audio.samples, made.audio.samples) and np.array_equal(again.words, made.words)
+
 
 
 def test_a_job_for_another_engine_version_is_refused():

@@ -123,6 +123,7 @@ def test_audible_of_silence_is_empty():
 
 
 def test_levelled_takes_measure_take_lufs():
-    samples, profile = levelled(Audio(noise(2.0, level=0.02), RATE))
+    samples, profile, _ = levelled(Audio(noise(2.0, level=0.02), RATE))
+
     assert integrated_lufs(Audio(samples, RATE)) == pytest.approx(TAKE_LUFS, abs=0.01)
     assert profile.shape == (2, profile_blocks(samples.shape[0], RATE))

@@ -109,6 +109,14 @@ def test_render_to_done_with_a_playable_mp3_and_the_waveform(page, studio, tmp_p
     expect(page.locator("#m-lufs")).to_contain_text("LUFS")
     expect(page.locator("#m-peak")).to_contain_text("dBTP")
     assert page.evaluate("document.getElementById('waveform').width") > 0
+    # the bulletin's words under their segments: a click plays the bulletin from that word, and
+    # the words are lit as the bulletin goes on
+    expect(page.get_by_test_id("words-5").locator(".word")).to_have_text(["That", "is", "all."])
+    page.get_by_test_id("word-5-1").click()
+    page.wait_for_function("() => !document.getElementById('master').paused")
+    seen = page.evaluate(_SPOKEN_IN_TURN, "master")
+    assert seen[:2] == ["word-5-1", "word-5-2"]
+
     page.locator("#result").screenshot(path=str(tmp_path / "result.png"))
     assert (tmp_path / "result.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -151,6 +159,33 @@ def test_selected_words_are_directed_heard_at_once_and_saved(page, studio):
     written = studio.story.read_text()
     assert '<say-as interpret-as="characters">morning</say-as>' in written
     assert '<phoneme alphabet="ipa" ph="soʊl">Seoul</phoneme>' in written and '<sub alias="awl">all</sub>' in written
+# every word highlighted in turn while the player runs (polled each animation frame)
+_SPOKEN_IN_TURN = """(player) => new Promise((resolve, reject) => {
+  const seen = [], p = document.getElementById(player), started = performance.now();
+  function poll() {
+    const w = document.querySelector('.word.spoken'), id = w && w.dataset.testid;
+    if (id && seen[seen.length - 1] !== id) seen.push(id);
+    if (p.ended) resolve(seen);
+    else if (performance.now() - started > 60000) reject(new Error('never ended: ' + seen));
+    else requestAnimationFrame(poll);
+  }
+  poll();
+})"""
+
+
+def test_a_take_highlights_each_word_as_it_is_said_and_a_click_plays_from_a_word(page):
+    with page.expect_response("**/api/take") as made:
+        page.get_by_test_id("play-3").click()
+    seen = page.evaluate(_SPOKEN_IN_TURN, "player")
+    words = made.value.json()["words"]
+    assert [w["word"] for w in words] == ["Seoul", "stays", "firm."]
+    assert seen == ["word-3-0", "word-3-1", "word-3-2"]  # each word once, in the order said
+    expect(page.get_by_test_id("words-3").locator(".word")).to_have_text(["Seoul", "stays", "firm."])
+    page.get_by_test_id("word-3-2").click()  # plays from that word: it is the one lit first
+    page.wait_for_function("([t]) => { const p = document.getElementById('player');"
+                           " return !p.paused && p.currentTime >= t }", arg=[words[2]["start"]])
+    assert page.evaluate("document.querySelector('.word.spoken')?.dataset.testid") in ("word-3-2", None)
+    assert page.evaluate("document.getElementById('player').currentTime") < words[2]["start"] + 0.5
 
 
 def test_the_readme_picture_is_taken_from_the_current_page(browser, tmp_path):

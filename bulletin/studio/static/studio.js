@@ -11,7 +11,10 @@ const S = {
   playRequest: 0,       // ignores a take that arrives after another play was asked for
   taken: {},            // segment number -> seconds of its last take
   render: null,         // the last render status
+  takeWords: {},        // segment number -> its last take's words, [{word, start, end}] from the take's start
+  spoken: null,         // the highlighted word's test id
 };
+
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -123,7 +126,8 @@ function segmentRow(s, names) {
   const row = el("div", { class: "segment", "data-testid": `segment-${s.index}`, "data-index": s.index,
     onclick: () => select(s.index, false) },
     el("div", { class: "num", text: s.index }), play, el("div", {}, el("span", { class: `kind ${s.kind}`, text: s.kind })),
-    who, el("div", { class: "text" }, body, el("div", { class: "inline-errors" })),
+    who, el("div", { class: "text" }, body, el("div", { class: "words", "data-testid": `words-${s.index}` }),
+      el("div", { class: "inline-errors" })),
     el("div", { class: "dur", title: "estimated", text: `~${s.estimate_s.toFixed(1)} s` }));
   requestAnimationFrame(() => body.tagName === "TEXTAREA" && fit(body));
   return row;
@@ -255,7 +259,7 @@ function togglePlay(index) {
   else play(index);
 }
 
-async function play(index) {
+async function play(index, fromS = 0) {
   const request = ++S.playRequest;
   $("player").pause();
   setPlaying(index);
@@ -269,10 +273,68 @@ async function play(index) {
   }
   S.taken[index] = data.duration_s;
   showDuration(index, data.duration_s, false);
+  S.takeWords[index] = data.words;
+  showWords(index, data.words, "take");
   const player = $("player");
-  player.src = data.url;
+  if (player.dataset.src !== data.url) { player.src = data.url; player.dataset.src = data.url; }
+  player.currentTime = fromS;
   $("now-playing").textContent = `▶ playing segment ${index}`;
   try { await player.play(); } catch (e) { setPlaying(null); showError(`the browser would not play it: ${e.message}`); }
+}
+
+// -- words: the one being said is highlighted; a click plays from it -------------------------
+
+function showWords(index, words, source) {
+  const box = rowOf(index)?.querySelector(".words");
+  if (!box || !words) return;
+  box.dataset.source = source;
+  box.replaceChildren(...words.map((w, i) => el("span", { class: "word", "data-testid": `word-${index}-${i}`,
+    title: `${w.start.toFixed(2)} s`, text: w.word,
+    onclick: (e) => { e.stopPropagation(); select(index, false); playWord(index, i); } })));
+}
+
+function playWord(index, i) {
+  const r = S.render?.result;
+  const rendered = r && !S.render.stale ? r.segments.find((s) => s.index === index && s.words) : null;
+  if (rendered && rowOf(index).querySelector(".words").dataset.source === "master") {
+    stop();
+    const master = $("master");
+    master.currentTime = rendered.words[i].start;
+    master.play();
+  } else {
+    play(index, S.takeWords[index] ? S.takeWords[index][i].start : 0);
+  }
+}
+
+function spokenNow() {
+  const player = $("player"), master = $("master");
+  if (S.playing !== null && !player.paused && S.takeWords[S.playing]) {
+    return { index: S.playing, words: S.takeWords[S.playing], t: player.currentTime };
+  }
+  const r = S.render?.result;
+  if (r && !master.paused) {
+    const t = master.currentTime;
+    const s = r.segments.find((x) => x.words && x.start <= t && t <= x.end);
+    if (s) return { index: s.index, words: s.words, t };
+  }
+  return null;
+}
+
+function highlight() {
+  const now = spokenNow();
+  let id = null;
+  if (now) {
+    let i = -1;
+    while (i + 1 < now.words.length && now.words[i + 1].start <= now.t) i++;
+    if (i >= 0) id = `word-${now.index}-${i}`;
+  }
+  if (id !== S.spoken) {
+    document.querySelectorAll(".word.spoken").forEach((w) => w.classList.remove("spoken"));
+    const span = id && document.querySelector(`[data-testid="${id}"]`);
+    if (span) span.classList.add("spoken");
+    S.spoken = span ? id : null;
+  }
+  requestAnimationFrame(highlight);
 }
 
 // -- render ---------------------------------------------------------------------------------
@@ -315,8 +377,9 @@ function showResult(r, stale) {
   $("m-duration").textContent = clock(r.duration_s);
   $("m-lufs").textContent = `${r.integrated_lufs.toFixed(1)} LUFS` + (r.target_lufs !== null ? ` (target ${r.target_lufs})` : "");
   $("m-peak").textContent = `${r.true_peak_dbtp.toFixed(1)} dBTP`;
-  for (const ext of ["wav", "mp3", "json", "vtt"]) {
-    const link = $(`download-${ext}`);
+  for (const ext of ["wav", "mp3", "json", "vtt", "srt", "transcript.json"]) {
+    const link = $(`download-${ext.replace(".json", "")}`);
+
     link.hidden = !r.urls[ext];
     if (r.urls[ext]) { link.href = r.urls[ext]; link.setAttribute("download", r.files[ext]); }
   }
@@ -324,6 +387,7 @@ function showResult(r, stale) {
   const source = r.urls.mp3 || r.urls.wav;
   if (master.dataset.src !== source + r.seconds) { master.src = source; master.dataset.src = source + r.seconds; }
   if (!stale) for (const s of r.segments) showDuration(s.index, s.end - s.start, true);
+  if (!stale) for (const s of r.segments) if (s.words && !S.takeWords[s.index]) showWords(s.index, s.words, "master");
   drawWaveform(r);
 }
 
@@ -417,7 +481,13 @@ function start() {
   document.addEventListener("keydown", onKey);
   // Space on a focused button is ours (play/stop), not also that button's click
   document.addEventListener("keyup", (e) => { if (e.key === " " && e.target.tagName === "BUTTON") e.preventDefault(); });
+  $("master").addEventListener("play", () => {
+    // the bulletin's own words where it is heard, not a take's
+    for (const s of S.render?.result?.segments || []) if (s.words && !S.render.stale) showWords(s.index, s.words, "master");
+  });
+  requestAnimationFrame(highlight);
   load().then(follow);
+
 }
 
 document.addEventListener("DOMContentLoaded", start);
