@@ -29,8 +29,10 @@ if TYPE_CHECKING:
 TEMPORARY_NAME = re.compile(r"\..+\.bulletin-(?P<pid>\d+)\.part\Z")
 
 
-def cue_sheet(story: Story, timeline: Timeline, voices: dict[str, Preset], mastered: Master) -> dict:
-    """The cue sheet: what plays when, by whom, and the measured loudness of the file."""
+def cue_sheet(story: Story, timeline: Timeline, voices: dict[str, Preset], mastered: Master,
+              fit: dict | None = None) -> dict:
+    """The cue sheet: what plays when, by whom, and the measured loudness of the file; `fit`
+    (a bulletin fitted to its post: the target, pace and gap factors) as `fit`."""
     segments = [_segment_entry(p, voices) for p in timeline.placements]
     stories = []
     for chapter in timeline.chapters:
@@ -46,6 +48,7 @@ def cue_sheet(story: Story, timeline: Timeline, voices: dict[str, Preset], maste
         "duration": round(mastered.duration_s, 3),
         "sample_rate": mastered.rate_hz,
         "loudness": _loudness(mastered),
+        **({"fit": fit} if fit is not None else {}),
         "cast": {m.id: {"role": m.role, "name": m.name, **({"title": m.title} if m.title else {}),
                         "voice": voices[m.id].name, "engine": voices[m.id].engine,
                         "engine_voice": voices[m.id].engine_voice} for m in story.cast.values()},
@@ -151,9 +154,10 @@ def audio_writers(files: dict[str, BinaryIO], story: Story, timeline: Timeline) 
     return writers
 
 
-def text_files(story: Story, timeline: Timeline, mastered: Master, voices: dict[str, Preset]) -> dict[str, bytes]:
+def text_files(story: Story, timeline: Timeline, mastered: Master, voices: dict[str, Preset],
+               fit: dict | None = None) -> dict[str, bytes]:
     """The cue sheet and the captions."""
-    cue = cue_sheet(story, timeline, voices, mastered)
+    cue = cue_sheet(story, timeline, voices, mastered, fit)
     return {"json": (json.dumps(cue, indent=2, ensure_ascii=False) + "\n").encode(),
             "vtt": captions(story, timeline).encode()}
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bulletin.base.errors import BulletinError, InputError, Problem
 from bulletin.mix.timeline import Timeline, arrange
-from bulletin.pipeline.estimate import speech_duration_s
+from bulletin.pipeline.estimate import sound_durations, speech_estimates
+from bulletin.pipeline.fitting import Backtime, backtime, clock, post_seconds
 from bulletin.pipeline.planning import Plan, plan
-from bulletin.script.story import Segment, clip_start_past_end
+from bulletin.script.story import Segment
 
 
 @dataclass(frozen=True)
@@ -20,23 +20,32 @@ class CheckResult:
     timeline: Timeline  # placements with estimated durations (no audio was made)
     warnings: tuple[str, ...]  # the casting's and the voice clash check's
     report: str  # what `bulletin check` prints
+    backtime: Backtime | None = None  # the estimate against the post, when there is one
 
 
-def check(story_path: Path, assets: tuple[Path, ...] = (), *, draft: bool = False) -> CheckResult:
+def check(story_path: Path, assets: tuple[Path, ...] = (), *, draft: bool = False,
+          duration: str | float | None = None) -> CheckResult:
     """Validate a story as a render would (InputError with positioned problems where it is
-    bad), cast it, and estimate every segment's duration. `draft`: the cast `--draft` makes."""
+    bad), cast it, and estimate every segment's duration; with a post (`duration`, else the
+    story's `master.duration`), the estimate against it. `draft`: the cast `--draft` makes."""
+    post_s = post_seconds(duration)
     p = plan(Path(story_path), tuple(Path(a) for a in assets), draft=draft)
-    timeline = arrange(p.story, _estimates(p))
+    sounds = sound_durations(p)
+    timeline = arrange(p.story, sounds | speech_estimates(p))
     warnings = (*p.warnings, *voice_warnings(p))
-    return CheckResult(p, timeline, warnings, _report(p, timeline, warnings))
+    post_s = post_s if post_s is not None else p.story.master.duration_s
+    timed = None if post_s is None else backtime(p.story, sounds, lambda pace: speech_estimates(p, pace), post_s,
+                                                 p.story.master.pace_limit)
+    return CheckResult(p, timeline, warnings, _report(p, timeline, warnings, timed), timed)
 
 
-def check_report(story_path: Path, assets: tuple[Path, ...] = (), *, draft: bool = False) -> tuple[str, bool]:
+def check_report(story_path: Path, assets: tuple[Path, ...] = (), *, draft: bool = False,
+                 duration: str | float | None = None) -> tuple[str, bool]:
     """`check`'s report and whether the story passed (it did when no InputError came)."""
-    return check(story_path, assets, draft=draft).report, True
+    return check(story_path, assets, draft=draft, duration=duration).report, True
 
 
-def _report(p: Plan, timeline: Timeline, warnings: tuple[str, ...]) -> str:
+def _report(p: Plan, timeline: Timeline, warnings: tuple[str, ...], timed: Backtime | None) -> str:
     """The cast table (each member's preset, engine and engine voice), the numbered segments
     with estimated durations, and the warnings."""
     lines = [f"{p.story.title}, {p.story.date.isoformat()}: {len(p.story.segments)} segments, "
@@ -49,46 +58,14 @@ def _report(p: Plan, timeline: Timeline, warnings: tuple[str, ...]) -> str:
     rows = [("#", "story", "kind", "who / what", "start", "est. s")]
     for placement in timeline.placements:
         s = placement.segment
-        rows.append((str(s.index), str(s.story), s.kind, _describe(s), _clock(placement.start_s),
+        rows.append((str(s.index), str(s.story), s.kind, _describe(s), clock(placement.start_s),
                      f"{placement.duration_s:.1f}"))
     lines += table(rows)
-    lines += ["", f"estimated total: {_clock(timeline.duration_s)}"]
+    lines += ["", f"estimated total: {clock(timeline.duration_s)}"]
+    if timed is not None:
+        lines.append(timed.line())
     lines += [f"warning: {w}" for w in warnings]
     return "\n".join(lines)
-
-
-def _estimates(p: Plan) -> dict[int, float]:
-    """Estimated duration of every segment; reads audio file headers, makes no audio."""
-    import soundfile as sf
-
-    from bulletin.sound.builtin import builtin
-
-    problems = []
-    out: dict[int, float] = {}
-    for s in p.story.segments:
-        if s.kind == "speech":
-            out[s.index] = speech_duration_s(s.text or "", p.voices[s.index], s.rate)
-        elif s.sound is not None and s.sound.builtin:
-            out[s.index] = builtin(s.sound.builtin, 22050).duration_s
-        elif s.sound is not None and s.sound.path is not None:
-            try:
-                length = sf.info(str(s.sound.path)).duration
-            except Exception as error:  # libsndfile's errors and pydub's formats alike
-                from bulletin.base.audio import read_audio
-
-                try:
-                    length = read_audio(s.sound.path).duration_s
-                except BulletinError:
-                    problems.append(Problem(str(p.story.path), s.line, 1, f"segment {s.index}", f"cannot read {s.sound.label!r}: {error}"))
-                    continue
-            if s.kind == "clip" and (why := clip_start_past_end(s.start_s, length, s.sound.label)):
-                problems.append(Problem(str(p.story.path), s.line, 1, f"segment {s.index}.start", why))
-                continue
-            end = min(s.end_s, length) if s.kind == "clip" and s.end_s is not None else length
-            out[s.index] = end - (s.start_s if s.kind == "clip" else 0.0)
-    if problems:
-        raise InputError(problems)
-    return out
 
 
 def voice_warnings(p: Plan) -> list[str]:
@@ -106,11 +83,6 @@ def _describe(s: Segment) -> str:
     who = s.speaker or ""
     text = s.text or (s.sound.label if s.sound else "")
     return f"{who}: {text[:48]}{'...' if len(text) > 48 else ''}"
-
-
-def _clock(seconds: float) -> str:
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)}:{rest:04.1f}"
 
 
 def table(rows: list[tuple[str, ...]]) -> list[str]:
