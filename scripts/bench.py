@@ -49,7 +49,7 @@ WRAPPER = (
 )
 # the take cache holds every sentence of the longest bulletin, so that warm is warm
 CACHE_MB = "4096"
-TARGETS = {"cold / raw": 1.15, "edit / cold": 0.1, "preview s": 0.6, "peak GB": 1.5, "linearity": 0.10}
+TARGETS = {"estimate error": 0.015, "fitted / cold": 1.25, "fitted edit / cold": 0.15, "cold / raw": 1.15, "edit / cold": 0.1, "preview s": 0.6, "peak GB": 1.5, "linearity": 0.10}
 
 
 def run(args: list[str], cache: Path) -> tuple[float, float]:
@@ -207,6 +207,38 @@ def example(story: Path, work: Path, jobs: int) -> dict:
             "edit_s": edit_s, "preview_s": sorted(previews)[1], "segment": index, "audio_s": audio_s}
 
 
+# Fitting to a post (issue 25) ------------------------------------------------------------------
+
+ESTIMATE_STORIES = [ROOT / "examples" / "gsomia" / "story.yaml", ROOT / "examples" / "harbour" / "story.yaml",
+                    *sorted((ROOT / "scripts" / "stories").glob("*.yaml"))]
+
+
+def estimate_accuracy(work: Path, jobs: int, stories: list[Path]) -> list[tuple[str, float, float]]:
+    """(name, estimated s, rendered s) of each story cast neural: `check`'s estimate against the
+    length of its cold, unfitted render."""
+    from bulletin.pipeline.checking import check
+
+    rows = []
+    for path in stories:
+        p = neural_plan(path.resolve())
+        pinned = work / "estimate" / path.stem / "story.yaml"
+        pinned.parent.mkdir(parents=True)
+        pinned.write_text(story_yaml(p.story, p.cast))
+        estimated = check(pinned).timeline.duration_s
+        out = work / "estimate-out" / path.stem
+        run(render_cmd(pinned, out, jobs), work / "estimate-cache")
+        rows.append((f"{path.parent.name}/{path.name}", estimated, json.loads(next(out.glob("*.json")).read_text())["duration"]))
+    return rows
+
+
+def report_estimates(rows: list[tuple[str, float, float]]) -> None:
+    print(f"\n{'estimate against the render (unfitted)':<42}{'est. s':>8}{'render s':>10}{'error':>8}")
+    for name, estimated, rendered in rows:
+        print(f"{name:<42}{estimated:8.1f}{rendered:10.1f}{100 * (estimated / rendered - 1):+7.1f}%")
+    worst = max(abs(e / r - 1) for _, e, r in rows)
+    print(f"worst estimate error {100 * worst:.1f}% {verdict(worst, 'estimate error')}")
+
+
 def verdict(value: float, target_key: str, below: bool = True) -> str:
     target = TARGETS[target_key]
     ok = value <= target if below else value >= target
@@ -247,11 +279,21 @@ def long_runs(p, work: Path, jobs: int, minutes: list[float], seconds_per_copy: 
     print(f"{minutes[-1]:g}-minute peak RSS {peak_gb:.2f} GB {verdict(peak_gb, 'peak GB')}")
 
 
+def _cpu_model() -> str:
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return "unknown"
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("story", nargs="?", type=Path, default=ROOT / "examples" / "gsomia" / "story.yaml")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: all cores)")
     parser.add_argument("--long", action="store_true", help="also the generated long bulletins (slow)")
+    parser.add_argument("--estimate-only", action="store_true",
+                        help="only the estimate's accuracy on the example, the harbour and scripts/stories")
     parser.add_argument("--minutes", default="15,30,60", help="their lengths (default 15,30,60)")
     args = parser.parse_args()
 
@@ -264,6 +306,10 @@ def main() -> None:
         story.parent.mkdir()
         story.write_text(story_yaml(p.story, p.cast))
         load_before = os.getloadavg()[0]
+        print(f"CPU: {_cpu_model()}, {os.cpu_count()} cores")
+        if args.estimate_only:
+            report_estimates(estimate_accuracy(work, args.jobs, ESTIMATE_STORIES))
+            return
         r = example(story, work / "example", args.jobs)
         report_example(r, p, args.jobs)
         print(f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores "

@@ -162,14 +162,15 @@ def miss(story: Story, durations: dict[int, float], budget: Budget, target_s: fl
     """What to do about a bulletin that cannot fit, in one line: by how much at the pace limit,
     and about how many words to cut (naming the longest story) or to add."""
     _, off = closest(budget, target_s)
-    words = max(1, round(abs(off) * words_per_second(story, budget.speech_s)))
+    count = max(1, round(abs(off) * words_per_second(story, budget.speech_s)))
+    words = f"{count} word{'s' if count > 1 else ''}"
     post = f"the {clock(target_s)} post"
     if off > 0:
         lengths = {part.index: sum(durations.get(s.index, s.pause_s) for s in part.segments) for part in story.stories}
         longest = max(story.stories, key=lambda part: lengths[part.index])
-        return (f"over by {off:.1f} s at the fastest allowed pace (+{limit * 100:g}%): cut about {words} words "
+        return (f"over by {off:.1f} s at the fastest allowed pace (+{limit * 100:g}%): cut about {words} "
                 f"(story {longest.index}, \"{longest.headline}\", is the longest) to fit {post}")
-    return (f"under by {-off:.1f} s at the slowest allowed pace (-{limit * 100:g}%): add about {words} words "
+    return (f"under by {-off:.1f} s at the slowest allowed pace (-{limit * 100:g}%): add about {words} "
             f"or a pause to fill {post}")
 
 
