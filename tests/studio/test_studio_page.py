@@ -111,3 +111,22 @@ def test_render_to_done_with_a_playable_mp3_and_the_waveform(page, studio, tmp_p
     assert page.evaluate("document.getElementById('waveform').width") > 0
     page.locator("#result").screenshot(path=str(tmp_path / "result.png"))
     assert (tmp_path / "result.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_backtime_follows_the_text_as_it_is_typed(page, studio):
+    studio.story.write_text(studio.story.read_text().replace("date: 2026-12-01\n",
+                                                             "date: 2026-12-01\nmaster: {duration: '0:08'}\n"))
+    line = page.get_by_test_id("backtime")
+    expect(line).to_contain_text("estimated for a 0:08.0 post", timeout=5000)
+
+    def over_s() -> float:
+        text = line.text_content()
+        sign = 1 if ": over by " in text else -1
+        return sign * float(text.split(" by ", 1)[1].split(" s")[0])
+
+    before = over_s()
+    page.get_by_test_id("text-3").fill("Seoul stays firm, and the talks in Busan will go on all through the "
+                                       "night and into tomorrow morning, officials said.")
+    page.wait_for_function(f"() => !document.getElementById('backtime').textContent.includes('by {abs(before):.1f} s')")
+    assert over_s() > before + 3
+    assert "does not fit" in line.text_content() or "fits" in line.text_content()
