@@ -221,14 +221,54 @@ def estimate_accuracy(work: Path, jobs: int, stories: list[Path]) -> list[tuple[
     rows = []
     for path in stories:
         p = neural_plan(path.resolve())
-        pinned = work / "estimate" / path.stem / "story.yaml"
+        pinned = work / "estimate" / f"{path.parent.name}-{path.stem}" / "story.yaml"
         pinned.parent.mkdir(parents=True)
         pinned.write_text(story_yaml(p.story, p.cast))
         estimated = check(pinned).timeline.duration_s
-        out = work / "estimate-out" / path.stem
+        out = work / "estimate-out" / f"{path.parent.name}-{path.stem}"
         run(render_cmd(pinned, out, jobs), work / "estimate-cache")
         rows.append((f"{path.parent.name}/{path.name}", estimated, json.loads(next(out.glob("*.json")).read_text())["duration"]))
+        print(f"  {rows[-1][0]}: estimated {estimated:.1f} s, rendered {rows[-1][2]:.1f} s", flush=True)
     return rows
+
+
+def fitting(story: Path, work: Path, jobs: int) -> dict:
+    """Cold render unfitted; cold render fitted to 3% under its natural length (an empty
+    cache); one word edited in the fitted story, rendered again to the same post."""
+    from bulletin.pipeline.checking import check
+
+    estimated = check(story).timeline.duration_s
+    out = work / "natural"
+    cold_s, _ = run(render_cmd(story, out, jobs), work / "natural-cache")
+    natural = json.loads(next(out.glob("*.json")).read_text())["duration"]
+    post = f"{natural * 0.97:.2f}"
+    out = work / "fitted"
+    fitted_s, _ = run([*render_cmd(story, out, jobs), "--duration", post], work / "fitted-cache")
+    fit = json.loads(next(out.glob("*.json")).read_text())
+    p = neural_plan(story)
+    segment = next(s for s in p.story.segments if s.index == longest_reporter_segment(p.story))
+    original = story.read_text()
+    story.write_text(one_word_edited(original, segment.text or ""))
+    edit_s, _ = run([*render_cmd(story, work / "fitted-edit", jobs), "--duration", post], work / "fitted-cache")
+    edited = json.loads(next((work / "fitted-edit").glob("*.json")).read_text())
+    story.write_text(original)
+    return {"estimated": estimated, "natural": natural, "cold_s": cold_s, "post": float(post), "fitted_s": fitted_s,
+            "fit": fit["fit"], "duration": fit["duration"], "edit_s": edit_s, "edit_fit": edited["fit"]}
+
+
+def report_fitting(r: dict) -> None:
+    print(f"\nfitting the example to {r['post']:.2f} s (3% under its natural {r['natural']:.2f} s; "
+          f"estimated {r['estimated']:.2f} s, {100 * (r['estimated'] / r['natural'] - 1):+.1f}%)")
+    print(f"  fit: pace {r['fit']['pace']}, gaps x{r['fit']['gap_factor']}, {r['fit']['passes']} pass(es), "
+          f"rendered {r['duration']:.3f} s")
+    ratio = r["fitted_s"] / r["cold_s"]
+    print(f"cold render unfitted             {r['cold_s']:8.2f} s")
+    print(f"cold render fitted               {r['fitted_s']:8.2f} s  fitted / cold = {ratio:.3f} "
+          f"{verdict(ratio, 'fitted / cold')}")
+    ratio = r["edit_s"] / r["fitted_s"]
+    print(f"one word edited, fitted again    {r['edit_s']:8.2f} s  edit / fitted cold = {ratio:.3f} "
+          f"{verdict(ratio, 'fitted edit / cold')} (pace {r['edit_fit']['pace']}, "
+          f"{r['edit_fit']['passes']} pass(es))")
 
 
 def report_estimates(rows: list[tuple[str, float, float]]) -> None:
@@ -292,8 +332,9 @@ def main() -> None:
     parser.add_argument("story", nargs="?", type=Path, default=ROOT / "examples" / "gsomia" / "story.yaml")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: all cores)")
     parser.add_argument("--long", action="store_true", help="also the generated long bulletins (slow)")
-    parser.add_argument("--estimate-only", action="store_true",
-                        help="only the estimate's accuracy on the example, the harbour and scripts/stories")
+    parser.add_argument("--fit", action="store_true",
+                        help="only fitting to a post: the fitted renders' cost, then the estimate's accuracy on "
+                             "the example, the harbour and scripts/stories")
     parser.add_argument("--minutes", default="15,30,60", help="their lengths (default 15,30,60)")
     args = parser.parse_args()
 
@@ -307,8 +348,11 @@ def main() -> None:
         story.write_text(story_yaml(p.story, p.cast))
         load_before = os.getloadavg()[0]
         print(f"CPU: {_cpu_model()}, {os.cpu_count()} cores")
-        if args.estimate_only:
-            report_estimates(estimate_accuracy(work, args.jobs, ESTIMATE_STORIES))
+        if args.fit:
+            r = fitting(story, work / "fitting", args.jobs)
+            report_fitting(r)
+            rows = [(f"{ESTIMATE_STORIES[0].parent.name}/{ESTIMATE_STORIES[0].name}", r["estimated"], r["natural"])]
+            report_estimates(rows + estimate_accuracy(work, args.jobs, ESTIMATE_STORIES[1:]))
             return
         r = example(story, work / "example", args.jobs)
         report_example(r, p, args.jobs)

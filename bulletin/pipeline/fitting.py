@@ -74,7 +74,7 @@ class Budget:
     def of(cls, story: Story, durations: dict[int, float]) -> Budget:
         base = arrange(story, durations, gap_factor=0.0, fitted=True).duration_s
         whole = arrange(story, durations, gap_factor=1.0, fitted=True).duration_s
-        speech = sum(d for i, d in durations.items() if _kind(story, i) == "speech")
+        speech = sum(durations[s.index] for s in story.segments if s.kind == "speech")
         return cls(base, whole - base, speech)
 
     def gap_factor(self, target_s: float) -> float:
@@ -85,10 +85,6 @@ class Budget:
 
     def length_s(self, gap_factor: float) -> float:
         return self.fixed_s + gap_factor * self.flex_s
-
-
-def _kind(story: Story, index: int) -> str:
-    return next(s.kind for s in story.segments if s.index == index)
 
 
 def pace_grid(limit: float) -> list[float]:
@@ -131,9 +127,10 @@ def _solve_pace(budget_at: Callable[[float], Budget], target_s: float, limit: fl
 
 def scaled(story: Story, durations: dict[int, float], pace: float) -> Callable[[float], Budget]:
     """Budgets at other paces from durations measured at `pace`: speech scales with 1/pace."""
+    speech = {s.index for s in story.segments if s.kind == "speech"}
+
     def at(other: float) -> Budget:
-        return Budget.of(story, {i: d * pace / other if _kind(story, i) == "speech" else d
-                                 for i, d in durations.items()})
+        return Budget.of(story, {i: d * pace / other if i in speech else d for i, d in durations.items()})
     return at
 
 

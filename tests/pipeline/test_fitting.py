@@ -7,7 +7,6 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pyloudnorm
@@ -19,6 +18,7 @@ from bulletin.pipeline.checking import check
 from bulletin.pipeline.fitting import Budget, choose_pace, pace_grid
 from bulletin.pipeline.render import render
 from bulletin.script.story import load_story
+from bulletin.sound.cache import cache_folder
 from tests.conftest import ROOT
 
 STORY = ROOT / "tests" / "data" / "stories" / "multi-story.yaml"
@@ -156,10 +156,11 @@ def test_a_one_word_edit_keeps_the_pace_and_remakes_one_sentence(natural, tmp_pa
     first = render(STORY, tmp_path / "a", jobs=1, draft=True, duration=post, formats=["wav"])
     edited = tmp_path / "story.yaml"
     edited.write_text(STORY.read_text().replace("were busy having", "were busy holding"))
-    made: list[int] = []
-    second = render(edited, tmp_path / "b", jobs=1, draft=True, duration=post, formats=["wav"],
-                    on_take=made.append)
+    entries = set(cache_folder().rglob("*.take"))
+    second = render(edited, tmp_path / "b", jobs=1, draft=True, duration=post, formats=["wav"])
     assert second.cue["fit"]["pace"] == first.cue["fit"]["pace"]
+    # one sentence made again, and its segment's take: nothing else
+    assert len(set(cache_folder().rglob("*.take")) - entries) == 2
     assert second.cue["fit"]["passes"] == 1
     assert sf.info(str(second.files["wav"])).frames == round(post * 48000)
     assert np.isclose(second.duration_s, post)
