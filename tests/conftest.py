@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "gsomia" / "story.yaml"
@@ -117,3 +118,33 @@ def count_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> list[str]:
 
     monkeypatch.setattr(engine, "synthesize", synthesize)
     return said
+
+
+# speech texts of a shortened story keep this many words: enough to be a sentence, quick to say
+WORDS_KEPT = 6
+# what a segment mapping may hold besides a speaker's text (story format: segments)
+NOT_SPEECH = {"pause", "sting", "clip", "bed", "speaker", "voice", "rate", "effect", "gap", "id", "start", "end",
+              "gain"}
+
+
+def shorten(text: str) -> str:
+    """The first words of a text; a text with markup in it stays whole (a cut could break a tag)."""
+    words = text.split()
+    if len(words) <= WORDS_KEPT or "<" in text:
+        return text
+    return " ".join(words[:WORDS_KEPT]).rstrip(",;:") + "."
+
+
+def shorten_story(path: Path) -> None:
+    """Cut every speech text of a story to its first words, keeping its comments and layout."""
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    story = yaml.load(path)
+    stories = story.get("stories") or [story]
+    for entry in stories:
+        for segment in entry.get("segments") or []:
+            for key, value in list(segment.items()):
+                if isinstance(value, str) and (key == "text" or key not in NOT_SPEECH):
+                    segment[key] = shorten(value)
+    with path.open("w", encoding="utf-8") as out:
+        yaml.dump(story, out)

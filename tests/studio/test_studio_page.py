@@ -130,3 +130,33 @@ def test_the_backtime_follows_the_text_as_it_is_typed(page, studio):
     page.wait_for_function(f"() => !document.getElementById('backtime').textContent.includes('by {abs(before):.1f} s')")
     assert over_s() > before + 3
     assert "does not fit" in line.text_content() or "fits" in line.text_content()
+
+
+def test_the_readme_picture_is_taken_from_the_current_page(browser, tmp_path):
+    """docs/studio.png (the README's picture) is this page as it is now: the example's cast with
+    the neural voices `auto` gives it, a finished render with its waveform, the segments. The
+    example's speech is cut to its first words so the render takes seconds."""
+    from tests.conftest import ROOT, shorten_story
+    from tests.studio.conftest import start_studio
+
+    story = tmp_path / "story.yaml"
+    story.write_text((ROOT / "examples" / "gsomia" / "story.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    shorten_story(story)
+    studio = start_studio(story, tmp_path)
+    shown = browser.new_page()
+    try:
+        shown.set_viewport_size({"width": 1280, "height": 1000})
+        shown.set_default_timeout(60_000)
+        shown.goto(studio.url)
+        shown.get_by_test_id("segment-1").wait_for()
+        engines = shown.evaluate("fetch('/api/story').then(r => r.json()).then(s => s.cast.map(m => m.engine))")
+        assert engines and all(engine in {"kokoro", "piper"} for engine in engines), engines
+        shown.get_by_test_id("render").click()
+        expect(shown.get_by_test_id("render-status")).to_contain_text("done", timeout=300_000)
+        shown.screenshot(path=str(tmp_path / "studio.png"))
+    finally:
+        shown.close()
+        studio.stop()
+    picture = (tmp_path / "studio.png").read_bytes()
+    assert picture[:8] == b"\x89PNG\r\n\x1a\n"
+    (ROOT / "docs" / "studio.png").write_bytes(picture)
