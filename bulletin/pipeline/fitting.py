@@ -188,14 +188,17 @@ def clock(seconds: float) -> str:
 
 
 def fit_to_post(story: Story, sounds: dict[int, float], estimate_at: Callable[[float], dict[int, float]],
-                speak_at: Callable[[float], dict[int, float]], target_s: float, limit: float, *,
-                cached: Callable[[float], float] = lambda pace: 0.0,
+                speak_at: Callable[[float, set[int] | None], dict[int, float]], target_s: float, limit: float, *,
+                voice_of: dict[int, str], cached: Callable[[float], float] = lambda pace: 0.0,
                 best_effort: bool = False) -> tuple[Fit, dict[int, float]]:
     """Fit the bulletin to `target_s`: the pace from the estimate (`estimate_at(pace)`: speech
-    seconds by segment), the takes made by `speak_at(pace)` (their seconds by segment; the
-    caller keeps the takes of the last call), the gaps closing the rest. `sounds` are the
-    stings' and clips' seconds. Returns the fit and every segment's measured seconds;
-    DoesNotFit (before any audio where the estimate is clearly out) unless `best_effort`."""
+    seconds by segment), the takes made by `speak_at(pace, segments or None for all)` (their
+    seconds by segment; the caller keeps the takes of the last call), the gaps closing the
+    rest. `sounds` are the stings' and clips' seconds, `voice_of` each speech segment's preset.
+    Unless the cache holds every take at the chosen pace, one segment per voice is made first
+    and the estimate calibrated on it (a voice's own pace, which the estimate knows only
+    roughly). Returns the fit and every segment's measured seconds; DoesNotFit (before any
+    audio where the estimate is clearly out) unless `best_effort`."""
     def estimated(pace: float) -> Budget:
         return Budget.of(story, sounds | estimate_at(pace))
 
@@ -205,9 +208,12 @@ def fit_to_post(story: Story, sounds: dict[int, float], estimate_at: Callable[[f
         raise DoesNotFit(f"{story.path}: {miss(story, durations, Budget.of(story, durations), target_s, limit)}"
                          ", or pass --duration-best-effort")
     pace = choose_pace(estimated, target_s, limit, ESTIMATE_ERROR, cached)
+    if cached(pace) < 1.0:
+        estimate_at = calibrated(estimate_at, speak_at(pace, pilot_segments(story, voice_of)), pace, voice_of)
+        pace = choose_pace(estimated, target_s, limit, ESTIMATE_ERROR, cached)
     low, high = GAP_FACTOR_RANGE
     for attempt in range(1, PASSES + 1):
-        durations = sounds | speak_at(pace)
+        durations = sounds | speak_at(pace, None)
         budget = Budget.of(story, durations)
         factor = budget.gap_factor(target_s)
         if low <= factor <= high:
@@ -221,6 +227,33 @@ def fit_to_post(story: Story, sounds: dict[int, float], estimate_at: Callable[[f
         raise DoesNotFit(f"{story.path}: {note}, or pass --duration-best-effort")
     factor, off = closest(budget, target_s)
     return Fit(target_s, pace, factor, off, attempt, note), durations
+
+
+PILOT_CHARS = 150  # per voice, the segment nearest this long calibrates the estimate
+
+
+def pilot_segments(story: Story, voice_of: dict[int, str]) -> set[int]:
+    """One speech segment per voice, the one nearest PILOT_CHARS long: made first, to measure
+    how fast each voice really speaks."""
+    by_voice: dict[str, list[tuple[int, int]]] = {}
+    for s in story.segments:
+        if s.kind == "speech":
+            by_voice.setdefault(voice_of[s.index], []).append((abs(len(s.text or "") - PILOT_CHARS), s.index))
+    return {min(segments)[1] for segments in by_voice.values()}
+
+
+def calibrated(estimate_at: Callable[[float], dict[int, float]], measured: dict[int, float], pace: float,
+               voice_of: dict[int, str]) -> Callable[[float], dict[int, float]]:
+    """The estimate with each voice's seconds scaled by what its `measured` segments (made at
+    `pace`) took against their estimate; a voice not measured keeps the estimate."""
+    guessed = estimate_at(pace)
+    ratios: dict[str, float] = {}
+    for voice in set(voice_of.values()):
+        said = [i for i in measured if voice_of.get(i) == voice]
+        expected = sum(guessed[i] for i in said)
+        if expected > 0:
+            ratios[voice] = sum(measured[i] for i in said) / expected
+    return lambda other: {i: d * ratios.get(voice_of[i], 1.0) for i, d in estimate_at(other).items()}
 
 
 @dataclass(frozen=True)

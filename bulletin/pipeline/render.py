@@ -213,12 +213,12 @@ def _fitted_takes(p: Plan, post_s: float, sounds: Future, store: TakeStore, help
     done: Future = Future()
     done.set_result(({}, {}))
 
-    def speak_at(pace: float) -> dict[int, float]:
-        if spoken:  # a second pass: count its takes again
+    def speak_at(pace: float, indices: set[int] | None) -> dict[int, float]:
+        if spoken:  # after the voices' first segments, or a pass at another pace: count again
             tracker.stage("synthesize", len(speech))
         spoken.clear()
-        spoken.update(make_takes(p, speech, rate_hz, workers=workers, store=store, on_take=tracker.take,
-                                 helpers=helpers, sounds=done, pace=pace)[0])
+        spoken.update(make_takes(p, speech if indices is None else indices, rate_hz, workers=workers, store=store,
+                                 on_take=tracker.take, helpers=helpers, sounds=done, pace=pace)[0])
         return {i: t.duration_s for i, t in spoken.items()}
 
     def cached(pace: float) -> float:
@@ -226,7 +226,8 @@ def _fitted_takes(p: Plan, post_s: float, sounds: Future, store: TakeStore, help
         return sum(store.cache.has(j.key) for j in jobs.values()) / max(len(jobs), 1) if store.cache else 0.0
 
     fit, _ = fit_to_post(p.story, sound_durations(p), lambda pace: speech_estimates(p, pace), speak_at, post_s,
-                         p.story.master.pace_limit, cached=cached, best_effort=best_effort)
+                         p.story.master.pace_limit, voice_of={i: v.name for i, v in p.voices.items()},
+                         cached=cached, best_effort=best_effort)
     sound, beds = sounds.result()
     for index in sound:
         tracker.take(index)
