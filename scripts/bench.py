@@ -333,8 +333,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: all cores)")
     parser.add_argument("--long", action="store_true", help="also the generated long bulletins (slow)")
     parser.add_argument("--fit", action="store_true",
-                        help="only fitting to a post: the fitted renders' cost, then the estimate's accuracy on "
-                             "the example, the harbour and scripts/stories")
+                        help="only fitting to a post: the fitted renders' cost and the estimate of the example")
+    parser.add_argument("--estimate", action="store_true",
+                        help="only the estimate's accuracy on the example, the harbour and scripts/stories")
     parser.add_argument("--minutes", default="15,30,60", help="their lengths (default 15,30,60)")
     args = parser.parse_args()
 
@@ -349,10 +350,10 @@ def main() -> None:
         load_before = os.getloadavg()[0]
         print(f"CPU: {_cpu_model()}, {os.cpu_count()} cores")
         if args.fit:
-            r = fitting(story, work / "fitting", args.jobs)
-            report_fitting(r)
-            rows = [(f"{ESTIMATE_STORIES[0].parent.name}/{ESTIMATE_STORIES[0].name}", r["estimated"], r["natural"])]
-            report_estimates(rows + estimate_accuracy(work, args.jobs, ESTIMATE_STORIES[1:]))
+            report_fitting(fitting(story, work / "fitting", args.jobs))
+            return
+        if args.estimate:
+            report_estimates(estimate_accuracy(work, args.jobs, ESTIMATE_STORIES))
             return
         r = example(story, work / "example", args.jobs)
         report_example(r, p, args.jobs)
