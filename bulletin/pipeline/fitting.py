@@ -95,25 +95,29 @@ def pace_grid(limit: float) -> list[float]:
 
 def choose_pace(budget_at: Callable[[float], Budget], target_s: float, limit: float, error: float,
                 cached: Callable[[float], float] = lambda pace: 0.0, grid: bool = True) -> float:
-    """The pace to speak at: from `budget_at(pace)` (estimated or measured), the grid's paces
-    whose gap factor lands inside the range with `error` of the speech to spare; of those, the
-    one whose takes are most `cached` (a share), then the one nearest 1.0. None lands there:
-    the pace that puts the gaps at their written length, within the limit."""
+    """The pace to speak at, from `budget_at(pace)` (estimated or measured): of the grid's paces
+    whose gap factor lands in range, the one whose takes are most `cached` (a share: an edit
+    keeps its story's pace), then one that leaves the gaps `error` of the speech to spare (the
+    estimate's error), or the nearest to that, then the one nearest 1.0. None in range: the
+    pace that puts the gaps at their written length, within the limit."""
     low, high = GAP_FACTOR_RANGE
-    fitting = []
+    scored = []
     for pace in pace_grid(limit) if grid else []:
         budget = budget_at(pace)
-        room = error * budget.speech_s / budget.flex_s if budget.flex_s > 0 else float("inf")
-        if low + room <= budget.gap_factor(target_s) <= high - room:
-            fitting.append(pace)
-    if fitting:
-        return max(fitting, key=lambda pace: (round(cached(pace), 3), -abs(pace - 1.0)))
+        factor = budget.gap_factor(target_s)
+        if not low <= factor <= high:
+            continue
+        room = min(error * budget.speech_s / budget.flex_s, (high - low) * 0.4)
+        off_band = max(low + room - factor, factor - (high - room), 0.0)
+        scored.append(((round(cached(pace), 3), -round(off_band, 6), -abs(pace - 1.0)), pace))
+    if scored:
+        return max(scored)[1]
     return _solve_pace(budget_at, target_s, limit)
 
 
 def _solve_pace(budget_at: Callable[[float], Budget], target_s: float, limit: float) -> float:
     """The pace (within the limit, not on the grid) whose budget has the gaps at 1.0, by
-    bisection (the length falls as the pace rises)."""
+    bisection (the gap factor rises with the pace: faster speech leaves the gaps more)."""
     low, high = 1.0 - limit, 1.0 + limit
     if budget_at(high).gap_factor(target_s) <= 1.0:  # too long even at the fastest
         return high
@@ -121,7 +125,7 @@ def _solve_pace(budget_at: Callable[[float], Budget], target_s: float, limit: fl
         return low
     for _ in range(40):
         middle = (low + high) / 2
-        low, high = (middle, high) if budget_at(middle).gap_factor(target_s) > 1.0 else (low, middle)
+        low, high = (low, middle) if budget_at(middle).gap_factor(target_s) > 1.0 else (middle, high)
     return round((low + high) / 2, 6)
 
 

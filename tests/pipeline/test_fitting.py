@@ -149,6 +149,9 @@ def test_the_pace_is_on_the_grid_and_gaps_flex_first():
     assert choose_pace(budget_at, budget_at(1.0).length_s(0.7) - 1.0, 0.06, 0.0,
                        cached=lambda pace: 1.0 if pace == 1.03 else 0.0) == 1.03
     assert natural > flex > 0
+    # off the grid (a later pass): the pace that leaves the gaps as written
+    target = budget_at(1.03).length_s(1.0)
+    assert budget_at(choose_pace(budget_at, target, 0.06, 0.0, grid=False)).gap_factor(target) == pytest.approx(1.0)
 
 
 def test_a_one_word_edit_keeps_the_pace_and_remakes_one_sentence(natural, tmp_path):
