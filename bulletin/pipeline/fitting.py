@@ -163,9 +163,12 @@ def miss(story: Story, durations: dict[int, float], budget: Budget, target_s: fl
     """What to do about a bulletin that cannot fit, in one line: by how much at the pace limit,
     and about how many words to cut (naming the longest story) or to add."""
     _, off = closest(budget, target_s)
+    post = f"the {clock(target_s)} post"
+    if budget.flex_s <= 0:
+        return (f"{'over' if off > 0 else 'under'} by {abs(off):.2f} s with no gap or pause to flex: it cannot end "
+                f"exactly on {post}; add a pause")
     count = max(1, round(abs(off) * words_per_second(story, budget.speech_s)))
     words = f"{count} word{'s' if count > 1 else ''}"
-    post = f"the {clock(target_s)} post"
     if off > 0:
         lengths = {part.index: sum(durations.get(s.index, s.pause_s) for s in part.segments) for part in story.stories}
         longest = max(story.stories, key=lambda part: lengths[part.index])
