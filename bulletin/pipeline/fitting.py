@@ -209,8 +209,10 @@ def fit_to_post(story: Story, sounds: dict[int, float], estimate_at: Callable[[f
     def estimated(pace: float) -> Budget:
         return Budget.of(story, sounds | estimate_at(pace))
 
-    edge = 1.0 + limit if estimated(1.0).gap_factor(target_s) < 1.0 else 1.0 - limit
-    if not best_effort and abs(closest(estimated(edge), target_s)[1]) > CLEARLY_OFF * target_s:
+    # too long even at the fastest pace, or too short even at the slowest: by the estimate
+    fastest, slowest = closest(estimated(1.0 + limit), target_s)[1], closest(estimated(1.0 - limit), target_s)[1]
+    edge = 1.0 + limit if fastest > 0 else 1.0 - limit
+    if not best_effort and (fastest > CLEARLY_OFF * target_s or slowest < -CLEARLY_OFF * target_s):
         durations = sounds | estimate_at(edge)
         raise DoesNotFit(f"{story.path}: {miss(story, durations, Budget.of(story, durations), target_s, limit)}"
                          ", or pass --duration-best-effort")

@@ -15,7 +15,7 @@ import soundfile as sf
 
 from bulletin.mix.timeline import arrange
 from bulletin.pipeline.checking import check
-from bulletin.pipeline.fitting import Budget, choose_pace, pace_grid
+from bulletin.pipeline.fitting import Budget, choose_pace, fit_to_post, pace_grid
 from bulletin.pipeline.render import render
 from bulletin.script.story import load_story
 from bulletin.sound.cache import cache_folder
@@ -167,3 +167,27 @@ def test_a_one_word_edit_keeps_the_pace_and_remakes_one_sentence(natural, tmp_pa
     assert second.cue["fit"]["passes"] == 1
     assert sf.info(str(second.files["wav"])).frames == round(post * 48000)
     assert np.isclose(second.duration_s, post)
+
+
+def test_a_post_just_over_the_estimate_is_fitted_though_the_voices_run_long():
+    """The estimate says the bulletin is a little under the post; the voices turn out 3% slower
+    than estimated: the first voices' segments calibrate the pace, one full pass fits."""
+    story = load_story(STORY)
+    sounds = {s.index: 3.0 for s in story.segments if s.kind == "sting"}
+    speech = [s.index for s in story.segments if s.kind == "speech"]
+    voice_of = {i: ("a" if n % 2 else "b") for n, i in enumerate(speech)}
+    made: list[tuple[float, int]] = []
+
+    def estimate_at(pace: float) -> dict[int, float]:
+        return {i: 20.0 / pace for i in speech}
+
+    def speak_at(pace: float, only: set[int] | None) -> dict[int, float]:
+        said = speech if only is None else sorted(only)
+        made.append((pace, len(said)))
+        return {i: 20.6 / pace for i in said}
+
+    post = Budget.of(story, sounds | estimate_at(1.0)).length_s(1.0) + 0.2
+    fit, durations = fit_to_post(story, sounds, estimate_at, speak_at, post, 0.06, voice_of=voice_of)
+    assert fit.off_s == 0 and fit.passes == 1 and 1.0 < fit.pace <= 1.06
+    assert Budget.of(story, durations).length_s(fit.gap_factor) == pytest.approx(post)
+    assert made[0] == (1.0, 2) and made[1][1] == len(speech)  # a segment per voice, then all at the fitted pace
