@@ -8,10 +8,17 @@ The entry points, for programs (imported on first use, so `import bulletin` stay
 - `load_story(story_path, ...)`: the validated Story
 """
 
-from __future__ import annotations
+# first of all: the command's handlers for SIGINT and SIGTERM (see bulletin.interrupt)
+from bulletin.interrupt import end_at_once_from_now, is_the_command
 
-import importlib
-from typing import Any
+end_at_once_from_now(is_the_command())
+
+import importlib  # noqa: E402
+
+# neither typing nor __future__ is imported here: this module runs before the handlers exist
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 
@@ -31,7 +38,7 @@ _ENTRY_POINTS = {
 __all__ = [*_ENTRY_POINTS, "__version__"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     if name not in _ENTRY_POINTS:
         raise AttributeError(f"module 'bulletin' has no attribute {name!r}")
     value = getattr(importlib.import_module(_ENTRY_POINTS[name]), name)

@@ -1,18 +1,26 @@
 """Commands only: parse arguments, call one library function, print. Library errors become
-one line per problem and an exit status here, never a traceback."""
+one line per problem and an exit status here, never a traceback.
+
+SIGINT and SIGTERM end a command with one line and exit status 130 / 143 from the first
+instant (bulletin.interrupt: the handlers are set before anything heavy is imported), and
+while files are made `_stoppable` unwinds the command instead, so that those are removed."""
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import datetime
-import os
-import signal
-import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from bulletin.interrupt import NOTHING_WRITTEN, EndAtOnce, end_at_once_from_now, stopped_by
 
-from bulletin.base.errors import BulletinError, InputError
+end_at_once_from_now(__name__ == "__main__")  # run as __main__ by a program (runpy), not by -m
+
+import argparse  # noqa: E402 (the imports after the handlers)
+import contextlib  # noqa: E402
+import datetime  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from bulletin.base.errors import BulletinError, InputError  # noqa: E402
 
 # One BLAS thread: the master's matrix products are small, and with a thread per core (the
 # default) they ran 5-10x slower on a busy 2-core machine, where the MP3 encoder holds a core.
@@ -159,10 +167,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {line}" if not isinstance(error, InputError) or not error.problems else line, file=sys.stderr)
         return error.exit_status
     except _Stopped as stop:
-        print(f"error: stopped by {signal.Signals(stop.signum).name}; no files were written", file=sys.stderr)
+        print(f"error: {stopped_by(stop.signum)}{NOTHING_WRITTEN}", file=sys.stderr)
         return 128 + stop.signum
     except KeyboardInterrupt:
-        print("error: interrupted; no files were written", file=sys.stderr)
+        print(f"error: {stopped_by(signal.SIGINT)}{NOTHING_WRITTEN}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `bulletin check story.yaml | head`: the reader left, not an error
         sys.stderr.close()
@@ -200,11 +208,14 @@ def _stoppable() -> Iterator[None]:
         raise KeyboardInterrupt if signum == signal.SIGINT else _Stopped(signum)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    done = False
     try:
         yield
+        done = True
     finally:
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            # the files are made: from here a signal ends the command without undoing them
+            signal.signal(sig, EndAtOnce("") if done and isinstance(handler, EndAtOnce) else handler)
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
@@ -232,12 +243,13 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 
 def _cmd_preview(args: argparse.Namespace) -> int:
+    from bulletin.pipeline.progress import RenderProgress
     from bulletin.pipeline.render import preview
 
     out = args.output or Path("output") / "preview.wav"
-    with _stoppable():
+    with _stoppable(), RenderProgress() as progress:
         path = preview(args.story, args.segments, out, assets=tuple(args.assets), use_cache=not args.no_cache,
-                       jobs=args.jobs, draft=args.draft, on_warning=_warn)
+                       jobs=args.jobs, draft=args.draft, on_progress=progress.update, on_warning=_warn)
     print(path)
     if args.play:
         from bulletin.pipeline.playback import play
@@ -284,7 +296,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
         sys.stdout.write(result.story_yaml)
         return 0
     out: Path = args.output
-    print(write_file(out, lambda: result.story_yaml.encode(), "yaml"))
+    with _stoppable():
+        written = write_file(out, lambda: result.story_yaml.encode(), "yaml")
+    print(written)
     return 0
 
 

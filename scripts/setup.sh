@@ -5,7 +5,10 @@
 # It says in a line or two what it does; pip's own output is kept in .venv/setup.log and shown
 # in full only when pip fails, so a new user sees the error, not the chatter.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# the repository this script is in, also when it is run through a link to its folder (the docs
+# tests run the README's commands in a sandbox that links scripts/ and .venv/): the editable
+# install must point at the repository, never at a sandbox that is deleted after the test
+cd "$(dirname "$(readlink -f "$0")")/.."
 PYTHON="${PYTHON:-python3}"
 mode="${1:-run}"
 what="bulletin and its voices"

@@ -30,9 +30,10 @@ TEMPORARY_NAME = re.compile(r"\..+\.bulletin-(?P<pid>\d+)\.part\Z")
 
 
 def cue_sheet(story: Story, timeline: Timeline, voices: dict[str, Preset], mastered: Master,
-              fit: dict | None = None) -> dict:
-    """The cue sheet: what plays when, by whom, and the measured loudness of the file; `fit`
-    (a bulletin fitted to its post: the target, pace and gap factors) as `fit`."""
+              air: dict | None = None, fit: dict | None = None) -> dict:
+    """The cue sheet: what plays when, by whom, and the measured loudness of the file; `air`:
+    what the WAV's bext and cart chunks hold (bulletin.export.onair); `fit` (a bulletin fitted
+    to its post: the target, pace and gap factors) as `fit`."""
     segments = [_segment_entry(p, voices) for p in timeline.placements]
     stories = []
     for chapter in timeline.chapters:
@@ -54,7 +55,7 @@ def cue_sheet(story: Story, timeline: Timeline, voices: dict[str, Preset], maste
                         "engine_voice": voices[m.id].engine_voice} for m in story.cast.values()},
         "stories": stories,
         "segments": segments,
-    }
+    } | ({"air": air} if air is not None else {})
 
 
 def _segment_entry(p: Placement, voices: dict[str, Preset]) -> dict[str, object]:
@@ -110,12 +111,16 @@ def _vtt_time(seconds: float) -> str:
     return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
 
 
-def wav_header(frames: int, channels: int, rate_hz: int) -> bytes:
-    """The 44-byte header of a 16-bit PCM WAV (as libsndfile writes it)."""
+def wav_header(frames: int, channels: int, rate_hz: int, chunks: bytes = b"") -> bytes:
+    """The header of a 16-bit PCM WAV: 44 bytes (as libsndfile writes it), with `chunks`
+    (whole RIFF chunks, word-aligned: bext, cart) between `fmt ` and `data`."""
     data = frames * channels * 2
-    return (b"RIFF" + struct.pack("<I", 36 + data) + b"WAVE"
+    return (b"RIFF" + struct.pack("<I", 36 + len(chunks) + data) + b"WAVE"
             + b"fmt " + struct.pack("<IHHIIHH", 16, 1, channels, rate_hz, rate_hz * channels * 2, channels * 2, 16)
-            + b"data" + struct.pack("<I", data))
+            + chunks + b"data" + struct.pack("<I", data))
+
+
+CHUNKS_AT = 36  # where chunks after `fmt ` begin in wav_header's header
 
 
 def wav_bytes(audio: Audio) -> bytes:
@@ -124,15 +129,26 @@ def wav_bytes(audio: Audio) -> bytes:
 
 
 class WavWriter:
-    """A master output: 16-bit WAV to `out`, header first (the length is known up front)."""
+    """A master output: 16-bit WAV to `out`, header first (the length is known up front), with
+    `chunks` before `data`; `restamp` rewrites them in place once the file is measured."""
 
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: BinaryIO, chunks: list[bytes] | None = None) -> None:
         self.out = out
+        self.chunks = b"".join(chunks or [])
 
     def begin(self, frames: int, channels: int, rate_hz: int) -> None:
         self.out.seek(0)
         self.out.truncate()
-        self.out.write(wav_header(frames, channels, rate_hz))
+        self.out.write(wav_header(frames, channels, rate_hz, self.chunks))
+
+    def restamp(self, chunks: list[bytes]) -> None:
+        """Replace the chunks written by `begin` with as many bytes of new ones."""
+        data = b"".join(chunks)
+        assert len(data) == len(self.chunks)
+        self.chunks = data
+        self.out.seek(CHUNKS_AT)
+        self.out.write(data)
+        self.out.seek(0, os.SEEK_END)
 
     def write(self, pcm: np.ndarray) -> None:
         self.out.write(pcm.astype("<i2", copy=False).tobytes())
@@ -141,11 +157,12 @@ class WavWriter:
         pass
 
 
-def audio_writers(files: dict[str, BinaryIO], story: Story, timeline: Timeline) -> list[Sink]:
-    """The master's outputs among `files`: WAV and MP3."""
+def audio_writers(files: dict[str, BinaryIO], story: Story, timeline: Timeline,
+                  chunks: list[bytes] | None = None) -> list[Sink]:
+    """The master's outputs among `files`: WAV (with `chunks` before its data) and MP3."""
     writers: list[Sink] = []
     if "wav" in files:
-        writers.append(WavWriter(files["wav"]))
+        writers.append(WavWriter(files["wav"], chunks))
     if "mp3" in files:
         from bulletin.export.mp3 import Mp3Writer, mp3_tags
 
@@ -155,9 +172,10 @@ def audio_writers(files: dict[str, BinaryIO], story: Story, timeline: Timeline) 
 
 
 def text_files(story: Story, timeline: Timeline, mastered: Master, voices: dict[str, Preset],
-               fit: dict | None = None) -> dict[str, bytes]:
-    """The cue sheet and the captions."""
-    cue = cue_sheet(story, timeline, voices, mastered, fit)
+               air: dict | None = None, fit: dict | None = None) -> dict[str, bytes]:
+    """The cue sheet (with `air`, the Broadcast WAV chunks' contents; `fit`, how it was fitted
+    to its post) and the captions."""
+    cue = cue_sheet(story, timeline, voices, mastered, air, fit)
     return {"json": (json.dumps(cue, indent=2, ensure_ascii=False) + "\n").encode(),
             "vtt": captions(story, timeline).encode()}
 

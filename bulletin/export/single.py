@@ -42,12 +42,18 @@ def out_of_clipping(audio: Audio) -> Audio:
     return Audio(audio.samples * np.float32(UNMASTERED_PEAK / peak), audio.rate_hz)
 
 
-def write_audio(path: Path, audio: Audio, what: str = "the audio file") -> Path:
-    """Write unmastered `audio` to `path` (see `audio_path`) as WAV or MP3, kept out of clipping."""
+def write_audio(path: Path, audio: Audio, what: str = "the audio file",
+                on_stage: Callable[[str], None] = lambda stage: None) -> Path:
+    """Write unmastered `audio` to `path` (see `audio_path`) as WAV or MP3, kept out of clipping;
+    `on_stage` hears "encode" (an MP3) and "write" as they begin."""
     path = audio_path(path, what)
     audio = out_of_clipping(audio)
     if path.suffix.lower() == ".mp3":
-        return write_file(path, lambda: mp3_bytes(audio), "mp3")
+        on_stage("encode")
+        data = mp3_bytes(audio)
+        on_stage("write")
+        return write_file(path, lambda: data, "mp3")
+    on_stage("write")
     return write_file(path, lambda: wav_bytes(audio), "wav")
 
 

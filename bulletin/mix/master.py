@@ -29,7 +29,7 @@ from bulletin.base.audio import Audio, to_pcm16
 from bulletin.base.errors import BulletinError
 from bulletin.mix.limiter import apply_gains, limiter_gains
 from bulletin.mix.mixdown import ArraySource, Mixdown, Source, stretches
-from bulletin.sound.loudness import LoudnessMeter, cumulative_at, gated_lufs
+from bulletin.sound.loudness import LoudnessFigures, LoudnessMeter, cumulative_at, gated_lufs
 from bulletin.sound.truepeak import BLOCK, TRUE_PEAK_CONTEXT, block_true_peaks
 
 CEILING_DBTP = -1.0
@@ -67,6 +67,7 @@ class Master:
     gain_db: float = 0.0
     audio: Audio | None = None  # the mastered samples, when mastered in memory (`master`)
     reachable_lufs: float | None = None  # the target was out of reach: the most this material allows
+    figures: LoudnessFigures | None = None  # range and maxima of the samples as written (EBU R128)
 
     @property
     def duration_s(self) -> float:
@@ -193,7 +194,8 @@ def master_to(source: Source, target_lufs: float, sinks: list[Sink],
     on_stage("encode")
     offset = 0.0  # how far the written loudness was from the prediction
     for _ in range(WRITE_PASSES):
-        measured, peak_dbtp = _write(source, solution.gain_db, solution.gains, sinks)
+        figures, peak_dbtp = _write(source, solution.gain_db, solution.gains, sinks)
+        measured = figures.integrated_lufs
         coded_dbtp = max([getattr(sink, "true_peak_dbtp", float("-inf")) for sink in sinks])  # a decoded MP3's
         aim = solution.reachable_lufs if solution.reachable_lufs is not None else target_lufs
         landed = abs(measured - aim) <= LOUDNESS_TOLERANCE_LU / 2 or solution.reachable_lufs is not None
@@ -216,7 +218,7 @@ def master_to(source: Source, target_lufs: float, sinks: list[Sink],
         raise BulletinError(f"mastering failed: {measured:.2f} LUFS, {max(peak_dbtp, coded_dbtp):.2f} dBTP after "
                             f"{WRITE_PASSES} passes (target {target_lufs:g} LUFS, ceiling {CEILING_DBTP:g} dBTP)")
     return Master(target_lufs, measured, peak_dbtp, source.frames, source.rate_hz, solution.gain_db,
-                  reachable_lufs=None if reachable is None else measured)
+                  reachable_lufs=None if reachable is None else measured, figures=figures)
 
 
 def measure(source: Source) -> Analysis:
@@ -259,8 +261,8 @@ class _Beside:
             self.pool.shutdown(wait=True)
 
 
-def _write(source: Source, gain_db: float, gains: np.ndarray, sinks: list[Sink]) -> tuple[float, float]:
-    """One pass writing the mastered samples to `sinks`: their loudness and true peak."""
+def _write(source: Source, gain_db: float, gains: np.ndarray, sinks: list[Sink]) -> tuple[LoudnessFigures, float]:
+    """One pass writing the mastered samples to `sinks`: their loudness figures and true peak."""
     for sink in sinks:
         sink.begin(source.frames, source.channels, source.rate_hz)
     try:
@@ -273,7 +275,7 @@ def _write(source: Source, gain_db: float, gains: np.ndarray, sinks: list[Sink])
         raise
 
 
-def _write_pass(source: Source, raise_by: float, gains: np.ndarray, sinks: list[Sink]) -> tuple[float, float]:
+def _write_pass(source: Source, raise_by: float, gains: np.ndarray, sinks: list[Sink]) -> tuple[LoudnessFigures, float]:
     meter = LoudnessMeter(source.rate_hz, source.channels, source.frames)
     peak = 0.0
     with _Beside() as metering:
@@ -288,7 +290,7 @@ def _write_pass(source: Source, raise_by: float, gains: np.ndarray, sinks: list[
             peak = max(peak, float(block_true_peaks(written, floor=peak).max(initial=0.0)))
     for sink in sinks:
         sink.end()
-    return meter.integrated_lufs(), (20 * np.log10(peak) if peak > 0 else float("-inf"))
+    return meter.figures(), (20 * np.log10(peak) if peak > 0 else float("-inf"))
 
 
 class MemorySink:
@@ -312,4 +314,5 @@ def master(audio: Audio, target_lufs: float, best_effort: bool = False) -> Maste
     sink = MemorySink()
     result = master_to(ArraySource(audio), target_lufs, [sink], best_effort=best_effort)
     return Master(result.target_lufs, result.integrated_lufs, result.true_peak_dbtp, result.frames,
-                  result.rate_hz, result.gain_db, Audio(sink.samples, audio.rate_hz), result.reachable_lufs)
+                  result.rate_hz, result.gain_db, Audio(sink.samples, audio.rate_hz), result.reachable_lufs,
+                  result.figures)

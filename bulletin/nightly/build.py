@@ -23,7 +23,10 @@ from bulletin.base.errors import BulletinError, InputError
 from bulletin.nightly.events import Clock, EventLog, internal_reason, now, os_reason
 from bulletin.nightly.jobs import Job, JobsFile
 from bulletin.nightly.jobsfile import load_jobs
+from bulletin.nightly.playout import commit_drop, drop_record, kept_record, staged_drop
 from bulletin.nightly.publish import (
+    FEED_NAME,
+    INDEX_NAME,
     Busy,
     Published,
     Rendered,
@@ -173,8 +176,8 @@ class _Build:
                 self.log("cleanup", "ok", f"removed what a dead build left: {', '.join(leftovers)}")
             staging = new_staging(self.job.publish, self.date)
             rendered = self._render(story, staging)
-            published = publish(self.job, staging, rendered, self.date, self._publication_time())
-            self._record_success(rendered, published)
+            published, dropped = self._publish(staging, rendered)
+            self._record_success(rendered, published, dropped)
             return 0
         except Stopped as stop:
             return self._fail(1, f"{stop} while rendering; nothing published")
@@ -200,10 +203,14 @@ class _Build:
             rendered = render(
                 story,
                 staging,
-                formats=["wav", "mp3"] if self.job.wav else ["mp3"],
+                formats=self.job.formats,
                 loudness=self.job.loudness,
                 assets=list(self.job.assets),
                 date=self.date,
+                air=self.job.air,
+                now=self.started.astimezone(self.job.timezone),
+                # the room publishing needs, checked with the render's own before synthesis
+                more_space=lambda sizes: publish_space(self.job, sizes),
             )
         self.render_s = time.monotonic() - began
         detail = (
@@ -212,6 +219,22 @@ class _Build:
         )
         self.log("render", "ok", detail)
         return rendered
+
+    def _publish(self, staging: Path, rendered: Rendered) -> tuple[Published, dict | None]:
+        """Publish; with `playout:`, the WAV is staged in the drop folder first and renamed over
+        CUT.wav once publishing succeeded (a failure leaves the previous CUT.wav as it was)."""
+        job = self.job
+        if job.playout is None or job.air is None or job.air.cut is None:
+            return publish(job, staging, rendered, self.date, self._publication_time()), None
+        wav = rendered.files.get("wav")
+        if wav is None or not wav.is_file():
+            raise BulletinError("the render wrote no WAV for the playout folder; nothing published")
+        with staged_drop(job.playout, job.air.cut, wav) as temporary:
+            published = publish(job, staging, rendered, self.date, self._publication_time())
+            final = commit_drop(temporary, job.playout, job.air.cut)
+        dropped = drop_record(final, rendered.cue)
+        self.log("playout", "ok", f"{final}: on air from {dropped['starts']} until {dropped['expires'] or 'no kill date'}")
+        return published, dropped
 
     def _publication_time(self) -> dt.datetime:
         """Now for today's (or a later) bulletin; a back-filled date is dated to its own day, at
@@ -242,7 +265,7 @@ class _Build:
         schedule = read_status(self.job.publish).get("schedule") or {}
         return {"schedule": schedule | {"last_scheduled": self.log.time(self.scheduled.at)}}
 
-    def _record_success(self, rendered: Rendered, published: Published) -> None:
+    def _record_success(self, rendered: Rendered, published: Published, dropped: dict | None) -> None:
         success = {
             "date": self.date.isoformat(),
             "time": self.log.time(self.clock()),
@@ -251,7 +274,7 @@ class _Build:
             "integrated_lufs": round(rendered.integrated_lufs, 2),
             "true_peak_dbtp": round(rendered.true_peak_dbtp, 2),
             "render_s": round(self.render_s, 2),
-        }
+        } | ({"playout": dropped} if dropped else {})
         update_status(
             self.job.publish,
             {
@@ -283,6 +306,9 @@ class _Build:
             "reason": reason,
             "exit_status": exit_status,
         }
+        if self.job.playout is not None and self.job.air is not None and self.job.air.cut is not None:
+            last = read_status(self.job.publish).get("last_success")
+            failure["playout"] = kept_record(self.job.playout, self.job.air.cut, last)
         note = ""
         try:
             update_status(
@@ -298,6 +324,23 @@ class _Build:
             note = f" (status.json not written: {os_reason(error)})"
         self.log("build", "failed", f"exit {exit_status}: {reason}{note}")
         return exit_status
+
+
+def publish_space(job: Job, sizes: dict[str, int]) -> list[tuple[Path, int]]:
+    """The room publishing needs besides the render's files (`sizes`, by extension), by folder:
+    in the publish folder, latest.mp3 and latest.json (hard links where the disk has them, else
+    copies) and index.json, feed.xml and the chapters written beside the old ones. Checked with
+    the render's own files before synthesis (a folder on the same disk adds up)."""
+    rewritten = sum(path.stat().st_size for path in (job.publish / INDEX_NAME, job.publish / FEED_NAME)
+                    if path.is_file())
+    room = [(job.publish, sizes.get("mp3", 0) + sizes.get("json", 0) + rewritten + PUBLISH_EXTRA_BYTES)]
+    if job.playout is not None:  # CUT.wav is staged beside the one it replaces
+        room.append((job.playout, sizes.get("wav", 0)))
+    return room
+
+
+# the chapters file and a new bulletin's entries in index.json and feed.xml: at most this
+PUBLISH_EXTRA_BYTES = 64 * 1024
 
 
 def _default_render() -> RenderFunction:

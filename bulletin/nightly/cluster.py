@@ -141,7 +141,10 @@ class Cluster:
             if not story_path.is_file():
                 what = f"{story_path} does not exist (the story for {p.date})"
                 raise InputError([p.job.story_problem(what)])
-            p.plan = cast_story(replace(load_story(story_path, tuple(p.job.assets)), date=p.date))
+            story = replace(load_story(story_path, tuple(p.job.assets)), date=p.date)
+            if p.job.air is not None:
+                story = replace(story, air=p.job.air.over(story.air))
+            p.plan = cast_story(story)
         except BulletinError as error:
             p.error = error
             return p
@@ -166,8 +169,7 @@ class Cluster:
                 beds[part.index] = self._sound(part.bed, rate_hz)
         job = p.job
         target = parse_loudness(job.loudness) if job.loudness is not None else None
-        formats = ("wav", "mp3") if job.wav else ("mp3",)
-        order = BulletinOrder(p.plan, formats, target)
+        order = BulletinOrder(p.plan, tuple(job.formats), target, dt.datetime.now(job.timezone))
         with warnings.catch_warnings():
             # the clips travel in the task itself, so a rerun elsewhere still has them
             warnings.filterwarnings("ignore", message="Large object", category=UserWarning)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bulletin.base.errors import InputError, Problem
 from bulletin.nightly.timing import Run, Timing, iter_runs
+from bulletin.script.model import Air
 from bulletin.script.yamlnodes import suggest
 
 DEFAULT_KEEP = 14
@@ -52,8 +53,15 @@ class Job:
     wav: bool = False
     loudness: str | float | None = None
     assets: tuple[Path, ...] = ()
+    air: Air | None = None  # over the story's `air:`, key by key; starts default: the build's time
+    playout: Path | None = None  # a playout system's drop folder: CUT.wav goes there
     jobs_file: str = ""  # for positioned messages about this job
     story_position: tuple[int, int] = (1, 1)  # (line, column) of the `story` value
+
+    @property
+    def formats(self) -> list[str]:
+        """What the render writes: the MP3, and the WAV to publish (`wav`) or to drop (`playout`)."""
+        return ["wav", "mp3"] if self.wav or self.playout else ["mp3"]
 
     def story_path(self, date: dt.date) -> Path:
         return self.base_dir / self.story.format(date=date)

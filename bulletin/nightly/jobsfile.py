@@ -20,6 +20,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from bulletin.base.errors import InputError
 from bulletin.nightly.jobs import DEFAULT_TIMEZONE, Feed, Job, JobsFile
 from bulletin.nightly.timing import EPOCH, Timing, iter_runs, parse_cron
+from bulletin.script.loading.air import read_air
 from bulletin.script.yamlnodes import Reader, compose_file
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
@@ -30,7 +31,7 @@ T = TypeVar("T")
 FILE_KEYS = ("timezone", "jobs")
 JOB_KEYS = (
     "story", "at", "cron", "publish", "keep", "grace", "feed", "timezone", "wav", "loudness",
-    "assets",
+    "assets", "air", "playout",
 )  # fmt: skip
 # required keys, and what each is for (said when one is missing)
 REQUIRED_JOB_KEYS = {
@@ -99,7 +100,14 @@ class _JobsLoader:
     ) -> None:
         """Each job needs its own folder: the lock, the index and the pruning are per folder."""
         owners: dict[Path, str] = {}
+        drops: dict[Path, str] = {}
         for name, job in jobs.items():
+            if job.playout is not None and job.air is not None and job.air.cut is not None:
+                drop = job.playout / f"{job.air.cut}.wav"
+                if drop in drops:
+                    self.r.problem(entries[name][1], f"jobs.{name}.playout",
+                                   f"job {drops[drop]!r} drops {drop.name} there too; give each a cut id of its own")
+                drops.setdefault(drop, name)
             if job.publish in owners:
                 other = owners[job.publish]
                 self.r.problem(
@@ -144,7 +152,10 @@ class _JobsLoader:
             "assets": read(
                 "assets", lambda n, w: tuple(self.resolved(i, w) for i in self.texts(n, w))
             ),
+            "air": read("air", lambda n, w: read_air(r, n, w)),
+            "playout": read("playout", self.resolved),
         }
+        self.playout_needs_cut(entries, where, settings)
         if len(r.problems) > before or story is None or publish is None:
             return None
         if settings["timing"] and not next(iter_runs(settings["timing"], zone, EPOCH), None):
@@ -154,6 +165,14 @@ class _JobsLoader:
         mark = entries["story"][1].start_mark
         return Job(name, story, self.base_dir, publish, zone, jobs_file=str(self.path),
                    story_position=(mark.line + 1, mark.column + 1), **given)  # fmt: skip
+
+    def playout_needs_cut(self, entries: dict, where: str, settings: dict) -> None:
+        """A playout drop is named by the cut id (CUT.wav): the job's `air:` must give one."""
+        air = settings["air"]
+        broken = "air" in entries and air is None  # reported already
+        if settings["playout"] is not None and not broken and (air is None or air.cut is None):
+            self.r.problem(entries["playout"][0], f"{where}.playout", "needs a cut id to name the file "
+                           "it drops there (CUT.wav): add `air: {cut: NEWS0600}` to this job")  # fmt: skip
 
     def require(self, entries: dict, node: Node, where: str, required: dict[str, str]) -> None:
         """A problem for each required key missing from `entries`, saying what it is for."""

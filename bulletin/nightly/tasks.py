@@ -13,6 +13,7 @@ worker process (get_engine is cached) and stay loaded between tasks.
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ class BulletinOrder:
     plan: Plan
     formats: tuple[str, ...]
     target_lufs: float | None
+    now: dt.datetime | None = None  # the build's time: where the air window starts by default
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,7 @@ def mix_bulletin(
     (by story index); the files' bytes."""
     tune_memory()
     with tempfile.TemporaryDirectory(prefix="bulletin-mix-") as folder:
-        result = finish(order.plan, takes, beds, Path(folder), order.formats, order.target_lufs)
+        result = finish(order.plan, takes, beds, Path(folder), order.formats, order.target_lufs, now=order.now)
         files = {ext: (path.name, path.read_bytes()) for ext, path in result.files.items()}
     return BulletinFiles(
         files, result.duration_s, result.integrated_lufs, result.true_peak_dbtp, result.cue

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bulletin.base.errors import BulletinError, InputError, Problem
+from bulletin.export.onair import OnAir, on_air
 from bulletin.mix.timeline import Timeline, arrange
-from bulletin.pipeline.estimate import sound_durations, speech_estimates
+from bulletin.pipeline.estimate import speech_duration_s, speech_estimates
 from bulletin.pipeline.fitting import Backtime, backtime, clock, post_seconds
 from bulletin.pipeline.planning import Plan, plan
-from bulletin.script.story import Segment
+from bulletin.script.story import Segment, clip_start_past_end
 
 
 @dataclass(frozen=True)
@@ -30,13 +32,15 @@ def check(story_path: Path, assets: tuple[Path, ...] = (), *, draft: bool = Fals
     story's `master.duration`), the estimate against it. `draft`: the cast `--draft` makes."""
     post_s = post_seconds(duration)
     p = plan(Path(story_path), tuple(Path(a) for a in assets), draft=draft)
-    sounds = sound_durations(p)
-    timeline = arrange(p.story, sounds | speech_estimates(p))
-    warnings = (*p.warnings, *voice_warnings(p))
+    durations = estimated_durations(p)
+    timeline = arrange(p.story, durations)
+    air = on_air(p.story, timeline, p.story.master.sample_rate, 1)
+    warnings = (*p.warnings, *voice_warnings(p), *air.warnings)
     post_s = post_s if post_s is not None else p.story.master.duration_s
+    sounds = {s.index: durations[s.index] for s in p.story.segments if s.kind in ("sting", "clip")}
     timed = None if post_s is None else backtime(p.story, sounds, lambda pace: speech_estimates(p, pace), post_s,
                                                  p.story.master.pace_limit)
-    return CheckResult(p, timeline, warnings, _report(p, timeline, warnings, timed), timed)
+    return CheckResult(p, timeline, warnings, _report(p, timeline, warnings, air, timed), timed)
 
 
 def check_report(story_path: Path, assets: tuple[Path, ...] = (), *, draft: bool = False,
@@ -45,7 +49,7 @@ def check_report(story_path: Path, assets: tuple[Path, ...] = (), *, draft: bool
     return check(story_path, assets, draft=draft, duration=duration).report, True
 
 
-def _report(p: Plan, timeline: Timeline, warnings: tuple[str, ...], timed: Backtime | None) -> str:
+def _report(p: Plan, timeline: Timeline, warnings: tuple[str, ...], air: OnAir, timed: Backtime | None) -> str:
     """The cast table (each member's preset, engine and engine voice), the numbered segments
     with estimated durations, and the warnings."""
     lines = [f"{p.story.title}, {p.story.date.isoformat()}: {len(p.story.segments)} segments, "
@@ -61,11 +65,76 @@ def _report(p: Plan, timeline: Timeline, warnings: tuple[str, ...], timed: Backt
         rows.append((str(s.index), str(s.story), s.kind, _describe(s), clock(placement.start_s),
                      f"{placement.duration_s:.1f}"))
     lines += table(rows)
-    lines += ["", f"estimated total: {clock(timeline.duration_s)}"]
+    lines += ["", f"estimated total: {clock(timeline.duration_s)}", air_line(air)]
     if timed is not None:
         lines.append(timed.line())
     lines += [f"warning: {w}" for w in warnings]
     return "\n".join(lines)
+
+
+def air_line(air: OnAir) -> str:
+    """The air window and the cut, as the WAV's cart chunk will hold them."""
+    cart = air.cart
+    until = f"until {cart.end:%Y-%m-%d %H:%M:%S} (kill date)" if cart.end else "no kill date"
+    starts = f"{cart.start:%Y-%m-%d %H:%M:%S}" + ("" if air.starts_given else " (the render's time)")
+    return (f"air: cut {cart.cut_id or '(none)'}, category {cart.category}, from {starts}, {until}; "
+            f"outcue {cart.out_cue!r}")
+
+
+def estimated_durations(p: Plan, indices: set[int] | None = None, *, strict: bool = True) -> dict[int, float]:
+    """Estimated duration of every segment (or of those in `indices`); reads audio file
+    headers, makes no audio. Not `strict` (a render's check of the room it needs): a sound
+    file whose header cannot be read is not decoded, and it or a clip starting past its end
+    counts 0 s, left for the render itself to report."""
+    problems = []
+    out: dict[int, float] = {}
+    for s in p.story.segments:
+        if indices is not None and s.index not in indices:
+            continue
+        found = _estimate(p, s, strict)
+        if isinstance(found, Problem):
+            problems.append(found)
+            out[s.index] = 0.0
+        elif found is not None:
+            out[s.index] = found
+    if problems and strict:
+        raise InputError(problems)
+    return out
+
+
+def _estimate(p: Plan, s: Segment, strict: bool) -> float | Problem | None:
+    """One segment's estimated duration, the problem that keeps it unknown, or None (a pause)."""
+    if s.kind == "speech":
+        return speech_duration_s(s.text or "", p.voices[s.index], s.rate)
+    if s.sound is not None and s.sound.builtin:
+        from bulletin.sound.builtin import builtin
+
+        return builtin(s.sound.builtin, 22050).duration_s
+    if s.sound is None or s.sound.path is None:
+        return None
+    import soundfile as sf
+
+    try:
+        length = sf.info(str(s.sound.path)).duration
+    except Exception as error:  # libsndfile's errors and pydub's formats alike
+        decoded = _decoded_length(s.sound.path) if strict else None
+        if decoded is None:
+            return Problem(str(p.story.path), s.line, 1, f"segment {s.index}", f"cannot read {s.sound.label!r}: {error}")
+        length = decoded
+    if s.kind == "clip" and (why := clip_start_past_end(s.start_s, length, s.sound.label)):
+        return Problem(str(p.story.path), s.line, 1, f"segment {s.index}.start", why)
+    end = min(s.end_s, length) if s.kind == "clip" and s.end_s is not None else length
+    return end - (s.start_s if s.kind == "clip" else 0.0)
+
+
+def _decoded_length(path: Path) -> float | None:
+    """Seconds of a file only a decoder reads (pydub, through ffmpeg), None where it cannot."""
+    from bulletin.base.audio import read_audio
+
+    try:
+        return read_audio(path).duration_s
+    except BulletinError:
+        return None
 
 
 def voice_warnings(p: Plan) -> list[str]:

@@ -25,11 +25,9 @@ import re
 from functools import lru_cache
 from typing import NamedTuple
 
-from bulletin.base.errors import BulletinError, InputError, Problem
 from bulletin.cast.presets import Preset
 from bulletin.engines import get_engine
 from bulletin.pipeline.planning import Plan
-from bulletin.script.story import clip_start_past_end
 from bulletin.sound.sentences import (
     CLAUSE_SHARE,
     EDGE_S,
@@ -114,36 +112,3 @@ def speech_estimates(p: Plan, pace: float = 1.0) -> dict[int, float]:
     """Estimated seconds of every speech segment of a plan, spoken at `pace` times its rate."""
     return {s.index: speech_duration_s(s.text or "", p.voices[s.index], s.rate * pace)
             for s in p.story.segments if s.kind == "speech"}
-
-
-def sound_durations(p: Plan) -> dict[int, float]:
-    """The length of every sting and clip (from the files' headers: no audio is made); an
-    InputError, positioned, for a file that cannot be read or a clip that starts past its end."""
-    import soundfile as sf
-
-    from bulletin.sound.builtin import builtin
-
-    problems = []
-    out: dict[int, float] = {}
-    for s in p.story.segments:
-        if s.sound is not None and s.sound.builtin:
-            out[s.index] = builtin(s.sound.builtin, 22050).duration_s
-        elif s.sound is not None and s.sound.path is not None:
-            try:
-                length = sf.info(str(s.sound.path)).duration
-            except Exception as error:  # libsndfile's errors and pydub's formats alike
-                from bulletin.base.audio import read_audio
-
-                try:
-                    length = read_audio(s.sound.path).duration_s
-                except BulletinError:
-                    problems.append(Problem(str(p.story.path), s.line, 1, f"segment {s.index}", f"cannot read {s.sound.label!r}: {error}"))
-                    continue
-            if s.kind == "clip" and (why := clip_start_past_end(s.start_s, length, s.sound.label)):
-                problems.append(Problem(str(p.story.path), s.line, 1, f"segment {s.index}.start", why))
-                continue
-            end = min(s.end_s, length) if s.kind == "clip" and s.end_s is not None else length
-            out[s.index] = end - (s.start_s if s.kind == "clip" else 0.0)
-    if problems:
-        raise InputError(problems)
-    return out

@@ -18,13 +18,16 @@ from bulletin.base.audio import Audio, release_memory, with_channels
 from bulletin.base.errors import InputError
 from bulletin.export.files import Staged, audio_writers, text_files
 from bulletin.export.names import output_stem
+from bulletin.export.onair import air_window, on_air, stamp_loudness
 from bulletin.export.single import audio_path, write_audio
 from bulletin.mix.timeline import Timeline, arrange
-from bulletin.pipeline.estimate import sound_durations, speech_estimates
+from bulletin.pipeline.checking import estimated_durations
+from bulletin.pipeline.estimate import speech_estimates
 from bulletin.pipeline.fitting import Fit, fit_to_post, fitted_timeline, post_seconds
 from bulletin.pipeline.planning import Plan, cast_story, check_output_folder, plan
 from bulletin.pipeline.progress import Progress, Tracker
-from bulletin.script.story import MAX_DURATION_S, Story, load_story, parse_loudness
+from bulletin.pipeline.space import MoreSpace, check_preview_space, check_render_space
+from bulletin.script.story import MAX_DURATION_S, Air, Story, load_story, parse_loudness
 from bulletin.sound.cache import open_cache
 from bulletin.sound.takes import (
     TAKE_LUFS,
@@ -118,20 +121,28 @@ def render(
     assets: tuple[Path, ...] | list[Path] = (),
     date: datetime.date | None = None,
     draft: bool = False,
+    air: Air | None = None,
+    now: datetime.datetime | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     on_warning: Callable[[str], None] = lambda line: None,
     on_stage: Callable[[str], None] = lambda stage: None,
     on_take: Callable[[int], None] = lambda index: None,
     on_total: Callable[[int], None] = lambda segments: None,
+    more_space: MoreSpace | None = None,
 ) -> RenderResult:
     """Render the whole bulletin into `out_dir`; InputError before any audio for a bad story
-    or an output folder that cannot be written.
+    or an output folder that cannot be written (found right after the story loads: nothing is
+    cast, loaded, cached or synthesized before), BulletinError before synthesis when the files
+    cannot fit on its disk (`more_space`: what else the caller will write, to check with it).
 
     `draft` casts every member with espeak-ng presets (fast, for timing checks). Progress comes
     as `on_progress(Progress(stage, done, total, elapsed_s))` (stages in progress.STAGES;
     `done` of `total` takes while synthesizing); `on_stage`, `on_take` and `on_total` are the
     same news in the older form. Casting warnings (a neural engine that cannot load here) go to
-    `on_warning`, one line each, and into the result.
+    `on_warning`, one line each, and into the result, as do the WAV's chunks' (text made ASCII).
+
+    `air` (a nightly job's `air:`) overrides the story's `air:` key by key; `now` is the render's
+    time: the start of the air window where none is given (default: this moment).
 
     `duration` (seconds or "M:SS"; else the story's `master.duration`) fits the bulletin to
     exactly that length (see fitting.py): DoesNotFit before anything is written where it
@@ -144,16 +155,21 @@ def render(
     story = load_story(Path(story_path), tuple(Path(a) for a in assets))
     if date is not None:
         story = replace(story, date=date)
+    if air is not None:
+        story = replace(story, air=air.over(story.air))
+    now = now or datetime.datetime.now().astimezone()
+    air_window(story.air or Air(), story.date, now)  # a kill date before the start: refused before any audio
     on_total(len(story.segments))
     chosen = tuple(formats) if formats else story.master.formats
     rate_hz = story.master.sample_rate
     everything = {s.index for s in story.segments}
+    check_output_folder(Path(out_dir))
+    tracker.stage("cast")
+    p = cast_story(story, draft=draft)
+    check_render_space(p, Path(out_dir), chosen, more_space)
     with TakeStore(open_cache() if use_cache else None) as store, \
             ThreadPoolExecutor(max_workers=HELPERS, thread_name_prefix="takes") as helpers:
         sounds = start_sounds(story, everything, rate_hz, store, helpers, beds=True)
-        tracker.stage("cast")
-        p = cast_story(story, draft=draft)
-        check_output_folder(Path(out_dir))
         for line in p.warnings:
             on_warning(line)
         tracker.stage("synthesize", sum(s.kind != "pause" for s in story.segments))
@@ -169,17 +185,20 @@ def render(
                 on_warning(f"{story.path}: {fit.note}; rendered {fit.off_s:+.2f} s off the post (best effort)")
         release_memory()
         result = finish(p, takes, beds, Path(out_dir), chosen, target, tracker.stage,
-                        loudness_best_effort, fit)
+                        loudness_best_effort, now, on_warning, fit)
         store.prune()
     return result
 
 
 def finish(p: Plan, takes: dict[int, Take], beds: dict[int, Take], out_dir: Path, formats: tuple[str, ...],
            target_lufs: float | None, on_stage: Callable[[str], None] = lambda stage: None,
-           best_effort: bool = False, fit: Fit | None = None) -> RenderResult:
+           best_effort: bool = False, now: datetime.datetime | None = None,
+           on_warning: Callable[[str], None] = lambda line: None, fit: Fit | None = None) -> RenderResult:
     """Arrange, mix, master and write the files of a bulletin whose takes are made (`render`'s
-    last stages; a cluster runs them on a worker, from takes made by other tasks); with `fit`,
-    on the fitted timeline."""
+    last stages; a cluster runs them on a worker, from takes made by other tasks). `now` is the
+    render's time for the WAV's bext and cart chunks (default: this moment); what writing them
+    changed (text made ASCII, cut) goes to `on_warning` and into the result. With `fit`, on the
+    fitted timeline."""
     from bulletin.mix.master import master_to  # not needed by preview and check
     from bulletin.mix.mixdown import Mixdown
 
@@ -190,17 +209,22 @@ def finish(p: Plan, takes: dict[int, Take], beds: dict[int, Take], out_dir: Path
     if timeline.duration_s > MAX_DURATION_S:
         raise InputError(f"{story.path}: the bulletin would last {timeline.duration_s / 3600:.1f} h; the limit is 4 h")
     mixdown = Mixdown(timeline, takes, beds, story.master.sample_rate)
+    air = on_air(story, timeline, mixdown.rate_hz, mixdown.channels, now, mixdown.frames)
+    for line in air.warnings:
+        on_warning(line)
     with Staged(out_dir, output_stem(story.title, story.date)) as staged:
         audio_files = {ext: staged.open(ext) for ext in ("wav", "mp3") if ext in formats}
+        writers = audio_writers(audio_files, story, timeline, air.chunks())
         mastered = master_to(mixdown, target_lufs if target_lufs is not None else story.master.target_lufs,
-                             audio_writers(audio_files, story, timeline), on_stage, best_effort)
+                             writers, on_stage, best_effort)
         on_stage("write")
-        texts = text_files(story, timeline, mastered, p.cast, fit.cue() if fit is not None else None)
+        texts = text_files(story, timeline, mastered, p.cast, stamp_loudness(writers, air, mastered),
+                           fit.cue() if fit is not None else None)
         for ext, data in texts.items():
             staged.open(ext).write(data)
     cue = json.loads(texts["json"])
     return RenderResult(staged.paths, mastered.duration_s, mastered.integrated_lufs, mastered.true_peak_dbtp, cue,
-                        p.warnings)
+                        (*p.warnings, *air.warnings))
 
 
 def _fitted_takes(p: Plan, post_s: float, sounds: Future, store: TakeStore, helpers: ThreadPoolExecutor,
@@ -225,7 +249,8 @@ def _fitted_takes(p: Plan, post_s: float, sounds: Future, store: TakeStore, help
         jobs = speech_jobs(p.story, p.voices, rate_hz, pace)
         return sum(store.cache.has(j.key) for j in jobs.values()) / max(len(jobs), 1) if store.cache else 0.0
 
-    fit, _ = fit_to_post(p.story, sound_durations(p), lambda pace: speech_estimates(p, pace), speak_at, post_s,
+    sounds_s = estimated_durations(p, {s.index for s in p.story.segments if s.kind in ("sting", "clip")})
+    fit, _ = fit_to_post(p.story, sounds_s, lambda pace: speech_estimates(p, pace), speak_at, post_s,
                          p.story.master.pace_limit, voice_of={i: v.name for i, v in p.voices.items()},
                          cached=cached, best_effort=best_effort)
     sound, beds = sounds.result()
@@ -256,14 +281,19 @@ def preview(
     on_warning: Callable[[str], None] = lambda line: None,
 ) -> Path:
     """The named segments back to back in one WAV or MP3 (by `out_file`'s suffix), each with its
-    voice, effect and level, scaled down where it would clip."""
+    voice, effect and level, scaled down where it would clip. Stages as `render`'s: load, cast,
+    synthesize, then encode (an MP3) and write; the output's folder is checked as the story
+    loads, the space on its disk before synthesis."""
     out_file = audio_path(Path(out_file), "a preview")
     workers = _workers(jobs)
     tracker = Tracker(on_progress)
     tracker.stage("load")
-    p = plan(Path(story_path), assets, draft=draft)
-    chosen = [p.story.segment(ref) for ref in refs]
+    story = load_story(Path(story_path), tuple(Path(a) for a in assets))
+    chosen = [story.segment(ref) for ref in refs]
     check_output_folder(out_file.parent)
+    tracker.stage("cast")
+    p = cast_story(story, draft=draft)
+    check_preview_space(p, chosen, out_file)
     for line in p.warnings:
         on_warning(line)
     rate_hz = p.story.master.sample_rate
@@ -273,12 +303,11 @@ def preview(
                               on_take=tracker.take)
         pieces = [takes[s.index].audio() if s.index in takes else Audio.silence(s.pause_s, rate_hz) for s in chosen]
         store.prune()
-    tracker.stage("write")
     gap = Audio.silence(p.story.master.gap_s, rate_hz)
     pieces = [piece for audio in pieces for piece in (audio, gap)][:-1]
     channels = max(a.channels for a in pieces)
     samples = np.concatenate([with_channels(a, channels).samples for a in pieces])
-    return write_audio(out_file, Audio(samples, rate_hz), "a preview")
+    return write_audio(out_file, Audio(samples, rate_hz), "a preview", on_stage=tracker.stage)
 
 
 __all__ = ["Plan", "RenderResult", "Timeline", "TAKE_LUFS", "plan", "render", "finish", "preview"]

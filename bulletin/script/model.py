@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bulletin.base.errors import InputError
@@ -47,7 +47,7 @@ DURATION_RANGE = (0.0, 3 * 3600.0)
 PACE_LIMIT_RANGE = (0.0, 0.12)
 DEFAULT_PACE_LIMIT = 0.06
 
-TOP_KEYS = ("title", "date", "language", "master", "pronounce", "cast", "stings", "stories", "segments")
+TOP_KEYS = ("title", "date", "language", "master", "pronounce", "cast", "stings", "stories", "segments", "air")
 MASTER_KEYS = ("loudness", "sample_rate", "formats", "mp3_bitrate", "gap", "story_gap", "duration", "pace_limit")
 MEMBER_KEYS = ("role", "name", "title", "voice", "effect", "gender")
 STORY_KEYS = ("headline", "segments", "bed")
@@ -55,6 +55,10 @@ SPEECH_KEYS = ("speaker", "text", "voice", "rate", "effect", "gap", "id")
 CLIP_KEYS = ("clip", "speaker", "start", "end", "gain", "text", "gap", "id")
 PAUSE_KEYS = ("pause",)
 STING_KEYS = ("sting", "gap", "id")
+# `air:`: how a playout system files and schedules the bulletin (the WAV's cart chunk)
+AIR_KEYS = ("cut", "category", "artist", "starts", "expires", "outcue")
+CART_TEXT_CHARS = 64  # AES46's text fields (CutID, Category, Artist, OutCue, ...)
+DEFAULT_CATEGORY = "NEWS"
 # Keys a segment may hold: a cast id equal to one of these would make `- text: ...` ambiguous.
 RESERVED_IDS = tuple(dict.fromkeys(PAUSE_KEYS + STING_KEYS + CLIP_KEYS + SPEECH_KEYS))
 
@@ -122,6 +126,31 @@ class Master:
 
 
 @dataclass(frozen=True)
+class Air:
+    """`air:`, as written: None where a key is left out (the render decides: now, no kill date,
+    the last words). `starts` is a date-time, or a time of day on the bulletin's date;
+    `expires` a date-time or a duration after the start. `expires_at` is where `expires` was
+    written (file, line, column), for a window found wrong only when the start is known."""
+
+    cut: str | None = None
+    category: str | None = None
+    artist: str | None = None
+    starts: datetime.datetime | datetime.time | None = None
+    expires: datetime.datetime | datetime.timedelta | None = None
+    outcue: str | None = None
+    expires_at: tuple[str, int, int] | None = None
+
+    def over(self, base: Air | None) -> Air:
+        """These keys where given, `base`'s elsewhere (a nightly job's `air:` over the story's)."""
+        if base is None:
+            return self
+        given = {k: v for k, v in vars(self).items() if v is not None}
+        if "expires" in given:
+            given["expires_at"] = self.expires_at
+        return replace(base, **given)
+
+
+@dataclass(frozen=True)
 class Story:
     path: Path
     title: str
@@ -132,6 +161,7 @@ class Story:
     stories: list[StoryPart]
     pronounce: dict[str, str] = field(default_factory=dict)
     stings: dict[str, Sound] = field(default_factory=dict)
+    air: Air | None = None
 
     @property
     def segments(self) -> list[Segment]:

@@ -208,6 +208,8 @@ def story_schema() -> Schema:
             "description": "the bulletin's stories, in order",
         },
         "segments": segments | {"description": "a single-story file's segments (instead of stories)"},
+        "air": _object(model.AIR_KEYS, _air_keys(), "how a playout system files the bulletin and when it may "
+                       "air: the WAV's cart chunk (AES46); every key has a default"),
     }
     schema = _object(model.TOP_KEYS, top_keys, "a news bulletin script for `bulletin render`",
                      required=("title", "cast"))
@@ -223,4 +225,21 @@ def story_schema() -> Schema:
             "sound": sound,
             "segment": segment,
         },
+    }
+
+
+def _air_keys() -> dict[str, Schema]:
+    date_time = r"^\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$"
+    return {
+        "cut": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]*$", "maxLength": model.CART_TEXT_CHARS,
+                "description": "the CutID: 1-64 ASCII letters, digits, '-', '_', '.'; default: none"},
+        "category": _text(f"the cart Category; default {model.DEFAULT_CATEGORY}"),
+        "artist": _text("the cart Artist (station or programme); default: the title"),
+        "starts": {"type": "string", "anyOf": [{"pattern": date_time}, {"pattern": r"^\d{1,2}:\d{2}$"}],
+                   "description": "when it may first air: a date-time (2019-11-22T06:00), or a time of day "
+                                  "(\"06:00\") on the bulletin's date; default: the render's time"},
+        "expires": {"type": "string", "anyOf": [{"pattern": date_time}, {"pattern": r"^(\s*\d+\s*[dhm])+\s*$"}],
+                    "description": "the kill date: a date-time, or a duration after starts (30m, 2h, 1d); "
+                                   "default: none"},
+        "outcue": _text("the cart OutCue; default: the last words of the last speech segment"),
     }

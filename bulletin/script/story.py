@@ -6,6 +6,7 @@ load_story() is the first stage; every later stage may assume a valid Story.
 
 from bulletin.script.loading import load_story
 from bulletin.script.model import (
+    AIR_KEYS,
     BUILTIN_NAMES,
     CLIP_KEYS,
     CLIP_TIME_RANGE,
@@ -39,6 +40,7 @@ from bulletin.script.model import (
     STORY_GAP_RANGE,
     STORY_KEYS,
     TOP_KEYS,
+    Air,
     Master,
     Member,
     Segment,
@@ -53,6 +55,8 @@ from bulletin.script.model import (
 )
 
 __all__ = [
+    "AIR_KEYS",
+    "Air",
     "BUILTIN_NAMES",
     "EFFECTS",
     "CLIP_KEYS",

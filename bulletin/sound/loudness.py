@@ -20,6 +20,7 @@ bulletin is measured without ever being in memory whole. scipy is not imported h
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -183,6 +184,66 @@ class LoudnessMeter:
 
     def integrated_lufs(self) -> float:
         return gated_lufs(self.block_mean_squares())
+
+    def short_term_mean_squares(self) -> np.ndarray:
+        """Every 3 s window's weighted mean square (EBU Tech 3341 short-term loudness), one
+        every 100 ms: window k runs from block k's start to block k+26's end (27 gating blocks
+        at a 100 ms step span 3 s), read off the same running sums as the blocks. None for a
+        programme shorter than 3 s."""
+        count = self.starts.size - SHORT_TERM_BLOCKS + 1
+        if count < 1:
+            return np.zeros(0)
+        starts = self.sums[np.searchsorted(self.marks, self.starts[:count])]
+        ends = self.sums[np.searchsorted(self.marks, self.ends[SHORT_TERM_BLOCKS - 1 :])]
+        return (ends - starts) / (SHORT_TERM_S * self.rate_hz)
+
+    def figures(self) -> LoudnessFigures:
+        """Integrated loudness, loudness range and the momentary and short-term maxima."""
+        z = self.block_mean_squares()
+        short = self.short_term_mean_squares()
+        return LoudnessFigures(gated_lufs(z), loudness_range_lu(short[::LRA_STEP]), _max_lufs(z), _max_lufs(short))
+
+
+SHORT_TERM_S = 3.0
+SHORT_TERM_BLOCKS = 27  # 400 ms gating blocks at a 100 ms step from a 3 s window's start to its end
+LRA_ABSOLUTE_GATE_LUFS = -70.0  # EBU Tech 3342
+LRA_RELATIVE_GATE_LU = -20.0
+LRA_PERCENTILES = (0.10, 0.95)
+# the range is taken over windows 1 s apart (Tech 3342's least overlap, 2 s), as libebur128
+# takes it; the maxima over every window, 100 ms apart (a Tech 3341 meter's 10 Hz)
+LRA_STEP = 10
+
+
+@dataclass(frozen=True)
+class LoudnessFigures:
+    """What EBU R128 asks to be known of a programme (LUFS, LU); None where it has no value
+    (a programme shorter than one window, or silent)."""
+
+    integrated_lufs: float
+    range_lu: float | None
+    max_momentary_lufs: float | None
+    max_short_term_lufs: float | None
+
+
+def _max_lufs(z: np.ndarray) -> float | None:
+    """The loudest window of `z` (weighted mean squares) in LUFS; None for none or silence."""
+    peak = float(z.max(initial=0.0))
+    return -0.691 + 10 * math.log10(peak) if peak > 0 else None
+
+
+def loudness_range_lu(short_term: np.ndarray) -> float | None:
+    """EBU Tech 3342 loudness range of short-term windows' mean squares: gated at -70 LUFS,
+    then 20 LU under the gated windows' mean energy; the spread between their 10th and 95th
+    percentiles (nearest rank, as libebur128 takes them). None without a window over the gate."""
+    with np.errstate(divide="ignore"):
+        lufs = -0.691 + 10 * np.log10(np.maximum(short_term, 0))
+    above = short_term[lufs >= LRA_ABSOLUTE_GATE_LUFS]
+    if above.size == 0:
+        return None
+    relative = -0.691 + 10 * math.log10(above.mean()) + LRA_RELATIVE_GATE_LU
+    kept = np.sort(above[-0.691 + 10 * np.log10(above) >= relative])
+    low, high = (kept[int((kept.size - 1) * p + 0.5)] for p in LRA_PERCENTILES)
+    return float(10 * math.log10(high / low))
 
 
 def weighted_power(y: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -15,17 +15,18 @@ a forked espeak-ng or onnxruntime hangs) and create their engines once each.
 """
 from __future__ import annotations
 
+import signal
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from multiprocessing import get_context
+from multiprocessing import get_context, resource_tracker
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 
 from bulletin.base.audio import Audio
 from bulletin.base.errors import BulletinError
 from bulletin.sound.sentences import SentenceJob, finish_sentence, voice_sentence
-from bulletin.sound.worker import serve
+from bulletin.sound.worker import STOP_SIGNALS, serve
 
 # sentences voiced here waiting to be resampled (on a helper thread): bounds their memory
 PENDING = 8
@@ -67,7 +68,18 @@ class _Worker:
     def __init__(self) -> None:
         ours, theirs = get_context("spawn").Pipe()
         self.process: BaseProcess = get_context("spawn").Process(target=serve, args=(theirs,), daemon=True)
-        self.process.start()
+        # Started with SIGINT and SIGTERM blocked (a child inherits the mask through spawn's
+        # exec, and `serve` ignores them, then unblocks): Ctrl-C at a terminal while a worker
+        # is still starting is left to the render, never a traceback of the worker's. Here they
+        # wait, blocked in this thread only, for as long as the start takes. The resource
+        # tracker is started first: starting it unblocks them in this thread (CPython's own use
+        # of this trick, bpo-33613).
+        resource_tracker.ensure_running()
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            self.process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         theirs.close()  # so that the worker's death is an end of file here
         self.conn = ours
         self.job: SentenceJob | None = None

@@ -1,10 +1,11 @@
 """What a worker process runs (see synthesis.in_workers): light on imports, so that it ignores
 Ctrl-C and SIGTERM as early as it can.
 
-A spawned worker starts with the default dispositions (a signal mask set in the parent is not
-inherited through spawn: measured), and Ctrl-C at a terminal goes to the whole process group:
-a worker still importing the engines would print a KeyboardInterrupt traceback. The render
-handles both signals itself and stops its workers; a worker ends when its pipe closes.
+Ctrl-C at a terminal goes to the whole process group: a worker still starting would print a
+KeyboardInterrupt traceback. So the render starts each worker with both signals blocked (the
+mask is inherited through spawn's exec; the resource tracker's start, which unblocks them, is
+done first), and the worker ignores them before it unblocks them. The render handles both
+signals itself and stops its workers; a worker ends when its pipe closes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ def serve(conn: Connection) -> None:
     """Sentences in, (True, audio) or (False, the error) out, until None comes."""
     for signum in STOP_SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked by the render until now
     from bulletin.sound.sentences import synthesize_sentence  # only now: the heavy imports
 
     try:

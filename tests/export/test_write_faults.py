@@ -1,12 +1,14 @@
 """Writing the output when things go wrong: the disk fills up (an injected ENOSPC at the write
-and at the fsync, and a real 1 MB tmpfs where this machine lets us mount one), two renders of
-one story into one folder at once, and titles that would make unsafe file names."""
+and at the fsync; on a real small tmpfs where this machine lets us mount one, a bulletin too big
+for it refused before synthesis, and the disk filled by another program during a render), two
+renders of one story into one folder at once, and titles that would make unsafe file names."""
 
 from __future__ import annotations
 
 import errno
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +21,7 @@ from bulletin.__main__ import main
 from bulletin.export.files import Staged
 from bulletin.export.names import MAX_TITLE_BYTES, title_slug
 from tests.conftest import ROOT
+from tests.smalldisk import fill, small_disk
 
 STORY = """title: Fault Test
 date: 2026-07-08
@@ -89,26 +92,42 @@ def test_disk_full_at_fsync_leaves_the_previous_bulletin(rendered, capsys, monke
 
 
 def test_a_real_full_disk(tmp_path: Path):
-    """A 1 MB tmpfs: the first bulletin fits, a longer one of the same name does not."""
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (root in a namespace that allows mount is needed): {mounted.stderr.strip()}")
-    try:
-        story, out = _story(tmp_path), disk / "out"
+    """A 1 MB tmpfs: the first bulletin fits; a longer one of the same name is refused before
+    anything is synthesized (the estimate of its length says it cannot fit), the first whole."""
+    with small_disk(tmp_path / "disk", "1m") as disk:
+        story, out, cache = _story(tmp_path), disk / "out", tmp_path / "cache"
         run = [sys.executable, "-m", "bulletin", "render", str(story), "-o", str(out), "--jobs", "1", "--format", "wav,mp3"]
-        assert subprocess.run(run, cwd=ROOT, capture_output=True).returncode == 0
-        previous = _snapshot(out)
+        env = dict(os.environ, XDG_CACHE_HOME=str(cache))
+        assert subprocess.run(run, cwd=ROOT, capture_output=True, env=env).returncode == 0
+        previous, takes = _snapshot(out), sorted(cache.rglob("*.take"))
         story.write_text(STORY.replace("{text}", " ".join(f"Item {i} of the news goes on for a good while longer." for i in range(8))))
-        done = subprocess.run(run, cwd=ROOT, capture_output=True, text=True)
+        done = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, env=env)
         assert done.returncode == 1, done.stderr
-        errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
-        assert len(errors) == 1 and "No space left on device" in errors[0] and str(out) in errors[0]
-        assert "Traceback" not in done.stderr
+        assert done.stderr.strip().splitlines() == [done.stderr.strip()]  # one line
+        assert re.fullmatch(rf"error: not enough space in {re.escape(repr(str(out)))}: the files need about "
+                            r"[\d.]+ MB and [\d.]+ kB is free; free some space or choose another folder", done.stderr.strip())
         assert _snapshot(out) == previous
-    finally:
-        subprocess.run(["umount", str(disk)], check=False)
+        assert sorted(cache.rglob("*.take")) == takes  # nothing synthesized
+
+
+def test_a_disk_filled_by_another_program_during_the_render(tmp_path: Path):
+    """The estimate lets the render start; then another program takes the disk's space while it
+    synthesizes: the render fails writing, in one line naming the file, leaving nothing."""
+    with small_disk(tmp_path / "disk", "4m") as disk:
+        story, out = _story(tmp_path, " ".join(f"Item {i} of the news goes on for a while." for i in range(10))), disk / "out"
+        render = subprocess.Popen([sys.executable, "-m", "bulletin", "render", str(story), "-o", str(out), "--jobs", "1",
+                                   "--no-cache", "--format", "wav,mp3"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        lines = []
+        while not lines or not lines[-1].startswith("cast"):  # a stage's line comes as it ends
+            lines.append(render.stderr.readline())
+            assert lines[-1], "".join(lines)
+        fill(disk, 64 * 1024)
+        stderr = "".join(lines) + render.stderr.read()
+        assert render.wait(timeout=300) == 1, stderr
+        errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "No space left on device" in errors[0] and str(out) in errors[0], stderr
+        assert "Traceback" not in stderr
+        assert sorted(p.name for p in out.iterdir()) == []
 
 
 def test_two_renders_at_once_end_with_one_whole_bulletin(tmp_path: Path):
@@ -132,7 +151,12 @@ def test_two_renders_at_once_end_with_one_whole_bulletin(tmp_path: Path):
     info = sf.info(str(out / names[3]))
     # and the WAV (the two renders' lengths differ by far more than the cue sheet's 1 ms)
     assert info.frames / info.samplerate == pytest.approx(cue["duration"], abs=0.001)
-    assert (out / names[3]).stat().st_size == 44 + info.frames * 2
+    from tests.export.riff_reader import chunks
+
+    found = {name: payload for name, _, payload in chunks(out / names[3])}  # walks every chunk to the end
+    assert len(found[b"data"]) == info.frames * 2
+    # the WAV's bext names the render whose cue sheet this is
+    assert found[b"bext"][288:320].decode() == cue["air"]["bext"]["originator_reference"]
     mp3 = sf.info(str(out / names[1]))
     assert mp3.duration == pytest.approx(cue["duration"], abs=0.03)
 

@@ -95,8 +95,12 @@ def fake_render(
     use_cache: bool = True,
     assets: list[Path] = (),
     date: dt.date | None = None,
+    air: object = None,  # the real render writes it into the WAV's cart chunk
+    now: dt.datetime | None = None,
+    more_space: object = None,
 ) -> FakeResult:
-    """Write SLUG-DATE.mp3/.json/.vtt (and .wav if asked) like bulletin.pipeline.render.render."""
+    """Write SLUG-DATE.mp3/.json/.vtt (and .wav if asked) like bulletin.pipeline.render.render
+    (its files are small: the room `more_space` asks about is not checked)."""
     text = Path(story_path).read_text()
     if "kim:" in text:  # the broken story: an uncast speaker, as the real loader would refuse
         raise InputError([Problem(str(story_path), 4, 5, "segment 1", "'kim' is not in the cast")])

@@ -95,6 +95,11 @@ INVALID = {
     "format-ogg": HEAD + "master: {formats: [ogg]}\nsegments: [{pause: 1}]\n",
     "mp3-bitrate-100": HEAD + "master: {mp3_bitrate: 100}\nsegments: [{pause: 1}]\n",
     "pronounce-phrase": HEAD + "pronounce: {Moon Jae-in: moon}\nsegments: [{pause: 1}]\n",
+    "air-cut-too-long": HEAD + "segments: [{pause: 1}]\nair: {cut: " + "N" * 65 + "}\n",
+    "air-cut-not-ascii": HEAD + "segments: [{pause: 1}]\nair: {cut: NEWS\u20130600}\n",
+    "air-expires-word": HEAD + "segments: [{pause: 1}]\nair: {expires: soon}\n",
+    "air-starts-date-only": HEAD + "segments: [{pause: 1}]\nair: {starts: '2019-11-22'}\n",
+    "air-unknown-key": HEAD + "segments: [{pause: 1}]\nair: {kill: 1h}\n",
 }
 
 
@@ -123,7 +128,7 @@ def _objects(schema: Any) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("name", ["TOP_KEYS", "MASTER_KEYS", "MEMBER_KEYS", "STORY_KEYS", "SPEECH_KEYS",
-                                  "CLIP_KEYS", "PAUSE_KEYS", "STING_KEYS"])
+                                  "CLIP_KEYS", "PAUSE_KEYS", "STING_KEYS", "AIR_KEYS"])
 def test_every_key_tuple_is_an_object_in_the_schema(name: str) -> None:
     keys = getattr(story_module, name)
     objects = _objects(story_schema())
@@ -138,7 +143,7 @@ def test_key_tuples_of_the_loader_are_all_covered() -> None:
     # a new *_KEYS tuple in story.py needs a place in the schema (and in the test above)
     tuples = {n for n in dir(story_module) if n.endswith("_KEYS")}
     assert tuples == {"TOP_KEYS", "MASTER_KEYS", "MEMBER_KEYS", "STORY_KEYS", "SPEECH_KEYS", "CLIP_KEYS",
-                      "PAUSE_KEYS", "STING_KEYS"}
+                      "PAUSE_KEYS", "STING_KEYS", "AIR_KEYS"}
 
 
 def test_choices_come_from_the_loader() -> None:

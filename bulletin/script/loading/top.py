@@ -7,6 +7,7 @@ from pathlib import Path
 
 from yaml.nodes import MappingNode, Node, SequenceNode
 
+from bulletin.script.loading.air import read_air
 from bulletin.script.loading.cast import read_cast
 from bulletin.script.loading.context import Context
 from bulletin.script.loading.master import read_master, read_pronounce
@@ -50,6 +51,7 @@ def _read(ctx: Context, root: Node) -> Story:
     if "stings" in top:
         read_stings(ctx, top["stings"][1])
     stories = read_stories(ctx, root, top, title)
+    air = read_air(r, top["air"][1]) if "air" in top else None
     r.raise_if_problems()
     return Story(
         path=ctx.path,
@@ -61,4 +63,5 @@ def _read(ctx: Context, root: Node) -> Story:
         stories=stories,
         pronounce=pronounce,
         stings=ctx.stings,
+        air=air,
     )
