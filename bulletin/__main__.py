@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--loudness", help="podcast (-16 LUFS), broadcast (-23) or a LUFS number")
     render.add_argument("--loudness-best-effort", action="store_true",
                         help="where the loudness is out of reach for this material, master as loud as it goes (exit 0)")
+    _duration(render)
+    render.add_argument("--duration-best-effort", action="store_true",
+                        help="where the bulletin cannot fit --duration, render the nearest it can (exit 0, a warning)")
     _common(render)
     _draft(render)
 
@@ -85,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     check = command("check", "validate a story and show its cast, segments and timings, without audio")
     check.add_argument("story", type=Path)
     check.add_argument("--assets", type=Path, action="append", default=[], metavar="DIR")
+    _duration(check)
     _draft(check)
 
     voices = command("voices", "list voice presets and engine voices; --say renders an audition")
@@ -130,6 +134,11 @@ def _parser() -> argparse.ArgumentParser:
 def _draft(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--draft", action="store_true",
                         help="cast every member with espeak-ng voices: fast, for checking timings")
+
+
+def _duration(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--duration", metavar="LENGTH",
+                        help="fit the bulletin to exactly this length: seconds or M:SS (default: the story's master.duration)")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -219,7 +228,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
             raise InputError(f"--format: {f!r} is not one of wav, mp3")
     with _stoppable(), RenderProgress() as progress:
         result = render(args.story, args.output, formats=formats, loudness=args.loudness,
-                        loudness_best_effort=args.loudness_best_effort, jobs=args.jobs,
+                        loudness_best_effort=args.loudness_best_effort, duration=args.duration,
+                        duration_best_effort=args.duration_best_effort, jobs=args.jobs,
                         use_cache=not args.no_cache, assets=args.assets, draft=args.draft,
                         on_progress=progress.update, on_warning=_warn)
     for path in result.files.values():
@@ -251,7 +261,7 @@ def _cmd_preview(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     from bulletin.pipeline.checking import check_report
 
-    report, ok = check_report(args.story, tuple(args.assets), draft=args.draft)
+    report, ok = check_report(args.story, tuple(args.assets), draft=args.draft, duration=args.duration)
     print(report)
     return 0 if ok else 2
 

@@ -58,7 +58,8 @@ WRAPPER = (
 # the take cache holds every sentence of the longest bulletin, so that warm is warm
 CACHE_MB = "4096"
 TARGETS = {"cold / raw": 1.15, "edit / cold": 0.1, "preview s": 0.6, "peak GB": 1.5, "linearity": 0.10,
-           "air share": 0.03, "timings / cold": 0.02}
+           "air share": 0.03, "timings / cold": 0.02, "estimate error": 0.015, "fitted / cold": 1.25,
+           "fitted edit / cold": 0.15}
 
 
 def run(args: list[str], cache: Path) -> tuple[float, float]:
@@ -417,6 +418,10 @@ def main() -> None:
     parser.add_argument("story", nargs="?", type=Path, default=ROOT / "examples" / "gsomia" / "story.yaml")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: all cores)")
     parser.add_argument("--long", action="store_true", help="also the generated long bulletins (slow)")
+    parser.add_argument("--fit", action="store_true",
+                        help="only fitting to a post: the fitted renders' cost and the estimate of the example")
+    parser.add_argument("--estimate", action="store_true",
+                        help="only the estimate's accuracy on the example, the harbour and scripts/stories")
     parser.add_argument("--minutes", default="15,30,60", help="their lengths (default 15,30,60)")
     parser.add_argument("--air", action="store_true", help="only the Broadcast WAV chunks' cost against a warm render")
     args = parser.parse_args()
@@ -431,6 +436,16 @@ def main() -> None:
         story.parent.mkdir()
         story.write_text(story_yaml(p.story, p.cast))
         load_before = os.getloadavg()[0]
+        if args.fit:
+            from scripts.bench_fit import fitting, report_fitting
+
+            report_fitting(fitting(story, work / "fitting", args.jobs))
+            return
+        if args.estimate:
+            from scripts.bench_fit import ESTIMATE_STORIES, estimate_accuracy, report_estimates
+
+            report_estimates(estimate_accuracy(work, args.jobs, ESTIMATE_STORIES))
+            return
         if args.air:
             broadcast_wav_cost(story, work / "air", args.jobs)
             return

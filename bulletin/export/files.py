@@ -32,9 +32,10 @@ TEMPORARY_NAME = re.compile(r"\..+\.bulletin-(?P<pid>\d+)\.part\Z")
 
 
 def cue_sheet(story: Story, timeline: Timeline, voices: dict[str, Preset], mastered: Master,
-              air: dict | None = None) -> dict:
+              air: dict | None = None, fit: dict | None = None) -> dict:
     """The cue sheet: what plays when, by whom, and the measured loudness of the file; `air`:
-    what the WAV's bext and cart chunks hold (bulletin.export.onair)."""
+    what the WAV's bext and cart chunks hold (bulletin.export.onair); `fit` (a bulletin fitted
+    to its post: the target, pace and gap factors) as `fit`."""
     segments = [_segment_entry(p, voices) for p in timeline.placements]
     stories = []
     for chapter in timeline.chapters:
@@ -50,6 +51,7 @@ def cue_sheet(story: Story, timeline: Timeline, voices: dict[str, Preset], maste
         "duration": round(mastered.duration_s, 3),
         "sample_rate": mastered.rate_hz,
         "loudness": _loudness(mastered),
+        **({"fit": fit} if fit is not None else {}),
         "cast": {m.id: {"role": m.role, "name": m.name, **({"title": m.title} if m.title else {}),
                         "voice": voices[m.id].name, "engine": voices[m.id].engine,
                         "engine_voice": voices[m.id].engine_voice} for m in story.cast.values()},
@@ -163,10 +165,10 @@ def audio_writers(files: dict[str, BinaryIO], story: Story, timeline: Timeline,
 
 
 def text_files(story: Story, timeline: Timeline, mastered: Master, voices: dict[str, Preset],
-               air: dict | None = None) -> dict[str, bytes]:
-    """The cue sheet (with `air`, the Broadcast WAV chunks' contents), the captions and the
-    transcript, by file extension."""
-    cue = cue_sheet(story, timeline, voices, mastered, air)
+               air: dict | None = None, fit: dict | None = None) -> dict[str, bytes]:
+    """The cue sheet (with `air`, the Broadcast WAV chunks' contents; `fit`, how it was fitted
+    to its post), the captions and the transcript, by file extension."""
+    cue = cue_sheet(story, timeline, voices, mastered, air, fit)
     return {"json": (json.dumps(cue, indent=2, ensure_ascii=False) + "\n").encode(),
             **{ext: text.encode() for ext, text in captions(story, timeline).items()}}
 

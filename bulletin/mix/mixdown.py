@@ -60,7 +60,8 @@ class Mixdown:
     def __init__(self, timeline: Timeline, takes: dict[int, Take], beds: dict[int, Take], rate_hz: int) -> None:
         self.rate_hz = rate_hz
         self.channels = max([t.channels for t in [*takes.values(), *beds.values()]] or [1])
-        self.frames = round(timeline.duration_s * rate_hz) + 1
+        # a fitted timeline is exactly its duration long; else one frame more, for rounding
+        self.frames = round(timeline.duration_s * rate_hz) + (0 if timeline.fitted else 1)
         self._items: list[tuple[int, int, Callable[[], np.ndarray]]] = []
         self._profiles: list[Callable[[], np.ndarray]] = []
         for placement in timeline.placements:
@@ -128,8 +129,12 @@ class Mixdown:
             from bulletin.sound.builtin import loop_to
 
             gain = bed_gain(timeline, bed, self.rate_hz) * np.float32(10 ** (BED_LEVEL_DB / 20))
-            looped = loop_to(with_channels(source.audio(), self.channels), bed.end_s - bed.start_s)
-            return looped.samples[: gain.size] * gain[: looped.samples.shape[0], None]
+            audio = with_channels(source.audio(), self.channels)
+            lead = 0
+            if timeline.fitted:  # backtimed: the music's own end lands on the bed's end
+                lead = -gain.size % audio.samples.shape[0]
+            looped = loop_to(audio, (gain.size + lead) / self.rate_hz).samples[lead:]
+            return looped[: gain.size] * gain[: looped.shape[0], None]
 
         return load
 

@@ -64,6 +64,9 @@ class Timeline:
     beds: list[BedPlacement]
     chapters: list[Chapter]
     duration_s: float
+    # fitted to a post: the programme is exactly duration_s long (to the sample), its beds are
+    # backtimed (each ends with its story, its music's own end on the story's end)
+    fitted: bool = False
 
     def voiced(self) -> list[tuple[float, float]]:
         """Spans where someone speaks (speech and clips): what beds duck under."""
@@ -71,34 +74,36 @@ class Timeline:
 
 
 def arrange(story: Story, durations: dict[int, float],
-            words: dict[int, list[tuple[str, float, float]]] | None = None) -> Timeline:
+            words: dict[int, list[tuple[str, float, float]]] | None = None, *, gap_factor: float = 1.0,
+            fitted: bool = False) -> Timeline:
     """Place every segment after the previous one and its gap; beds span their stories.
+
     `words`: each segment's written words with their times from its own start (sound.words),
-    placed with it."""
+    placed with it. `gap_factor` scales every gap, story gap and pause (fitting to a post flexes
+    them); `fitted` backtimes the beds: each ends with its story instead of fading out after it."""
     placements: list[Placement] = []
     chapters: list[Chapter] = []
     beds: list[BedPlacement] = []
     t = 0.0
     for n, part in enumerate(story.stories):
-        if n > 0:
-            t += story.master.story_gap_s - _gap_after(story, placements[-1].segment) if placements else 0.0
+        if n > 0 and placements:
+            t += (story.master.story_gap_s - _gap_after(story, placements[-1].segment)) * gap_factor
         story_start = t
         if part.bed and part.segments and part.segments[0].kind != "sting":
             t += BED_LEAD_IN_S  # the bed is heard on its own before the first word
         for i, segment in enumerate(part.segments):
-            duration = segment.pause_s if segment.kind == "pause" else durations[segment.index]
+            duration = segment.pause_s * gap_factor if segment.kind == "pause" else durations[segment.index]
             said = (words or {}).get(segment.index, [])
             placements.append(Placement(segment, t, duration, tuple(Word(w, t + a, t + b) for w, a, b in said)))
-
             t += duration
             if i < len(part.segments) - 1 or n < len(story.stories) - 1:
-                t += _gap_after(story, segment)
+                t += _gap_after(story, segment) * gap_factor
         story_end = placements[-1].end_s if part.segments else t
         chapters.append(Chapter(part.index, part.headline, story_start, story_end))
         if part.bed:
-            beds.append(_bed(part, story_start, story_end))
+            beds.append(_bed(part, story_start, story_end if fitted else story_end + BED_FADE_OUT_S))
     duration = max([t, *(b.end_s for b in beds)]) if placements else 0.0
-    return Timeline(placements, beds, chapters, duration)
+    return Timeline(placements, beds, chapters, duration, fitted)
 
 
 def _gap_after(story: Story, segment: Segment) -> float:
@@ -106,9 +111,9 @@ def _gap_after(story: Story, segment: Segment) -> float:
 
 
 def _bed(part: StoryPart, start_s: float, end_s: float) -> BedPlacement:
-    # the bed rises under the story's opening (usually a sting) and fades after its last word
+    # the bed rises under the story's opening (usually a sting) and fades at `end_s`
     assert part.bed is not None
-    return BedPlacement(part.index, part.bed, start_s, end_s + BED_FADE_OUT_S)
+    return BedPlacement(part.index, part.bed, start_s, end_s)
 
 
 def bed_gain(timeline: Timeline, bed: BedPlacement, rate_hz: int) -> np.ndarray:

@@ -8,7 +8,8 @@ from pathlib import Path
 from bulletin.base.errors import BulletinError, InputError, Problem
 from bulletin.export.onair import OnAir, on_air
 from bulletin.mix.timeline import Timeline, arrange
-from bulletin.pipeline.estimate import speech_duration_s
+from bulletin.pipeline.estimate import speech_duration_s, speech_estimates
+from bulletin.pipeline.fitting import Backtime, backtime, clock, post_seconds
 from bulletin.pipeline.planning import Plan, plan
 from bulletin.script.directions import breaks_s
 from bulletin.script.story import Segment, clip_start_past_end
@@ -22,24 +23,34 @@ class CheckResult:
     timeline: Timeline  # placements with estimated durations (no audio was made)
     warnings: tuple[str, ...]  # the casting's and the voice clash check's
     report: str  # what `bulletin check` prints
+    backtime: Backtime | None = None  # the estimate against the post, when there is one
 
 
-def check(story_path: Path, assets: tuple[Path, ...] = (), *, draft: bool = False) -> CheckResult:
+def check(story_path: Path, assets: tuple[Path, ...] = (), *, draft: bool = False,
+          duration: str | float | None = None) -> CheckResult:
     """Validate a story as a render would (InputError with positioned problems where it is
-    bad), cast it, and estimate every segment's duration. `draft`: the cast `--draft` makes."""
+    bad), cast it, and estimate every segment's duration; with a post (`duration`, else the
+    story's `master.duration`), the estimate against it. `draft`: the cast `--draft` makes."""
+    post_s = post_seconds(duration)
     p = plan(Path(story_path), tuple(Path(a) for a in assets), draft=draft)
-    timeline = arrange(p.story, estimated_durations(p))
+    durations = estimated_durations(p)
+    timeline = arrange(p.story, durations)
     air = on_air(p.story, timeline, p.story.master.sample_rate, 1)
     warnings = (*p.warnings, *voice_warnings(p), *air.warnings)
-    return CheckResult(p, timeline, warnings, _report(p, timeline, warnings, air))
+    post_s = post_s if post_s is not None else p.story.master.duration_s
+    sounds = {s.index: durations[s.index] for s in p.story.segments if s.kind in ("sting", "clip")}
+    timed = None if post_s is None else backtime(p.story, sounds, lambda pace: speech_estimates(p, pace), post_s,
+                                                 p.story.master.pace_limit)
+    return CheckResult(p, timeline, warnings, _report(p, timeline, warnings, air, timed), timed)
 
 
-def check_report(story_path: Path, assets: tuple[Path, ...] = (), *, draft: bool = False) -> tuple[str, bool]:
+def check_report(story_path: Path, assets: tuple[Path, ...] = (), *, draft: bool = False,
+                 duration: str | float | None = None) -> tuple[str, bool]:
     """`check`'s report and whether the story passed (it did when no InputError came)."""
-    return check(story_path, assets, draft=draft).report, True
+    return check(story_path, assets, draft=draft, duration=duration).report, True
 
 
-def _report(p: Plan, timeline: Timeline, warnings: tuple[str, ...], air: OnAir) -> str:
+def _report(p: Plan, timeline: Timeline, warnings: tuple[str, ...], air: OnAir, timed: Backtime | None) -> str:
     """The cast table (each member's preset, engine and engine voice), the numbered segments
     with estimated durations, and the warnings."""
     lines = [f"{p.story.title}, {p.story.date.isoformat()}: {len(p.story.segments)} segments, "
@@ -52,10 +63,12 @@ def _report(p: Plan, timeline: Timeline, warnings: tuple[str, ...], air: OnAir) 
     rows = [("#", "story", "kind", "who / what", "start", "est. s")]
     for placement in timeline.placements:
         s = placement.segment
-        rows.append((str(s.index), str(s.story), s.kind, _describe(s), _clock(placement.start_s),
+        rows.append((str(s.index), str(s.story), s.kind, _describe(s), clock(placement.start_s),
                      f"{placement.duration_s:.1f}"))
     lines += table(rows)
-    lines += ["", f"estimated total: {_clock(timeline.duration_s)}", air_line(air)]
+    lines += ["", f"estimated total: {clock(timeline.duration_s)}", air_line(air)]
+    if timed is not None:
+        lines.append(timed.line())
     lines += [f"warning: {w}" for w in warnings]
     return "\n".join(lines)
 
@@ -140,11 +153,6 @@ def _describe(s: Segment) -> str:
     who = s.speaker or ""
     text = " ".join((s.written or (s.sound.label if s.sound else "")).split())
     return f"{who}: {text[:48]}{'...' if len(text) > 48 else ''}"
-
-
-def _clock(seconds: float) -> str:
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)}:{rest:04.1f}"
 
 
 def table(rows: list[tuple[str, ...]]) -> list[str]:

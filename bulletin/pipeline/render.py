@@ -21,6 +21,9 @@ from bulletin.export.names import output_stem
 from bulletin.export.onair import air_window, on_air, stamp_loudness
 from bulletin.export.single import audio_path, write_audio
 from bulletin.mix.timeline import Timeline, arrange
+from bulletin.pipeline.checking import estimated_durations
+from bulletin.pipeline.estimate import speech_estimates
+from bulletin.pipeline.fitting import Fit, fit_to_post, fitted_timeline, post_seconds
 from bulletin.pipeline.planning import Plan, cast_story, check_output_folder, plan
 from bulletin.pipeline.progress import Progress, Tracker
 from bulletin.pipeline.space import MoreSpace, check_preview_space, check_render_space
@@ -58,6 +61,7 @@ def make_takes(
     on_take: Callable[[int], None] = lambda index: None,
     helpers: ThreadPoolExecutor | None = None,
     sounds: Future | None = None,
+    pace: float = 1.0,
 ) -> tuple[dict[int, Take], dict[int, Take]]:
     """Takes for the segments in `indices`, levelled to TAKE_LUFS (clips then get their gain),
     and the beds (by story) when `sounds` (from `start_sounds`) includes them. Stings, clips and
@@ -65,7 +69,7 @@ def make_takes(
     with ThreadPoolExecutor(max_workers=HELPERS, thread_name_prefix="takes") if helpers is None else _kept(helpers) as pool:
         if sounds is None:
             sounds = start_sounds(p.story, indices, rate_hz, store, pool, beds=False)
-        jobs = {i: j for i, j in speech_jobs(p.story, p.voices, rate_hz).items() if i in indices}
+        jobs = {i: j for i, j in speech_jobs(p.story, p.voices, rate_hz, pace).items() if i in indices}
         takes = synthesize_speech(jobs, store, workers, on_take, pool)
         sound, bed = sounds.result()
     for index in sound:
@@ -111,6 +115,8 @@ def render(
     formats: list[str] | None = None,
     loudness: str | float | None = None,
     loudness_best_effort: bool = False,
+    duration: str | float | None = None,
+    duration_best_effort: bool = False,
     jobs: int | None = None,
     use_cache: bool = True,
     assets: tuple[Path, ...] | list[Path] = (),
@@ -137,8 +143,13 @@ def render(
     `on_warning`, one line each, and into the result, as do the WAV's chunks' (text made ASCII).
 
     `air` (a nightly job's `air:`) overrides the story's `air:` key by key; `now` is the render's
-    time: the start of the air window where none is given (default: this moment)."""
+    time: the start of the air window where none is given (default: this moment).
+
+    `duration` (seconds or "M:SS"; else the story's `master.duration`) fits the bulletin to
+    exactly that length (see fitting.py): DoesNotFit before anything is written where it
+    cannot, unless `duration_best_effort` (the nearest, said in a warning and the cue sheet)."""
     target = parse_loudness(loudness) if loudness is not None else None
+    post_s = post_seconds(duration)
     workers = _workers(jobs)
     tracker = Tracker(on_progress, on_stage, on_take)
     tracker.stage("load")
@@ -163,11 +174,19 @@ def render(
         for line in p.warnings:
             on_warning(line)
         tracker.stage("synthesize", sum(s.kind != "pause" for s in story.segments))
-        takes, beds = make_takes(p, everything, rate_hz, workers=workers, store=store,
-                                 on_take=tracker.take, helpers=helpers, sounds=sounds)
+        post_s = post_s if post_s is not None else story.master.duration_s
+        fit: Fit | None = None
+        if post_s is None:
+            takes, beds = make_takes(p, everything, rate_hz, workers=workers, store=store,
+                                     on_take=tracker.take, helpers=helpers, sounds=sounds)
+        else:
+            takes, beds, fit = _fitted_takes(p, post_s, sounds, store, helpers, tracker, workers,
+                                             duration_best_effort)
+            if fit.note:
+                on_warning(f"{story.path}: {fit.note}; rendered {fit.off_s:+.2f} s off the post (best effort)")
         release_memory()
         result = finish(p, takes, beds, Path(out_dir), chosen, target, tracker.stage,
-                        loudness_best_effort, now, on_warning)
+                        loudness_best_effort, now, on_warning, fit)
         store.prune()
     return result
 
@@ -175,18 +194,20 @@ def render(
 def finish(p: Plan, takes: dict[int, Take], beds: dict[int, Take], out_dir: Path, formats: tuple[str, ...],
            target_lufs: float | None, on_stage: Callable[[str], None] = lambda stage: None,
            best_effort: bool = False, now: datetime.datetime | None = None,
-           on_warning: Callable[[str], None] = lambda line: None) -> RenderResult:
+           on_warning: Callable[[str], None] = lambda line: None, fit: Fit | None = None) -> RenderResult:
     """Arrange, mix, master and write the files of a bulletin whose takes are made (`render`'s
     last stages; a cluster runs them on a worker, from takes made by other tasks). `now` is the
     render's time for the WAV's bext and cart chunks (default: this moment); what writing them
-    changed (text made ASCII, cut) goes to `on_warning` and into the result."""
+    changed (text made ASCII, cut) goes to `on_warning` and into the result. With `fit`, on the
+    fitted timeline."""
     from bulletin.mix.master import master_to  # not needed by preview and check
     from bulletin.mix.mixdown import Mixdown
 
     story = p.story
     on_stage("arrange")
     said = {s.index: written_words(s, takes[s.index], story.pronounce) for s in story.segments if s.index in takes}
-    timeline = arrange(story, {i: t.duration_s for i, t in takes.items()}, said)
+    durations = {i: t.duration_s for i, t in takes.items()}
+    timeline = arrange(story, durations, said) if fit is None else fitted_timeline(story, durations, fit, said)
     if timeline.duration_s > MAX_DURATION_S:
         raise InputError(f"{story.path}: the bulletin would last {timeline.duration_s / 3600:.1f} h; the limit is 4 h")
     mixdown = Mixdown(timeline, takes, beds, story.master.sample_rate)
@@ -199,12 +220,45 @@ def finish(p: Plan, takes: dict[int, Take], beds: dict[int, Take], out_dir: Path
         mastered = master_to(mixdown, target_lufs if target_lufs is not None else story.master.target_lufs,
                              writers, on_stage, best_effort)
         on_stage("write")
-        texts = text_files(story, timeline, mastered, p.cast, stamp_loudness(writers, air, mastered))
+        texts = text_files(story, timeline, mastered, p.cast, stamp_loudness(writers, air, mastered),
+                           fit.cue() if fit is not None else None)
         for ext, data in texts.items():
             staged.open(ext).write(data)
     cue = json.loads(texts["json"])
     return RenderResult(staged.paths, mastered.duration_s, mastered.integrated_lufs, mastered.true_peak_dbtp, cue,
                         (*p.warnings, *air.warnings))
+
+
+def _fitted_takes(p: Plan, post_s: float, sounds: Future, store: TakeStore, helpers: ThreadPoolExecutor,
+                  tracker: Tracker, workers: int, best_effort: bool) -> tuple[dict[int, Take], dict[int, Take], Fit]:
+    """The takes of a bulletin fitted to `post_s` (see fitting.fit_to_post): speech at the
+    fit's pace, stings and clips as they are, the beds."""
+    rate_hz = p.story.master.sample_rate
+    speech = {s.index for s in p.story.segments if s.kind == "speech"}
+    spoken: dict[int, Take] = {}
+    done: Future = Future()
+    done.set_result(({}, {}))
+
+    def speak_at(pace: float, indices: set[int] | None) -> dict[int, float]:
+        if spoken:  # after the voices' first segments, or a pass at another pace: count again
+            tracker.stage("synthesize", len(speech))
+        spoken.clear()
+        spoken.update(make_takes(p, speech if indices is None else indices, rate_hz, workers=workers, store=store,
+                                 on_take=tracker.take, helpers=helpers, sounds=done, pace=pace)[0])
+        return {i: t.duration_s for i, t in spoken.items()}
+
+    def cached(pace: float) -> float:
+        jobs = speech_jobs(p.story, p.voices, rate_hz, pace)
+        return sum(store.cache.has(j.key) for j in jobs.values()) / max(len(jobs), 1) if store.cache else 0.0
+
+    sounds_s = estimated_durations(p, {s.index for s in p.story.segments if s.kind in ("sting", "clip")})
+    fit, _ = fit_to_post(p.story, sounds_s, lambda pace: speech_estimates(p, pace), speak_at, post_s,
+                         p.story.master.pace_limit, voice_of={i: v.name for i, v in p.voices.items()},
+                         cached=cached, best_effort=best_effort)
+    sound, beds = sounds.result()
+    for index in sound:
+        tracker.take(index)
+    return spoken | sound, beds, fit
 
 
 def _workers(jobs: int | None) -> int:

@@ -42,9 +42,14 @@ RATE_RANGE = (0.5, 2.0)
 GAP_RANGE = (0.0, 60.0)
 CLIP_TIME_RANGE = (0.0, MAX_DURATION_S)  # end is more than 0
 GAIN_RANGE = (-60.0, 24.0)
+# a bulletin fitted to its slot (`master.duration`, `--duration`): more than 0, at most 3 hours
+DURATION_RANGE = (0.0, 3 * 3600.0)
+# how far the speech pace may move to fit (`master.pace_limit`): a fraction, 0.06 = +-6%
+PACE_LIMIT_RANGE = (0.0, 0.12)
+DEFAULT_PACE_LIMIT = 0.06
 
 TOP_KEYS = ("title", "date", "language", "master", "pronounce", "cast", "stings", "stories", "segments", "air")
-MASTER_KEYS = ("loudness", "sample_rate", "formats", "mp3_bitrate", "gap", "story_gap")
+MASTER_KEYS = ("loudness", "sample_rate", "formats", "mp3_bitrate", "gap", "story_gap", "duration", "pace_limit")
 MEMBER_KEYS = ("role", "name", "title", "voice", "effect", "gender")
 STORY_KEYS = ("headline", "segments", "bed")
 SPEECH_KEYS = ("speaker", "text", "voice", "rate", "effect", "gap", "id")
@@ -133,6 +138,8 @@ class Master:
     mp3_bitrate: int = 128
     gap_s: float = 0.4
     story_gap_s: float = 1.0
+    duration_s: float | None = None  # the slot: fit the bulletin to exactly this length
+    pace_limit: float = DEFAULT_PACE_LIMIT  # the most the speech pace may move to fit (0.06 = +-6%)
 
 
 @dataclass(frozen=True)
@@ -221,6 +228,44 @@ LOUDNESS_CHOICES = (
     f"podcast ({LOUDNESS_PRESETS['podcast']:g} LUFS), broadcast ({LOUDNESS_PRESETS['broadcast']:g} LUFS) "
     f"or a LUFS number from {LOUDNESS_RANGE[0]:g} to {LOUDNESS_RANGE[1]:g}"
 )
+
+
+_CLOCK = re.compile(r"(?:(\d+):)?(\d+):(\d+(?:\.\d*)?)")
+
+
+def parse_duration(text: str) -> float:
+    """A slot's length in seconds from `180`, `180.5`, `3:00`, `3:00.5` or `1:03:00`; ValueError
+    saying what is wrong (not a length, not positive, over DURATION_RANGE's 3 hours)."""
+    text = str(text).strip()
+    clock = _CLOCK.fullmatch(text)
+    try:
+        if clock:
+            hours, minutes, seconds = clock.groups()
+            if float(seconds) >= 60 or (hours is not None and int(minutes) >= 60):
+                raise ValueError
+            value = int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
+        else:
+            value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a length: give seconds (180) or M:SS (3:00)") from None
+    if not value > DURATION_RANGE[0]:
+        raise ValueError(f"{text} is not a length to fit: give more than 0 seconds")
+    if value > DURATION_RANGE[1]:
+        raise ValueError(f"{text} is over {DURATION_RANGE[1] / 3600:g} hours, the longest bulletin fitted")
+    return value
+
+
+def parse_pace_limit(text: str) -> float:
+    """The pace limit as a fraction from `0.06` or `6%`; ValueError where it is out of range."""
+    text = str(text).strip()
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a pace limit: give a fraction (0.06) or a percentage (6%)") from None
+    low, high = PACE_LIMIT_RANGE
+    if not low <= value <= high:
+        raise ValueError(f"{text} is out of range: the pace may move by {low:g} to {high * 100:g}% (0 to {high:g})")
+    return value
 
 
 def clip_start_past_end(start_s: float, length_s: float, label: str) -> str | None:

@@ -110,6 +110,22 @@ def story_schema() -> Schema:
         "mp3_bitrate": {"enum": list(model.MP3_BITRATES), "description": "MP3 bitrate in kbps"},
         "gap": _number(*model.MASTER_GAP_RANGE, "silence between segments in seconds"),
         "story_gap": _number(*model.STORY_GAP_RANGE, "silence between stories in seconds"),
+        "duration": {
+            "description": "the slot: the bulletin is fitted to exactly this length (gaps flex, then the pace); "
+                           f"seconds or M:SS, at most {model.DURATION_RANGE[1] / 3600:g} hours",
+            "anyOf": [
+                _number(*model.DURATION_RANGE, "seconds", low_open=True),
+                {"type": "string", "pattern": r"^\s*(\d+:)?\d+:\d+(\.\d*)?\s*$"},
+            ],
+        },
+        "pace_limit": {
+            "description": f"how far the speech pace may move to fit master.duration: a fraction or a "
+                           f"percentage, default {model.DEFAULT_PACE_LIMIT:g} (+-{model.DEFAULT_PACE_LIMIT * 100:g}%)",
+            "anyOf": [
+                _number(*model.PACE_LIMIT_RANGE, "a fraction: 0.06 is +-6%"),
+                {"type": "string", "pattern": r"^\s*\d+(\.\d*)?%\s*$"},
+            ],
+        },
     }
 
     speech_keys: dict[str, Schema] = {

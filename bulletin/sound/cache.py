@@ -68,6 +68,10 @@ class Store(Protocol):
 
     def remove(self, name: str) -> None: ...
 
+    def has(self, name: str) -> bool:
+        """Whether an entry of this name is there (not read, not checked)."""
+        ...
+
     def clear(self) -> int:
         """Remove every entry (and leftovers); the number of entries removed."""
         ...
@@ -92,6 +96,9 @@ class FolderStore:
         except OSError:
             pass  # a read-only cache is still read
         return data
+
+    def has(self, name: str) -> bool:
+        return (self.folder / name).is_file()
 
     def write(self, name: str, data: bytes) -> None:
         path = self.folder / name
@@ -157,6 +164,12 @@ class FsspecStore:
             return self.fs.cat_file(f"{self.root}/{name}")
         except (OSError, ValueError):
             return None
+
+    def has(self, name: str) -> bool:
+        try:
+            return bool(self.fs.exists(f"{self.root}/{name}"))
+        except OSError:
+            return False
 
     def write(self, name: str, data: bytes) -> None:
         self.fs.pipe_file(f"{self.root}/{name}", data)
@@ -263,6 +276,10 @@ class TakeCache:
         if entry is None:
             self.store.remove(_name(key))
         return entry
+
+    def has(self, key: str) -> bool:
+        """Whether the cache holds an entry for `key` (a quick look: not read, not checked)."""
+        return self.store.has(_name(key))
 
     def get(self, key: str) -> np.ndarray | None:
         entry = self.read(key)

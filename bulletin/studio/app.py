@@ -95,6 +95,7 @@ def create_app(session: Session, token: str, hosts: HostCheck) -> tuple[Guard, E
             Route("/api/story", api.story),
             Route("/api/save", api.save, methods=["POST"]),
             Route("/api/take", api.take, methods=["POST"]),
+            Route("/api/backtime", api.backtime, methods=["POST"]),
             Route("/api/render", api.render_status),
             Route("/api/render", api.render_start, methods=["POST"]),
             Route("/api/events", api.stream),
@@ -136,6 +137,9 @@ class _Api:
         if not isinstance(index, int) or isinstance(index, bool):
             raise _BadRequest("index must be a segment number")
         return JSONResponse(await _in_thread(self.session.take, index, _edits(body)))
+
+    async def backtime(self, request: Request) -> Response:
+        return JSONResponse(await _in_thread(self.session.backtime, _edits(await _json(request))))
 
     async def render_status(self, request: Request) -> Response:
         return JSONResponse(self.session.render.status(self.session.version()))

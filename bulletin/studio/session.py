@@ -94,6 +94,7 @@ class Session:
                          "segments": [_segment(s, p, durations) for s in part.segments]}
                         for part in p.story.stories],
             "estimated_s": round(checked.timeline.duration_s, 2),
+            "backtime": checked.backtime.as_json() if checked.backtime is not None else None,
             "warnings": list(checked.warnings),
             "problems": [],
             "stale": False,
@@ -179,6 +180,19 @@ class Session:
             raise _renamed(error, copy, self.path, text) from None
         finally:
             copy.unlink(missing_ok=True)
+
+    def backtime(self, edits: Edits) -> dict:
+        """The estimate against the post of the story as the page has it (unsaved edits
+        included), as `check` prints it: what the page shows while the producer types."""
+        edited = apply_edits(Source.read(self.path).text, edits)
+        try:
+            with self._beside(edited) as copy:
+                checked = check(copy, self.assets, draft=self.draft)
+        except InputError:
+            return {"backtime": None, "estimated_s": None}
+        timed = checked.backtime
+        return {"backtime": timed.as_json() if timed is not None else None,
+                "estimated_s": round(checked.timeline.duration_s, 2)}
 
     # -- takes ------------------------------------------------------------------------------
 

@@ -187,3 +187,16 @@ def test_another_host_is_served_with_a_warning(story_file, tmp_path):
     finally:
         _, _, stderr = running.stop()
     assert "warning: the studio listens on 0.0.0.0" in stderr
+
+
+def test_backtime_against_the_post_with_unsaved_edits(studio):
+    assert studio.json("GET", "/api/story")[1]["backtime"] is None  # no post: nothing to backtime
+    studio.story.write_text(studio.story.read_text().replace("date: 2026-12-01\n",
+                                                             "date: 2026-12-01\nmaster: {duration: 10}\n"))
+    status, state = studio.json("GET", "/api/story")
+    assert status == 200 and state["backtime"]["post"] == 10.0
+    assert state["backtime"]["line"].startswith(f"0:{state['backtime']['estimated']:04.1f} estimated for a 0:10.0 post")
+    status, edited = studio.json("POST", "/api/backtime", {"texts": {"3": "Seoul stays firm, the minister said today."}})
+    assert status == 200 and edited["backtime"]["estimated"] > state["backtime"]["estimated"] + 1
+    assert edited["estimated_s"] > state["estimated_s"] + 1
+    assert "Seoul stays firm." in studio.story.read_text()  # nothing was written

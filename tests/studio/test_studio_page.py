@@ -188,6 +188,25 @@ def test_a_take_highlights_each_word_as_it_is_said_and_a_click_plays_from_a_word
     assert page.evaluate("document.getElementById('player').currentTime") < words[2]["start"] + 0.5
 
 
+def test_the_backtime_follows_the_text_as_it_is_typed(page, studio):
+    studio.story.write_text(studio.story.read_text().replace("date: 2026-12-01\n",
+                                                             "date: 2026-12-01\nmaster: {duration: '0:08'}\n"))
+    line = page.get_by_test_id("backtime")
+    expect(line).to_contain_text("estimated for a 0:08.0 post", timeout=5000)
+
+    def over_s() -> float:
+        text = line.text_content()
+        sign = 1 if ": over by " in text else -1
+        return sign * float(text.split(" by ", 1)[1].split(" s")[0])
+
+    before = over_s()
+    page.get_by_test_id("text-3").fill("Seoul stays firm, and the talks in Busan will go on all through the "
+                                       "night and into tomorrow morning, officials said.")
+    page.wait_for_function(f"() => !document.getElementById('backtime').textContent.includes('by {abs(before):.1f} s')")
+    assert over_s() > before + 3
+    assert "does not fit" in line.text_content() or "fits" in line.text_content()
+
+
 def test_the_readme_picture_is_taken_from_the_current_page(browser, tmp_path):
     """docs/studio.png (the README's picture) is this page as it is now: the example's cast with
     the neural voices `auto` gives it, a finished render with its waveform, the segments. The

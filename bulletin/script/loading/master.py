@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bulletin.script.ipa import MAX_IPA_CHARS, ipa_problem
@@ -17,6 +19,8 @@ from bulletin.script.model import (
     SAMPLE_RATE_RANGE,
     STORY_GAP_RANGE,
     Master,
+    parse_duration,
+    parse_pace_limit,
 )
 from bulletin.script.yamlnodes import Reader, describe_node, suggest
 
@@ -37,6 +41,10 @@ def read_master(ctx: Context, node: Node) -> Master:
         values["gap_s"] = r.number(m["gap"][1], "master.gap", *MASTER_GAP_RANGE)
     if "story_gap" in m:
         values["story_gap_s"] = r.number(m["story_gap"][1], "master.story_gap", *STORY_GAP_RANGE)
+    if "duration" in m:
+        values["duration_s"] = _parsed(r, m["duration"][1], "master.duration", parse_duration)
+    if "pace_limit" in m:
+        values["pace_limit"] = _parsed(r, m["pace_limit"][1], "master.pace_limit", parse_pace_limit)
     # a key left out, or given wrong (reported), keeps its default
     return Master(**{k: v for k, v in values.items() if v is not None})  # type: ignore[arg-type]
 
@@ -49,6 +57,19 @@ def _loudness(r: Reader, value: Node) -> float | None:
     r.problem(value, "master.loudness", f"{describe_node(value)} must be {LOUDNESS_CHOICES}"
               + suggest(str(getattr(value, "value", "")), tuple(LOUDNESS_PRESETS)))
     return None
+
+
+def _parsed(r: Reader, node: Node, where: str, parse: Callable[[str], float]) -> float | None:
+    """A scalar read by `parse` (seconds or M:SS, a fraction or a percentage), positioned where wrong."""
+    r.visit(node)
+    if not isinstance(node, ScalarNode) or node.tag.endswith((":null", ":bool")):
+        r.problem(node, where, f"must be a number or text like 3:00, not {describe_node(node)}")
+        return None
+    try:
+        return parse(node.value)
+    except ValueError as why:
+        r.problem(node, where, str(why))
+        return None
 
 
 def _formats(r: Reader, node: Node) -> tuple[str, ...] | None:

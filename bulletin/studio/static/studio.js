@@ -80,6 +80,7 @@ function draw() {
   document.title = `${story.title || story.file} · bulletin studio`;
   $("file").textContent = `${story.folder}/${story.file}` + (story.date ? ` · ${story.date}` : "");
   $("total").textContent = story.estimated_s ? `estimated ${clock(story.estimated_s)}` : "";
+  showBacktime(story.backtime);
   drawCast(story);
   drawSegments(story);
   $("warnings").replaceChildren(...(story.warnings || []).map((w) => el("li", { text: w })));
@@ -177,12 +178,32 @@ function editText(s, area) {
   else S.edits.texts[s.index] = area.value;
   area.classList.toggle("edited", area.value !== s.text);
   markDirty();
+  scheduleBacktime();
+}
+
+// the estimate against the post (master.duration), as `check` prints it, kept up to date while
+// the producer types: asked of the server a moment after the last keystroke
+function showBacktime(backtime) {
+  const box = $("backtime");
+  box.textContent = backtime ? backtime.line : "";
+  box.className = "backtime" + (backtime ? (backtime.fits ? "" : " misses") + (backtime.over > 0.05 ? " over" : backtime.over < -0.05 ? " under" : "") : "");
+}
+
+function scheduleBacktime() {
+  if (!S.story || !S.story.backtime) return;
+  clearTimeout(S.backtimeTimer);
+  S.backtimeTimer = setTimeout(async () => {
+    const { ok, data } = await api("/api/backtime", S.edits);
+    if (ok && data.backtime) showBacktime(data.backtime);
+    if (ok && data.estimated_s) $("total").textContent = `estimated ${clock(data.estimated_s)}`;
+  }, 250);
 }
 
 function chooseVoice(member, value) {
   if (value === member.voice) delete S.edits.voices[member.id];
   else S.edits.voices[member.id] = value;
   markDirty();
+  scheduleBacktime();
   if (member.first_line) {  // audition the voice on the member's first line
     select(member.first_line);
     play(member.first_line);
