@@ -4,6 +4,7 @@ WAV's frames and the decoded MP3's samples, the cue sheet, the refusals and `che
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -59,11 +60,18 @@ def test_a_fitted_render_is_the_post_to_the_sample(natural, share, tmp_path):
     assert pause["end"] - pause["start"] == pytest.approx(fit["gap_factor"], abs=2e-3)
     data, _ = sf.read(str(result.files["wav"]), always_2d=True)
     assert abs(pyloudnorm.Meter(rate).integrated_loudness(data) - -23.0) <= 0.1
-    # captions follow the fitted timeline
+    # captions follow the fitted timeline: the last cue shows the last speech's last words, timed
+    # to them (it may stay up a little longer to be on screen a whole second)
     vtt = result.files["vtt"].read_text()
     last_speech = [s for s in cue["segments"] if s["kind"] == "speech"][-1]
-    end_ms = round(last_speech["end"] * 1000)
-    assert f"{end_ms // 60_000 % 60:02d}:{end_ms // 1000 % 60:02d}.{end_ms % 1000:03d}" in vtt
+    start, end = (_vtt_seconds(t) for t in re.findall(r"^(\S+) --> (\S+)$", vtt, re.M)[-1])
+    assert last_speech["start"] - 1e-3 <= start < last_speech["end"]
+    assert last_speech["words"][-1]["end"] - 0.002 <= end <= last_speech["end"] + 1.0
+
+
+def _vtt_seconds(stamp: str) -> float:
+    hours, minutes, seconds = stamp.split(":")
+    return 3600 * int(hours) + 60 * int(minutes) + float(seconds)
 
 
 def test_a_post_far_under_is_refused_in_one_line(natural, tmp_path):
