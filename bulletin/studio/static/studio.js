@@ -314,16 +314,22 @@ function showWords(index, words, source) {
     onclick: (e) => { e.stopPropagation(); select(index, false); playWord(index, i); } })));
 }
 
+// where a click on a word starts: a little inside it, since a browser's seek in a compressed
+// file can land a frame (26 ms of MP3) early, in the word before
+function into(word) {
+  return word.start + Math.min(0.05, (word.end - word.start) / 2);
+}
+
 function playWord(index, i) {
   const r = S.render?.result;
   const rendered = r && !S.render.stale ? r.segments.find((s) => s.index === index && s.words) : null;
   if (rendered && rowOf(index).querySelector(".words").dataset.source === "master") {
     stop();
     const master = $("master");
-    master.currentTime = rendered.words[i].start;
+    master.currentTime = into(rendered.words[i]);
     master.play();
   } else {
-    play(index, S.takeWords[index] ? S.takeWords[index][i].start : 0);
+    play(index, S.takeWords[index] ? into(S.takeWords[index][i]) : 0);
   }
 }
 
