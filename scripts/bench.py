@@ -209,7 +209,7 @@ def duration_output_cost(plan, count: int = 6) -> float:  # noqa: ANN001
     import numpy as np
 
     from bulletin.engines import get_engine
-    from bulletin.engines.kokoro import _model_bytes
+    from bulletin.engines.kokoroparts import model_bytes
     from bulletin.engines.onnx import session
     from bulletin.sound.sentences import sentence_jobs
     from bulletin.sound.takes import speech_jobs
@@ -220,7 +220,7 @@ def duration_output_cost(plan, count: int = 6) -> float:  # noqa: ANN001
         return 0.0
     engine = get_engine("kokoro")
     engine.synthesize(kokoro[0].text, kokoro[0].preset, 1.0)  # loads the tokenizer and the session
-    plain, timed = session(_model_bytes(), "kokoro"), engine._session_once()
+    plain, timed = session(model_bytes(), "kokoro"), engine._session_once()
     spent = {"plain": 0.0, "timed": 0.0}
     for job in kokoro:
         tokens = engine._tokenizer.tokenize(engine._tokenizer.known(engine._phonemize(job.text)))

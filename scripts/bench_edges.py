@@ -59,8 +59,8 @@ segment = story.segment(sys.argv[2])
 preset = plan.voices[segment.index]
 engine = get_engine(preset.engine)
 if preset.engine == "kokoro":
-    from bulletin.engines import kokoro
-    kokoro._model_bytes()
+    from bulletin.engines import kokoroparts
+    kokoroparts.model_bytes()
     step("kokoro: model bytes, SHA-256")
     engine._session_once()
     step("kokoro: onnxruntime session (bytes again)")

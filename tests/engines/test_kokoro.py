@@ -172,8 +172,8 @@ def test_espeak_then_kokoro_then_piper_in_one_process():
 
 
 def test_a_corrupt_model_part_is_refused(monkeypatch):
-    from bulletin.engines import kokoro
+    from bulletin.engines import kokoroparts
 
-    monkeypatch.setattr(kokoro, "_expected_sha", lambda: "0" * 64)
+    monkeypatch.setattr(kokoroparts, "expected_sha", lambda: "0" * 64)
     with pytest.raises(BulletinError, match="do not match their SHA-256"):
-        kokoro._model_bytes()
+        kokoroparts.model_bytes()
