@@ -237,7 +237,7 @@ def duration_output_cost(plan, count: int = 6) -> float:  # noqa: ANN001
     return (spent["timed"] - spent["plain"]) / len(kokoro)
 
 
-def export_timing_cost(story_path: Path, cue_path: Path) -> float:
+def export_timing_cost(story_path: Path, cue: dict) -> float:
     """Seconds that the render's word-timing work after synthesis takes: the written words of
     every take (sound.words) and the captions, SRT and transcript cut from them."""
     import numpy as np
@@ -250,7 +250,6 @@ def export_timing_cost(story_path: Path, cue_path: Path) -> float:
     from bulletin.sound.words import written_words
 
     story = load_story(story_path)
-    cue = json.loads(cue_path.read_text())
     timed = {s["index"]: s for s in cue["segments"] if s.get("words")}
     takes = {}
     for s in story.segments:
@@ -304,11 +303,11 @@ def example(story: Path, work: Path, jobs: int) -> dict:
     run([PYTHON, "-m", "bulletin", "preview", str(story), str(index), "-o", str(out / "preview.wav")], cache)
     previews = [run([PYTHON, "-m", "bulletin", "preview", str(story), str(index), "-o", str(out / "preview.wav")],
                     cache)[0] for _ in range(3)]
-    cue_path = next(c for c in out.glob("*.json") if not c.name.endswith(".transcript.json"))
-    audio_s = json.loads(cue_path.read_text())["duration"]
+    cue = cue_of(out)
+    audio_s = cue["duration"]
     # word timings: the engines' mapping (summed over the workers: CPU seconds, at most the wall
     # time they add), the added model output per sentence times the sentences, and the export
-    timing_s = mapping_s / jobs + duration_output_cost(p) * sentences / jobs + export_timing_cost(story, cue_path)
+    timing_s = mapping_s / jobs + duration_output_cost(p) * sentences / jobs + export_timing_cost(story, cue)
     return {"raw_s": raw_s, "sentences": sentences, "speech_s": speech_s, "cold_s": cold_s, "cold_mb": cold_mb,
             "edit_s": edit_s, "preview_s": sorted(previews)[1], "segment": index, "audio_s": audio_s,
             "timing_s": timing_s, "mapping_s": mapping_s}
@@ -393,8 +392,7 @@ def long_runs(p, work: Path, jobs: int, minutes: list[float], seconds_per_copy: 
         path.write_text(long_story(p.story, p.cast, m, seconds_per_copy))
         out = work / f"long-out{m:g}"
         wall, mb = run(render_cmd(path, out, jobs), work / f"long-cache{m:g}")
-        cue_path = next(c for c in out.glob("*.json") if not c.name.endswith(".transcript.json"))
-        audio_min = json.loads(cue_path.read_text())["duration"] / 60
+        audio_min = cue_of(out)["duration"] / 60
 
         rows.append((wall / audio_min, mb))
         print(f"{m:>6g} min{audio_min:10.1f}{wall:9.1f}{wall / audio_min:13.2f}{mb:9.0f}")
@@ -403,6 +401,11 @@ def long_runs(p, work: Path, jobs: int, minutes: list[float], seconds_per_copy: 
     print(f"linearity: seconds per audio minute within {100 * spread:.1f}% of each other {verdict(spread, 'linearity')}")
     peak_gb = rows[-1][1] / 1024
     print(f"{minutes[-1]:g}-minute peak RSS {peak_gb:.2f} GB {verdict(peak_gb, 'peak GB')}")
+
+
+def cue_of(folder: Path) -> dict:
+    """The cue sheet a render wrote into `folder` (not the .transcript.json beside it)."""
+    return json.loads(next(c for c in folder.glob("*.json") if not c.name.endswith(".transcript.json")).read_text())
 
 
 def _cpu_model() -> str:

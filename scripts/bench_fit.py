@@ -4,11 +4,11 @@ unfitted renders of five stories)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from scripts.bench import (
     ROOT,
+    cue_of,
     longest_reporter_segment,
     neural_plan,
     one_word_edited,
@@ -36,7 +36,7 @@ def estimate_accuracy(work: Path, jobs: int, stories: list[Path]) -> list[tuple[
         estimated = check(pinned).timeline.duration_s
         out = work / "estimate-out" / f"{path.parent.name}-{path.stem}"
         run(render_cmd(pinned, out, jobs), work / "estimate-cache")
-        rows.append((f"{path.parent.name}/{path.name}", estimated, _cue(out)["duration"]))
+        rows.append((f"{path.parent.name}/{path.name}", estimated, cue_of(out)["duration"]))
         print(f"  {rows[-1][0]}: estimated {estimated:.1f} s, rendered {rows[-1][2]:.1f} s", flush=True)
     return rows
 
@@ -49,17 +49,17 @@ def fitting(story: Path, work: Path, jobs: int) -> dict:
     estimated = check(story).timeline.duration_s
     out = work / "natural"
     cold_s, _ = run(render_cmd(story, out, jobs), work / "natural-cache")
-    natural = _cue(out)["duration"]
+    natural = cue_of(out)["duration"]
     post = f"{natural * 0.97:.2f}"
     out = work / "fitted"
     fitted_s, _ = run([*render_cmd(story, out, jobs), "--duration", post], work / "fitted-cache")
-    fit = _cue(out)
+    fit = cue_of(out)
     p = neural_plan(story)
     segment = next(s for s in p.story.segments if s.index == longest_reporter_segment(p.story))
     original = story.read_text()
     story.write_text(one_word_edited(original, segment.text or ""))
     edit_s, _ = run([*render_cmd(story, work / "fitted-edit", jobs), "--duration", post], work / "fitted-cache")
-    edited = _cue(work / "fitted-edit")
+    edited = cue_of(work / "fitted-edit")
     story.write_text(original)
     return {"estimated": estimated, "natural": natural, "cold_s": cold_s, "post": float(post), "fitted_s": fitted_s,
             "fit": fit["fit"], "duration": fit["duration"], "edit_s": edit_s, "edit_fit": edited["fit"]}
@@ -86,8 +86,3 @@ def report_estimates(rows: list[tuple[str, float, float]]) -> None:
         print(f"{name:<42}{estimated:8.1f}{rendered:10.1f}{100 * (estimated / rendered - 1):+7.1f}%")
     worst = max(abs(e / r - 1) for _, e, r in rows)
     print(f"worst estimate error {100 * worst:.1f}% {verdict(worst, 'estimate error')}")
-
-
-def _cue(folder: Path) -> dict:
-    """The cue sheet a render wrote into `folder` (not its .transcript.json)."""
-    return json.loads(next(c for c in folder.glob("*.json") if not c.name.endswith(".transcript.json")).read_text())
