@@ -89,6 +89,19 @@ def speak_plain(text: str, preset: Preset, rate: float) -> Speech:
     return shifted(lambda p, r: engine.synthesize(text, p, r), preset, rate)
 
 
+def has_duration_model(name: str) -> bool:
+    """Whether engine `name` can tell how long it will take to say a text without saying it
+    (an engine method `predicted_s(text, preset, rate)`: Kokoro's duration predictor)."""
+    return hasattr(get_engine(name), "predicted_s")
+
+
+def predicted_s(text: str, preset: Preset, rate: float) -> float:
+    """How long `speak_plain` would make `text` (its audible span, in seconds), from the engine's
+    own duration model (see has_duration_model), without making audio."""
+    factor = 2.0 ** (preset.shift_semitones / 12)  # as `shifted` speaks and plays it back
+    return get_engine(preset.engine).predicted_s(text, preset, rate / factor) / factor  # type: ignore[attr-defined]
+
+
 def shifted(synthesize: Callable[[Preset, float], Speech], preset: Preset, rate: float) -> Speech:
     """`synthesize(preset, rate)` resized by the preset's `shift_semitones`, its words with it.
 

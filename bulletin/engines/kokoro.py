@@ -49,12 +49,14 @@ import importlib.resources
 import importlib.util
 import re
 import threading
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bulletin.base.audio import Audio
 from bulletin.base.errors import BulletinError
+from bulletin.engines.kokoropace import REMEMBERED, TRIM, Timer, edge_features, frames
 from bulletin.engines.kokoroparts import INSTALL_HINT, expected_sha, load_tokenizer, model_bytes
 from bulletin.engines.spoken import CLOSING_QUOTES, sentences, spoken
 from bulletin.engines.timing import (
@@ -145,8 +147,11 @@ class KokoroEngine:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._session: Any = None
+        self._timer = Timer(model_bytes, self._style)  # the duration predictor alone, for predicted_s
         self._tokenizer: Any = None
         self._styles: dict[str, np.ndarray] = {}
+        # a studio asks predicted_s again after every edit: the sentences' phonemes are kept
+        self._remembered_phonemes = lru_cache(maxsize=REMEMBERED)(self._phonemize)
 
     # -- the Engine protocol
 
@@ -199,6 +204,31 @@ class KokoroEngine:
         spoken_words = said.split()
         times = phoneme_times(self._phonemize_words(spoken_words), " ".join(k for _, k in pieces), speech.words)
         return Speech(speech.audio, regroup(times, prefix_groups(tokens, speakable)))
+
+    def predicted_s(self, text: str, preset: Preset, rate: float) -> float:
+        """How long `synthesize` would make `text` (its audible span), from the model's duration
+        predictor alone (engines.kokoropace)."""
+        untrimmed, edges = self.timing(text, preset, rate)
+        return max(untrimmed - float(sum(edge @ TRIM for edge in edges)), 0.0)
+
+    def timing(self, text: str, preset: Preset, rate: float) -> tuple[float, list[np.ndarray]]:
+        """The seconds `synthesize` would make of `text` before trimming silence (the model's
+        frames for each inference of the same sentences and clauses, and the pauses it puts
+        between them), and each inference's edge features (kokoropace.edge_features)."""
+        speed = rate * preset.rate_wpm / NATURAL_WPM
+        untrimmed, edges, said = 0.0, [], 0
+        for sentence in sentences(text):
+            if not any(c.isalnum() for c in sentence):
+                continue
+            clauses = _split(self._remembered_phonemes(speakable(" ".join(sentence.split()))))
+            for clause in clauses:
+                known = self._tokenizer.known(clause)
+                raw = self._timer.raw(tuple(self._tokenizer.tokenize(known)), preset.voice)
+                untrimmed += float(frames(raw, speed).sum()) * FRAME / RATE_HZ
+                edges.append(edge_features(raw, speed, known))
+            untrimmed += (len(clauses) - 1) * CLAUSE_PAUSE_S / speed
+            said += 1
+        return untrimmed + max(said - 1, 0) * SENTENCE_PAUSE_S / speed, edges
 
     def synthesize_parts(self, parts: list[tuple[str, str]], preset: Preset, rate: float,
                          sentence_tokens: int | None = None) -> Audio:

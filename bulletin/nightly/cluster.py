@@ -41,6 +41,9 @@ from bulletin.nightly.tasks import (
     mix_bulletin,
     synthesized,
 )
+from bulletin.pipeline.checking import estimated_durations
+from bulletin.pipeline.estimate import speech_estimates
+from bulletin.pipeline.fitting import fixed_length, planned_pace
 from bulletin.pipeline.planning import Plan, cast_story
 from bulletin.pipeline.render import RenderResult
 from bulletin.script.story import Sound, Story, load_story, parse_loudness
@@ -64,6 +67,7 @@ class Pending:
     plan: Plan | None = field(default=None, repr=False)
     takes: dict[int, Future] = field(default_factory=dict, repr=False)  # by segment index
     files: BulletinFiles | None = field(default=None, repr=False)
+    pace: float = 1.0  # its speech's pace: planned from the estimate where the story has a post
 
     def render(self, story: Path, staging: Path, **_: object) -> RenderResult:
         """The `render` of bulletin.nightly.build: the bulletin's files, written into staging
@@ -145,10 +149,14 @@ class Cluster:
             if p.job.air is not None:
                 story = replace(story, air=p.job.air.over(story.air))
             p.plan = cast_story(story)
+            if story.master.duration_s is not None:  # fitted to its post: the pace from the estimate
+                p.pace = planned_pace(story, estimated_durations(p.plan, fixed_length(story)),
+                                      lambda pace: speech_estimates(p.plan, pace), story.master.duration_s,
+                                      story.master.pace_limit, hint="")
         except BulletinError as error:
             p.error = error
             return p
-        speech = speech_jobs(p.plan.story, p.plan.voices, p.plan.story.master.sample_rate)
+        speech = speech_jobs(p.plan.story, p.plan.voices, p.plan.story.master.sample_rate, p.pace)
         p.takes = {index: self._take(take) for index, take in speech.items()}
         self.requested += sum(len(take.sentences) for take in speech.values())
         return p
@@ -169,7 +177,8 @@ class Cluster:
                 beds[part.index] = self._sound(part.bed, rate_hz)
         job = p.job
         target = parse_loudness(job.loudness) if job.loudness is not None else None
-        order = BulletinOrder(p.plan, tuple(job.formats), target, dt.datetime.now(job.timezone))
+        order = BulletinOrder(p.plan, tuple(job.formats), target, dt.datetime.now(job.timezone),
+                              story.master.duration_s, p.pace, self.cache)
         with warnings.catch_warnings():
             # the clips travel in the task itself, so a rerun elsewhere still has them
             warnings.filterwarnings("ignore", message="Large object", category=UserWarning)

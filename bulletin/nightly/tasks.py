@@ -22,8 +22,9 @@ from pathlib import Path
 
 from bulletin.base.audio import Audio
 from bulletin.engines.timing import Speech
+from bulletin.pipeline.fitting import Fit, close_to_post
 from bulletin.pipeline.planning import Plan
-from bulletin.pipeline.render import finish
+from bulletin.pipeline.render import finish, make_takes
 from bulletin.script.story import Sound
 from bulletin.sound.cache import Entry, TakeCache, open_cache
 from bulletin.sound.sentences import SentenceJob, SpeechJob, assemble_take, synthesize_sentence
@@ -44,6 +45,9 @@ class BulletinOrder:
     formats: tuple[str, ...]
     target_lufs: float | None
     now: dt.datetime | None = None  # the build's time: where the air window starts by default
+    post_s: float | None = None  # the story's post (master.duration): fitted to it, see fit_on_worker
+    pace: float = 1.0  # the pace its speech takes were made at (planned from the estimate)
+    cache: str | None = None  # the take cache, for speech made again at another pace
 
 
 @dataclass(frozen=True)
@@ -147,9 +151,34 @@ def mix_bulletin(
     """Arrange, mix, master and encode a bulletin from its takes (by segment index) and beds
     (by story index); the files' bytes."""
     tune_memory()
+    fit = None
+    if order.post_s is not None:
+        takes, fit = fit_on_worker(order, takes)
     with tempfile.TemporaryDirectory(prefix="bulletin-mix-") as folder:
-        result = finish(order.plan, takes, beds, Path(folder), order.formats, order.target_lufs, now=order.now)
+        result = finish(order.plan, takes, beds, Path(folder), order.formats, order.target_lufs, now=order.now,
+                        fit=fit)
         files = {ext: (path.name, path.read_bytes()) for ext, path in result.files.items()}
     return BulletinFiles(
         files, result.duration_s, result.integrated_lufs, result.true_peak_dbtp, result.cue
     )
+
+
+def fit_on_worker(order: BulletinOrder, takes: dict[int, Take]) -> tuple[dict[int, Take], Fit]:
+    """A bulletin's takes fitted to its post (steps 2 and 3 of pipeline.fitting): the gaps
+    close what the takes made at the planned pace leave; only where they cannot is the speech
+    made again, here, at the pace the measured takes call for (the estimate missed by more
+    than the gaps absorb: rare, and one worker's work)."""
+    p = order.plan
+    speech = {s.index for s in p.story.segments if s.kind == "speech"}
+    made = {i: t for i, t in takes.items() if i in speech}
+
+    def speak_at(pace: float, indices: set[int] | None) -> dict[int, float]:
+        if pace != order.pace:
+            with TakeStore(worker_cache(order.cache)) as store:
+                made.update(make_takes(p, speech, p.story.master.sample_rate, workers=1, store=store, pace=pace)[0])
+        return {i: t.duration_s for i, t in made.items()}
+
+    sounds = {i: t.duration_s for i, t in takes.items() if i not in speech}
+    fit, _ = close_to_post(p.story, sounds, speak_at, order.pace, order.post_s or 0.0, p.story.master.pace_limit,
+                           hint="")
+    return takes | made, fit

@@ -8,10 +8,9 @@ from pathlib import Path
 from bulletin.base.errors import BulletinError, InputError, Problem
 from bulletin.export.onair import OnAir, on_air
 from bulletin.mix.timeline import Timeline, arrange
-from bulletin.pipeline.estimate import speech_duration_s, speech_estimates
-from bulletin.pipeline.fitting import Backtime, backtime, clock, post_seconds
+from bulletin.pipeline.estimate import segment_speech_s, speech_estimates
+from bulletin.pipeline.fitting import Backtime, backtime, clock, fixed_length, post_seconds
 from bulletin.pipeline.planning import Plan, plan
-from bulletin.script.directions import breaks_s
 from bulletin.script.story import Segment, clip_start_past_end
 
 
@@ -38,7 +37,7 @@ def check(story_path: Path, assets: tuple[Path, ...] = (), *, draft: bool = Fals
     air = on_air(p.story, timeline, p.story.master.sample_rate, 1)
     warnings = (*p.warnings, *voice_warnings(p), *air.warnings)
     post_s = post_s if post_s is not None else p.story.master.duration_s
-    sounds = {s.index: durations[s.index] for s in p.story.segments if s.kind in ("sting", "clip")}
+    sounds = {i: durations[i] for i in fixed_length(p.story)}
     timed = None if post_s is None else backtime(p.story, sounds, lambda pace: speech_estimates(p, pace), post_s,
                                                  p.story.master.pace_limit)
     return CheckResult(p, timeline, warnings, _report(p, timeline, warnings, air, timed), timed)
@@ -82,17 +81,19 @@ def air_line(air: OnAir) -> str:
             f"outcue {cart.out_cue!r}")
 
 
-def estimated_durations(p: Plan, indices: set[int] | None = None, *, strict: bool = True) -> dict[int, float]:
+def estimated_durations(p: Plan, indices: set[int] | None = None, *, strict: bool = True,
+                        rough: bool = False) -> dict[int, float]:
     """Estimated duration of every segment (or of those in `indices`); reads audio file
     headers, makes no audio. Not `strict` (a render's check of the room it needs): a sound
     file whose header cannot be read is not decoded, and it or a clip starting past its end
-    counts 0 s, left for the render itself to report."""
+    counts 0 s, left for the render itself to report. `rough`: speech from the text's features
+    alone, not from an engine's duration model (enough for the room the files need)."""
     problems = []
     out: dict[int, float] = {}
     for s in p.story.segments:
         if indices is not None and s.index not in indices:
             continue
-        found = _estimate(p, s, strict)
+        found = _estimate(p, s, strict, rough)
         if isinstance(found, Problem):
             problems.append(found)
             out[s.index] = 0.0
@@ -103,10 +104,10 @@ def estimated_durations(p: Plan, indices: set[int] | None = None, *, strict: boo
     return out
 
 
-def _estimate(p: Plan, s: Segment, strict: bool) -> float | Problem | None:
+def _estimate(p: Plan, s: Segment, strict: bool, rough: bool) -> float | Problem | None:
     """One segment's estimated duration, the problem that keeps it unknown, or None (a pause)."""
     if s.kind == "speech":
-        return speech_duration_s(s.written or "", p.voices[s.index], s.rate) + breaks_s(s.text or "")
+        return segment_speech_s(p, s, rough=rough)
     if s.sound is not None and s.sound.builtin:
         from bulletin.sound.builtin import builtin
 

@@ -1,23 +1,20 @@
 """How long a speech segment will last, from its text and its voice, without making audio
-(for `check` and the studio's timings).
+(for `check`, the studio's timings and fitting a bulletin to its post).
 
-The model: the text's characters are words at `chars_per_word`, spoken at the preset's pace
-(`rate_wpm` times the segment's `rate`), plus a pause at every sentence break and a shorter one
-at every comma, colon or semicolon inside a sentence. Engines keep to a preset's nominal pace
-differently (a neural voice says numbers faster and pauses longer than espeak-ng), so each
-engine has its own constants, fitted by `scripts/fit_estimate.py` on the example and generated
-texts of several styles (short and long sentences, numbers, quotes, lists), and checked on
-texts the fit never saw (tests/pipeline/test_estimate.py for espeak-ng).
+Where the engine has a duration model of its own (Kokoro: its duration predictor, see
+engines.kokoropace), the take is timed piece by piece as the renderer will voice it, with the
+joins between the pieces counted exactly: the estimate is then the take's length but for the
+silence trimmed from each piece's ends. On the three stories of scripts/stories (never fitted
+on), the rendered length was within 1% (scripts/bench.py --estimate prints the figures).
 
-Kokoro's takes are joined from sentences and, past its `clause_chars`, clauses voiced apart,
-with pauses the renderer sets (sentences.py): there the model counts those joins and pauses
-exactly as the take will have them, and only the speech of each piece is estimated (its
-characters at `chars_per_word`: 5.82 fitted on the 34 pieces of the example as cast, where the
-old sentence-and-comma model was 11.6% short of the rendered example), times each preset's own
-measured speaking factor (SPEAKING: the harbour, estimated +9.2% with the engine's figure alone,
-showed that Kokoro's voices differ by up to 25%). Both examples are now within 0.3% of their
-renders; they are the calibration, not a held-out check.
-"""
+Otherwise (and `rough`: the room a render's files need, which must not load a model) the model
+is the text's features: its characters are words at `chars_per_word`, spoken at the preset's
+pace (`rate_wpm` times the segment's `rate`), plus a pause at every sentence break and a
+shorter one at every comma, colon or semicolon inside a sentence, each engine with its own
+constants, fitted by `scripts/fit_estimate.py` on the example and generated texts of several
+styles and checked on texts the fit never saw (tests/pipeline/test_estimate.py for espeak-ng).
+Kokoro's rough figures count the joins of its pieces as the renderer makes them and each
+preset's own speaking factor (SPEAKING, measured on the example and the harbour)."""
 
 from __future__ import annotations
 
@@ -26,15 +23,19 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from bulletin.cast.presets import Preset
-from bulletin.engines import get_engine
+from bulletin.engines import get_engine, has_duration_model, predicted_s
 from bulletin.pipeline.planning import Plan
+from bulletin.script.directions import breaks_s
+from bulletin.script.story import Segment
 from bulletin.sound.sentences import (
     CLAUSE_SHARE,
     EDGE_S,
     sentence_pause_s,
     split_clauses,
+    split_pieces,
     split_sentences,
 )
+from bulletin.sound.takes import respell
 
 
 class Pace(NamedTuple):
@@ -71,9 +72,16 @@ _SENTENCE_BREAK = re.compile(r"[.!?][\"')\]]*\s+(?=\S)")
 _PAUSE = re.compile(r"[,;:]\s")
 
 
-def speech_duration_s(text: str, preset: Preset, rate: float = 1.0, *, pace: Pace | None = None) -> float:
-    """Estimated seconds of speech for `text` said by `preset` at `rate` times its pace (with
-    its engine's fitted constants, or `pace`)."""
+def speech_duration_s(text: str, preset: Preset, rate: float = 1.0, *, pace: Pace | None = None,
+                      rough: bool = False) -> float:
+    """Estimated seconds of speech for `text` said by `preset` at `rate` times its pace: from
+    the engine's own duration model where it has one (Kokoro), piece by piece as the take is
+    made, else (or `rough`, or with `pace`) from the text's features with its engine's fitted
+    constants (or `pace`)."""
+    said = " ".join(text.split())
+    if not rough and pace is None and said and has_duration_model(preset.engine):
+        pieces = split_pieces(said, get_engine(preset.engine).clause_chars)
+        return sum(predicted_s(piece, preset, rate) for piece, _ in pieces) + joins_s(said, preset, rate)
     pace = pace or PACES.get(preset.engine, DEFAULT_PACE)
     char_s, breaks, pauses, digit_s = estimate_features(text, preset, rate)
     speech_s = (char_s / pace.chars_per_word + digit_s * pace.words_per_digit) * SPEAKING.get(preset.name, pace.speaking)
@@ -108,7 +116,20 @@ def estimate_features(text: str, preset: Preset, rate: float = 1.0) -> tuple[flo
             sum(c.isdigit() for c in text) / words_per_s)
 
 
+def segment_speech_s(p: Plan, s: Segment, pace: float = 1.0, *, rough: bool = False) -> float:
+    """Estimated seconds of a speech segment's take at `pace` times its rate: its words as the
+    voices are given them (respelled), and its breaks."""
+    said = respell(s.written or "", p.story.pronounce)
+    return speech_duration_s(said, p.voices[s.index], round(s.rate * pace, 6), rough=rough) + breaks_s(s.text or "")
+
+
 def speech_estimates(p: Plan, pace: float = 1.0) -> dict[int, float]:
     """Estimated seconds of every speech segment of a plan, spoken at `pace` times its rate."""
-    return {s.index: speech_duration_s(s.text or "", p.voices[s.index], s.rate * pace)
-            for s in p.story.segments if s.kind == "speech"}
+    return {s.index: segment_speech_s(p, s, pace) for s in p.story.segments if s.kind == "speech"}
+
+
+def roughly_timed(p: Plan) -> dict[int, str]:
+    """The preset of each speech segment whose estimate is its text's features alone (its
+    engine has no duration model of its own), by segment index."""
+    return {s.index: p.voices[s.index].name for s in p.story.segments
+            if s.kind == "speech" and not has_duration_model(p.voices[s.index].engine)}

@@ -35,6 +35,7 @@ MEASURED_ERROR = 0.004  # a second pass's (an engine's timing from one pace to a
 PASSES = 3
 # the estimate misses by more than this share of the post at the limits: refused before audio
 CLEARLY_OFF = 0.03
+BEST_EFFORT = ", or pass --duration-best-effort"  # how a render's refusal ends (a nightly job has no such flag)
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,11 @@ class Budget:
 
     def length_s(self, gap_factor: float) -> float:
         return self.fixed_s + gap_factor * self.flex_s
+
+
+def fixed_length(story: Story) -> set[int]:
+    """The segments a fit never changes: stings and clips keep their recorded length."""
+    return {s.index for s in story.segments if s.kind in ("sting", "clip")}
 
 
 def pace_grid(limit: float) -> list[float]:
@@ -203,25 +209,46 @@ def fit_to_post(story: Story, sounds: dict[int, float], estimate_at: Callable[[f
     """Fit the bulletin to `target_s`: the pace from the estimate (`estimate_at(pace)`: speech
     seconds by segment), the takes made by `speak_at(pace, segments or None for all)` (their
     seconds by segment; the caller keeps the takes of the last call), the gaps closing the
-    rest. `sounds` are the stings' and clips' seconds, `voice_of` each speech segment's preset.
-    Unless the cache holds every take at the chosen pace, one segment per voice is made first
-    and the estimate calibrated on it (a voice's own pace, which the estimate knows only
-    roughly). Returns the fit and every segment's measured seconds; DoesNotFit (before any
-    audio where the estimate is clearly out) unless `best_effort`."""
+    rest. `sounds` are the stings' and clips' seconds. `voice_of` names the preset of each
+    speech segment whose estimate is the text's features alone: unless the cache holds every
+    take at the chosen pace, one segment of each such voice is made first and the estimate
+    calibrated on it (a voice's own pace, which that estimate knows only roughly; a voice
+    timed by its engine's own duration model needs none). Returns the fit and every segment's
+    measured seconds; DoesNotFit (before any audio where the estimate is clearly out) unless
+    `best_effort`."""
     def estimated(pace: float) -> Budget:
         return Budget.of(story, sounds | estimate_at(pace))
 
-    # too long even at the fastest pace, or too short even at the slowest: by the estimate
+    pace = planned_pace(story, sounds, estimate_at, target_s, limit, cached=cached, best_effort=best_effort)
+    if voice_of and cached(pace) < 1.0:
+        estimate_at = calibrated(estimate_at, speak_at(pace, pilot_segments(story, voice_of)), pace, voice_of)
+        pace = choose_pace(estimated, target_s, limit, ESTIMATE_ERROR, cached)
+    return close_to_post(story, sounds, speak_at, pace, target_s, limit, best_effort=best_effort)
+
+
+def planned_pace(story: Story, sounds: dict[int, float], estimate_at: Callable[[float], dict[int, float]],
+                 target_s: float, limit: float, *, cached: Callable[[float], float] = lambda pace: 0.0,
+                 best_effort: bool = False, hint: str = BEST_EFFORT) -> float:
+    """The pace to make the takes at, from the estimate alone (step 1); DoesNotFit, before any
+    audio, where the estimate is clearly too long even at the fastest pace or too short at the
+    slowest (unless `best_effort`), its line ending in `hint`."""
+    def estimated(pace: float) -> Budget:
+        return Budget.of(story, sounds | estimate_at(pace))
+
     fastest, slowest = closest(estimated(1.0 + limit), target_s)[1], closest(estimated(1.0 - limit), target_s)[1]
     edge = 1.0 + limit if fastest > 0 else 1.0 - limit
     if not best_effort and (fastest > CLEARLY_OFF * target_s or slowest < -CLEARLY_OFF * target_s):
         durations = sounds | estimate_at(edge)
-        raise DoesNotFit(f"{story.path}: {miss(story, durations, Budget.of(story, durations), target_s, limit)}"
-                         ", or pass --duration-best-effort")
-    pace = choose_pace(estimated, target_s, limit, ESTIMATE_ERROR, cached)
-    if cached(pace) < 1.0:
-        estimate_at = calibrated(estimate_at, speak_at(pace, pilot_segments(story, voice_of)), pace, voice_of)
-        pace = choose_pace(estimated, target_s, limit, ESTIMATE_ERROR, cached)
+        raise DoesNotFit(f"{story.path}: {miss(story, durations, Budget.of(story, durations), target_s, limit)}{hint}")
+    return choose_pace(estimated, target_s, limit, ESTIMATE_ERROR, cached)
+
+
+def close_to_post(story: Story, sounds: dict[int, float], speak_at: Callable[[float, set[int] | None], dict[int, float]],
+                  pace: float, target_s: float, limit: float, *, best_effort: bool = False,
+                  hint: str = BEST_EFFORT) -> tuple[Fit, dict[int, float]]:
+    """Steps 2 and 3: the takes made at `pace` (`speak_at`), the gap factor that closes the
+    rest, or, where the gaps cannot, the pace chosen again from the measured speech (at most
+    PASSES passes in all)."""
     low, high = GAP_FACTOR_RANGE
     for attempt in range(1, PASSES + 1):
         durations = sounds | speak_at(pace, None)
@@ -235,7 +262,7 @@ def fit_to_post(story: Story, sounds: dict[int, float], estimate_at: Callable[[f
         pace = again
     note = miss(story, durations, budget, target_s, limit)
     if not best_effort:
-        raise DoesNotFit(f"{story.path}: {note}, or pass --duration-best-effort")
+        raise DoesNotFit(f"{story.path}: {note}{hint}")
     factor, off = closest(budget, target_s)
     return Fit(target_s, pace, factor, off, attempt, note), durations
 
@@ -248,7 +275,7 @@ def pilot_segments(story: Story, voice_of: dict[int, str]) -> set[int]:
     how fast each voice really speaks."""
     by_voice: dict[str, list[tuple[int, int]]] = {}
     for s in story.segments:
-        if s.kind == "speech":
+        if s.kind == "speech" and s.index in voice_of:
             by_voice.setdefault(voice_of[s.index], []).append((abs(len(s.text or "") - PILOT_CHARS), s.index))
     return {min(segments)[1] for segments in by_voice.values()}
 
@@ -264,7 +291,7 @@ def calibrated(estimate_at: Callable[[float], dict[int, float]], measured: dict[
         expected = sum(guessed[i] for i in said)
         if expected > 0:
             ratios[voice] = sum(measured[i] for i in said) / expected
-    return lambda other: {i: d * ratios.get(voice_of[i], 1.0) for i, d in estimate_at(other).items()}
+    return lambda other: {i: d * ratios.get(voice_of.get(i, ""), 1.0) for i, d in estimate_at(other).items()}
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from bulletin.export.onair import air_window, on_air, stamp_loudness
 from bulletin.export.single import audio_path, write_audio
 from bulletin.mix.timeline import Timeline, arrange
 from bulletin.pipeline.checking import estimated_durations
-from bulletin.pipeline.estimate import speech_estimates
-from bulletin.pipeline.fitting import Fit, fit_to_post, fitted_timeline, post_seconds
+from bulletin.pipeline.estimate import roughly_timed, speech_estimates
+from bulletin.pipeline.fitting import Fit, fit_to_post, fitted_timeline, fixed_length, post_seconds
 from bulletin.pipeline.planning import Plan, cast_story, check_output_folder, plan
 from bulletin.pipeline.progress import Progress, Tracker
 from bulletin.pipeline.space import MoreSpace, check_preview_space, check_render_space
@@ -251,9 +251,9 @@ def _fitted_takes(p: Plan, post_s: float, sounds: Future, store: TakeStore, help
         jobs = speech_jobs(p.story, p.voices, rate_hz, pace)
         return sum(store.cache.has(j.key) for j in jobs.values()) / max(len(jobs), 1) if store.cache else 0.0
 
-    sounds_s = estimated_durations(p, {s.index for s in p.story.segments if s.kind in ("sting", "clip")})
+    sounds_s = estimated_durations(p, fixed_length(p.story))
     fit, _ = fit_to_post(p.story, sounds_s, lambda pace: speech_estimates(p, pace), speak_at, post_s,
-                         p.story.master.pace_limit, voice_of={i: v.name for i, v in p.voices.items()},
+                         p.story.master.pace_limit, voice_of=roughly_timed(p),
                          cached=cached, best_effort=best_effort)
     sound, beds = sounds.result()
     for index in sound:

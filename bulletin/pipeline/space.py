@@ -22,7 +22,7 @@ def render_sizes(p: Plan, formats: Iterable[str]) -> dict[str, int]:
     """Bytes each of a render's files (by extension: the audio `formats`, the cue sheet, captions
     and transcript) may take."""
     story = p.story
-    timeline = arrange(story, estimated_durations(p, strict=False))
+    timeline = arrange(story, estimated_durations(p, strict=False, rough=True))
     sounds = [s.sound for s in story.segments] + [part.bed for part in story.stories]
     return output_sizes(timeline.duration_s, story.master.sample_rate, _channels(sounds),
                         [*formats, "json", "vtt", "srt", "transcript.json"], mp3_bitrate_kbps=story.master.mp3_bitrate,
@@ -43,7 +43,7 @@ def check_render_space(p: Plan, out_dir: Path, formats: Iterable[str], more: Mor
 def check_preview_space(p: Plan, chosen: list[Segment], out_file: Path) -> None:
     """Refuse in one line, before synthesis, a preview that cannot fit beside `out_file`."""
     story = p.story
-    durations = estimated_durations(p, {s.index for s in chosen}, strict=False)
+    durations = estimated_durations(p, {s.index for s in chosen}, strict=False, rough=True)
     seconds = sum(durations.get(s.index, s.pause_s) for s in chosen) + story.master.gap_s * (len(chosen) - 1)
     ext = out_file.suffix.lower().lstrip(".")
     sizes = output_sizes(seconds, story.master.sample_rate, _channels(s.sound for s in chosen), [ext],

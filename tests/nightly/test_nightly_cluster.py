@@ -27,10 +27,17 @@ from distributed import Client, LocalCluster
 from nightly_fakes import wait_for
 
 from bulletin.__main__ import main
+from bulletin.mix.timeline import arrange
 from bulletin.nightly.build import build_on, run_build
 from bulletin.nightly.cluster import Cluster
 from bulletin.nightly.jobsfile import load_jobs
 from bulletin.nightly.publish import read_status
+from bulletin.nightly.tasks import BulletinOrder, fit_on_worker
+from bulletin.pipeline.planning import cast_story
+from bulletin.pipeline.render import make_takes
+from bulletin.script.story import load_story
+from bulletin.sound.cache import open_cache
+from bulletin.sound.takes import TakeStore
 from tests.conftest import ROOT
 
 REGIONS = ["north", "south", "east"]
@@ -196,3 +203,45 @@ def test_a_local_build_uses_the_cache_it_is_given(tmp_path, monkeypatch):
     jobs_file = regional_site(tmp_path, ["north"])
     assert run_build(jobs_file, ["north"], DATE, cache=str(tmp_path / "shared")) == 0
     assert len(cache_entries(tmp_path / "shared")) >= 3  # its sentences, takes and stings
+
+
+def test_a_story_with_a_post_is_fitted_to_it_on_the_cluster(tmp_path, cluster):
+    """`master.duration` holds on a cluster as in a render: the pace planned from the estimate
+    before the takes are submitted, the gaps closed on the worker that mixes; the WAV and the
+    decoded MP3 end exactly on the post, and the cue sheet says how it was fitted."""
+    jobs_file = regional_site(tmp_path, ["north"])
+    jobs_file.write_text(jobs_file.read_text().replace("publish: public/north", "publish: public/north\n    wav: true"))
+    story = tmp_path / "stories" / "north" / f"{DATE}.yaml"
+    cache = str(tmp_path / "takes")
+    assert run_build(jobs_file, ["north"], DATE, scheduler=cluster.scheduler_address, cache=cache) == 0
+    stem = tmp_path / "public" / "north" / f"north-news-{DATE}"
+    natural = json.loads(stem.with_suffix(".json").read_text())["duration"]
+    post = round(natural * 1.04, 2)  # gaps and pace both move: 4% is more than the gaps alone give here
+    story.write_text(story.read_text().replace("stings:", f"master: {{duration: {post}}}\nstings:"))
+    assert run_build(jobs_file, ["north"], DATE, scheduler=cluster.scheduler_address, cache=cache) == 0
+    cue = json.loads(stem.with_suffix(".json").read_text())
+    assert cue["fit"]["target_met"] and cue["fit"]["target"] == post and cue["duration"] == pytest.approx(post, abs=1e-3)
+    info = sf.info(str(stem.with_suffix(".wav")))
+    assert info.frames == round(post * info.samplerate)
+    assert sf.read(str(stem.with_suffix(".mp3")))[0].shape[0] == round(post * info.samplerate)
+
+
+def test_a_worker_makes_the_speech_again_where_the_gaps_cannot_close_the_post(tmp_path, monkeypatch):
+    """The step a cluster's mixing worker takes when the planned pace misses (the estimate was
+    off by more than the gaps absorb): it measures, chooses the pace again and makes the speech
+    again itself, and the bulletin still ends on the post."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    regional_site(tmp_path, ["north"])
+    plan = cast_story(load_story(tmp_path / "stories" / "north" / f"{DATE}.yaml"))
+    rate_hz = plan.story.master.sample_rate
+    with TakeStore(open_cache()) as store:
+        natural, _ = make_takes(plan, {s.index for s in plan.story.segments}, rate_hz, workers=1, store=store)
+        hurried, _ = make_takes(plan, {s.index for s in plan.story.segments}, rate_hz, workers=1, store=store,
+                                pace=1.06)
+    # 6% longer than at the voices' own pace: made at +6%, the gaps cannot stretch that far
+    post = round(arrange(plan.story, {i: t.duration_s for i, t in natural.items()}).duration_s * 1.06, 2)
+    order = BulletinOrder(plan, ("wav",), None, post_s=post, pace=1.06)
+    takes, fit = fit_on_worker(order, hurried)
+    assert fit.passes == 2 and fit.pace < 1.06 and not fit.note
+    assert arrange(plan.story, {i: t.duration_s for i, t in takes.items()}, gap_factor=fit.gap_factor,
+                   fitted=True).duration_s == pytest.approx(post, abs=1e-6)
