@@ -42,7 +42,7 @@ from bulletin.nightly.tasks import (
     synthesized,
 )
 from bulletin.pipeline.checking import estimated_durations
-from bulletin.pipeline.estimate import speech_estimates
+from bulletin.pipeline.estimate import estimate_error, speech_estimates
 from bulletin.pipeline.fitting import fixed_length, planned_pace
 from bulletin.pipeline.planning import Plan, cast_story
 from bulletin.pipeline.render import RenderResult
@@ -152,7 +152,7 @@ class Cluster:
             if story.master.duration_s is not None:  # fitted to its post: the pace from the estimate
                 p.pace = planned_pace(story, estimated_durations(p.plan, fixed_length(story)),
                                       lambda pace: speech_estimates(p.plan, pace), story.master.duration_s,
-                                      story.master.pace_limit, hint="")
+                                      story.master.pace_limit, hint="", error=estimate_error(p.plan))
         except BulletinError as error:
             p.error = error
             return p

@@ -8,7 +8,7 @@ from pathlib import Path
 from bulletin.base.errors import BulletinError, InputError, Problem
 from bulletin.export.onair import OnAir, on_air
 from bulletin.mix.timeline import Timeline, arrange
-from bulletin.pipeline.estimate import segment_speech_s, speech_estimates
+from bulletin.pipeline.estimate import estimate_error, segment_speech_s, speech_estimates
 from bulletin.pipeline.fitting import Backtime, backtime, clock, fixed_length, post_seconds
 from bulletin.pipeline.planning import Plan, plan
 from bulletin.script.story import Segment, clip_start_past_end
@@ -39,7 +39,7 @@ def check(story_path: Path, assets: tuple[Path, ...] = (), *, draft: bool = Fals
     post_s = post_s if post_s is not None else p.story.master.duration_s
     sounds = {i: durations[i] for i in fixed_length(p.story)}
     timed = None if post_s is None else backtime(p.story, sounds, lambda pace: speech_estimates(p, pace), post_s,
-                                                 p.story.master.pace_limit)
+                                                 p.story.master.pace_limit, estimate_error(p))
     return CheckResult(p, timeline, warnings, _report(p, timeline, warnings, air, timed), timed)
 
 

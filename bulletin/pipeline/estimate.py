@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 from bulletin.cast.presets import Preset
 from bulletin.engines import get_engine, has_duration_model, predicted_s
+from bulletin.pipeline.fitting import ESTIMATE_ERROR, PREDICTED_ERROR
 from bulletin.pipeline.planning import Plan
 from bulletin.script.directions import breaks_s
 from bulletin.script.story import Segment
@@ -133,3 +134,9 @@ def roughly_timed(p: Plan) -> dict[int, str]:
     engine has no duration model of its own), by segment index."""
     return {s.index: p.voices[s.index].name for s in p.story.segments
             if s.kind == "speech" and not has_duration_model(p.voices[s.index].engine)}
+
+
+def estimate_error(p: Plan) -> float:
+    """How far the estimate of a plan's speech may be off, as a share of it (the room a fit
+    leaves in the gaps): less where every voice is timed by its engine's duration model."""
+    return ESTIMATE_ERROR if roughly_timed(p) else PREDICTED_ERROR

@@ -22,7 +22,7 @@ from bulletin.export.onair import air_window, on_air, stamp_loudness
 from bulletin.export.single import audio_path, write_audio
 from bulletin.mix.timeline import Timeline, arrange
 from bulletin.pipeline.checking import estimated_durations
-from bulletin.pipeline.estimate import roughly_timed, speech_estimates
+from bulletin.pipeline.estimate import estimate_error, roughly_timed, speech_estimates
 from bulletin.pipeline.fitting import Fit, fit_to_post, fitted_timeline, fixed_length, post_seconds
 from bulletin.pipeline.planning import Plan, cast_story, check_output_folder, plan
 from bulletin.pipeline.progress import Progress, Tracker
@@ -254,7 +254,7 @@ def _fitted_takes(p: Plan, post_s: float, sounds: Future, store: TakeStore, help
     sounds_s = estimated_durations(p, fixed_length(p.story))
     fit, _ = fit_to_post(p.story, sounds_s, lambda pace: speech_estimates(p, pace), speak_at, post_s,
                          p.story.master.pace_limit, voice_of=roughly_timed(p),
-                         cached=cached, best_effort=best_effort)
+                         cached=cached, best_effort=best_effort, error=estimate_error(p))
     sound, beds = sounds.result()
     for index in sound:
         tracker.take(index)
