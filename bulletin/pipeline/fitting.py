@@ -39,6 +39,9 @@ MEASURED_ERROR = 0.004  # a second pass's (an engine's timing from one pace to a
 PASSES = 3
 # the estimate misses by more than this share of the post at the limits: refused before audio
 CLEARLY_OFF = 0.03
+# silence after the last sound that a fit may add where the gaps cannot close the rest (a
+# bulletin with no gap at all, or too few to take up one step of the pace): less than a breath
+TAIL_S = 0.5
 BEST_EFFORT = ", or pass --duration-best-effort"  # how a render's refusal ends (a nightly job has no such flag)
 
 
@@ -52,11 +55,13 @@ class Fit:
     off_s: float = 0.0  # the render's length minus the target: 0 on the post
     passes: int = 1  # synthesis passes it took
     note: str = ""  # why the post was not met (best effort)
+    tail_s: float = 0.0  # silence after the last sound, up to TAIL_S, where the gaps could not close it all
 
     def cue(self) -> dict[str, object]:
         entry: dict[str, object] = {"target": round(self.target_s, 6), "pace": round(self.pace, 4),
                                     "gap_factor": round(self.gap_factor, 4), "off_s": round(self.off_s, 3),
-                                    "target_met": not self.note, "passes": self.passes}
+                                    "tail_s": round(self.tail_s, 3), "target_met": not self.note,
+                                    "passes": self.passes}
         if self.note:
             entry["note"] = self.note + "; accepted (best effort)"
         return entry
@@ -122,7 +127,7 @@ def choose_pace(budget_at: Callable[[float], Budget], target_s: float, limit: fl
         scored.append(((round(cached(pace), 3), -round(off_band, 6), -abs(pace - 1.0)), pace))
     if scored:
         return max(scored)[1]
-    return _solve_pace(budget_at, target_s, limit)
+    return _solve_pace(budget_at, target_s - TAIL_S / 2, limit)  # a little short: a tail closes it
 
 
 def _solve_pace(budget_at: Callable[[float], Budget], target_s: float, limit: float) -> float:
@@ -160,7 +165,7 @@ def fitted_timeline(story: Story, durations: dict[int, float], fit: Fit,
     """The timeline at the fit's gap factor, its beds backtimed; exactly the target long when met.
     `words`: each segment's written words and their times (as `arrange` takes them)."""
     timeline = arrange(story, durations, words, gap_factor=fit.gap_factor, fitted=True)
-    if fit.note or abs(timeline.duration_s - fit.target_s) > 1e-6:
+    if fit.note or abs(timeline.duration_s + fit.tail_s - fit.target_s) > 1e-6:
         return timeline
     return Timeline(timeline.placements, timeline.beds, timeline.chapters, fit.target_s, fitted=True)
 
@@ -176,9 +181,6 @@ def miss(story: Story, durations: dict[int, float], budget: Budget, target_s: fl
     and about how many words to cut (naming the longest story) or to add."""
     _, off = closest(budget, target_s)
     post = f"the {clock(target_s)} post"
-    if budget.flex_s <= 0:
-        return (f"{'over' if off > 0 else 'under'} by {abs(off):.2f} s with no gap or pause to flex: it cannot end "
-                f"exactly on {post}; add a pause")
     count = max(1, round(abs(off) * words_per_second(story, budget.speech_s)))
     words = f"{count} word{'s' if count > 1 else ''}"
     if off > 0:
@@ -261,6 +263,9 @@ def close_to_post(story: Story, sounds: dict[int, float], speak_at: Callable[[fl
         factor = budget.gap_factor(target_s)
         if low <= factor <= high:
             return Fit(target_s, pace, factor, 0.0, attempt), durations
+        factor, off = closest(budget, target_s)
+        if -TAIL_S <= off <= 0:
+            return Fit(target_s, pace, factor, 0.0, attempt, tail_s=-off), durations
         again = choose_pace(scaled(story, durations, pace), target_s, limit, MEASURED_ERROR, grid=attempt == 1)
         if attempt == PASSES or again == pace:
             break
@@ -343,7 +348,7 @@ def backtime(story: Story, sounds: dict[int, float], estimate_at: Callable[[floa
     pace = choose_pace(estimated, post_s, limit, error)
     budget = estimated(pace)
     factor, off = closest(budget, post_s)
-    if abs(off) > 0.05:
+    if off > 0.05 or off < -TAIL_S:  # a little short is closed by a silent tail
         durations = sounds | estimate_at(pace)
         return Backtime(post_s, natural, pace, factor, False, miss(story, durations, budget, post_s, limit))
     return Backtime(post_s, natural, pace, budget.gap_factor(post_s), True)

@@ -16,7 +16,7 @@ import soundfile as sf
 
 from bulletin.mix.timeline import arrange
 from bulletin.pipeline.checking import check
-from bulletin.pipeline.fitting import Budget, choose_pace, fit_to_post, pace_grid
+from bulletin.pipeline.fitting import TAIL_S, Budget, choose_pace, fit_to_post, pace_grid
 from bulletin.pipeline.render import render
 from bulletin.script.story import load_story
 from bulletin.sound.cache import cache_folder
@@ -157,9 +157,10 @@ def test_the_pace_is_on_the_grid_and_gaps_flex_first():
     assert choose_pace(budget_at, budget_at(1.0).length_s(0.7) - 1.0, 0.06, 0.0,
                        cached=lambda pace: 1.0 if pace == 1.03 else 0.0) == 1.03
     assert natural > flex > 0
-    # off the grid (a later pass): the pace that leaves the gaps as written
+    # off the grid (a later pass): the pace that leaves the gaps as written, a little short (a tail closes it)
     target = budget_at(1.03).length_s(1.0)
-    assert budget_at(choose_pace(budget_at, target, 0.06, 0.0, grid=False)).gap_factor(target) == pytest.approx(1.0)
+    paced = budget_at(choose_pace(budget_at, target, 0.06, 0.0, grid=False))
+    assert paced.length_s(1.0) == pytest.approx(target - TAIL_S / 2)
 
 
 def test_a_one_word_edit_keeps_the_pace_and_remakes_one_sentence(natural, tmp_path):
@@ -199,3 +200,21 @@ def test_a_post_just_over_the_estimate_is_fitted_though_the_voices_run_long():
     assert fit.off_s == 0 and fit.passes == 1 and 1.0 < fit.pace <= 1.06
     assert Budget.of(story, durations).length_s(fit.gap_factor) == pytest.approx(post)
     assert made[0] == (1.0, 2) and made[1][1] == len(speech)  # a segment per voice, then all at the fitted pace
+
+
+def test_a_bulletin_with_no_gap_ends_on_its_post_with_a_silent_tail(tmp_path):
+    """One speech segment: nothing flexes but the pace, which moves in steps of whole frames,
+    so the speech is made a little short of the post and silence after it closes the rest."""
+    story = tmp_path / "one.yaml"
+    story.write_text("title: One Line\ndate: 2026-03-04\ncast: {anchor: {role: anchor}}\nsegments:\n"
+                     "  - anchor: The council met tonight and approved the budget for next year. Bus fares will "
+                     "stay where they are, and the libraries will open on Sundays again from April.\n")
+    natural = render(story, tmp_path / "natural", jobs=1, draft=True, formats=["wav"]).duration_s
+    post = round(natural * 1.03, 3)
+    result = render(story, tmp_path / "fitted", jobs=1, draft=True, duration=post, formats=["wav"])
+    wav = sf.info(str(result.files["wav"]))
+    assert wav.frames == round(post * wav.samplerate)
+    fit = json.loads(result.files["json"].read_text())["fit"]
+    assert fit["target_met"] and 0 < fit["tail_s"] <= 0.5 and fit["pace"] < 1.0
+    speech = json.loads(result.files["json"].read_text())["segments"][0]
+    assert speech["end"] == pytest.approx(post - fit["tail_s"], abs=1e-3)
