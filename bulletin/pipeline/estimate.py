@@ -5,7 +5,7 @@ Where the engine has a duration model of its own (Kokoro: its duration predictor
 engines.kokoropace), the take is timed piece by piece as the renderer will voice it, with the
 joins between the pieces counted exactly: the estimate is then the take's length but for the
 silence trimmed from each piece's ends. On the three stories of scripts/stories (never fitted
-on), the rendered length was within 1% (scripts/bench.py --estimate prints the figures).
+on) it was +0.3%, +0.4% and -0.8% of the rendered length (scripts/bench.py --estimate).
 
 Otherwise (and `rough`: the room a render's files need, which must not load a model) the model
 is the text's features: its characters are words at `chars_per_word`, spoken at the preset's
