@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -90,15 +92,32 @@ def _fallback_warnings(story: Story, cast: dict[str, Preset], presets: dict[str,
             f"the neural voices cannot be used here ({reasons})",)
 
 
-def check_output_folder(folder: Path) -> None:
+def check_output_folder(folder: Path) -> list[Path]:
     """Make the output folder, or refuse it in one line (a file, a read-only place, no
-    permission), before any audio is made; called once the story has proved valid."""
+    permission), before any audio is made; called once the story has proved valid. Returns
+    the folders it made, deepest last."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise InputError(f"-o/--output: {str(folder)!r} is a file, not a folder")
+    made = [f for f in reversed([folder, *folder.parents]) if not f.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder, prefix=".bulletin-probe-"):
             pass
     except OSError as error:
         raise InputError(f"-o/--output: cannot write in {str(folder)!r}: {error.strerror or error}") from None
+    return made
+
+
+@contextmanager
+def output_folder(folder: Path) -> Iterator[None]:
+    """check_output_folder, and the folders it made removed again if what follows fails (and
+    they are still empty): a refused or failed render leaves nothing behind."""
+    made = check_output_folder(folder)
+    try:
+        yield
+    except BaseException:
+        for f in reversed(made):
+            with suppress(OSError):
+                f.rmdir()  # only an empty folder goes
+        raise

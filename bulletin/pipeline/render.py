@@ -24,7 +24,7 @@ from bulletin.mix.timeline import Timeline, arrange
 from bulletin.pipeline.checking import estimated_durations
 from bulletin.pipeline.estimate import estimate_error, roughly_timed, speech_estimates
 from bulletin.pipeline.fitting import Fit, fit_to_post, fitted_timeline, fixed_length, post_seconds
-from bulletin.pipeline.planning import Plan, cast_story, check_output_folder, plan
+from bulletin.pipeline.planning import Plan, cast_story, output_folder, plan
 from bulletin.pipeline.progress import Progress, Tracker
 from bulletin.pipeline.space import MoreSpace, check_preview_space, check_render_space
 from bulletin.script.story import MAX_DURATION_S, Air, Story, load_story, parse_loudness
@@ -164,31 +164,31 @@ def render(
     chosen = tuple(formats) if formats else story.master.formats
     rate_hz = story.master.sample_rate
     everything = {s.index for s in story.segments}
-    check_output_folder(Path(out_dir))
-    tracker.stage("cast")
-    p = cast_story(story, draft=draft)
-    check_render_space(p, Path(out_dir), chosen, more_space)
-    with TakeStore(open_cache() if use_cache else None) as store, \
-            ThreadPoolExecutor(max_workers=HELPERS, thread_name_prefix="takes") as helpers:
-        sounds = start_sounds(story, everything, rate_hz, store, helpers, beds=True)
-        for line in p.warnings:
-            on_warning(line)
-        tracker.stage("synthesize", sum(s.kind != "pause" for s in story.segments))
-        post_s = post_s if post_s is not None else story.master.duration_s
-        fit: Fit | None = None
-        if post_s is None:
-            takes, beds = make_takes(p, everything, rate_hz, workers=workers, store=store,
-                                     on_take=tracker.take, helpers=helpers, sounds=sounds)
-        else:
-            takes, beds, fit = _fitted_takes(p, post_s, sounds, store, helpers, tracker, workers,
-                                             duration_best_effort)
-            if fit.note:
-                on_warning(f"{story.path}: {fit.note}; rendered {fit.off_s:+.2f} s off the post (best effort)")
-        release_memory()
-        result = finish(p, takes, beds, Path(out_dir), chosen, target, tracker.stage,
-                        loudness_best_effort, now, on_warning, fit)
-        store.prune()
-    return result
+    with output_folder(Path(out_dir)):
+        tracker.stage("cast")
+        p = cast_story(story, draft=draft)
+        check_render_space(p, Path(out_dir), chosen, more_space)
+        with TakeStore(open_cache() if use_cache else None) as store, \
+                ThreadPoolExecutor(max_workers=HELPERS, thread_name_prefix="takes") as helpers:
+            sounds = start_sounds(story, everything, rate_hz, store, helpers, beds=True)
+            for line in p.warnings:
+                on_warning(line)
+            tracker.stage("synthesize", sum(s.kind != "pause" for s in story.segments))
+            post_s = post_s if post_s is not None else story.master.duration_s
+            fit: Fit | None = None
+            if post_s is None:
+                takes, beds = make_takes(p, everything, rate_hz, workers=workers, store=store,
+                                         on_take=tracker.take, helpers=helpers, sounds=sounds)
+            else:
+                takes, beds, fit = _fitted_takes(p, post_s, sounds, store, helpers, tracker, workers,
+                                                 duration_best_effort)
+                if fit.note:
+                    on_warning(f"{story.path}: {fit.note}; rendered {fit.off_s:+.2f} s off the post (best effort)")
+            release_memory()
+            result = finish(p, takes, beds, Path(out_dir), chosen, target, tracker.stage,
+                            loudness_best_effort, now, on_warning, fit)
+            store.prune()
+        return result
 
 
 def finish(p: Plan, takes: dict[int, Take], beds: dict[int, Take], out_dir: Path, formats: tuple[str, ...],
@@ -294,30 +294,30 @@ def preview(
     tracker.stage("load")
     story = load_story(Path(story_path), tuple(Path(a) for a in assets))
     chosen = [story.segment(ref) for ref in refs]
-    check_output_folder(out_file.parent)
-    tracker.stage("cast")
-    p = cast_story(story, draft=draft)
-    check_preview_space(p, chosen, out_file)
-    for line in p.warnings:
-        on_warning(line)
-    rate_hz = p.story.master.sample_rate
-    tracker.stage("synthesize", sum(s.kind != "pause" for s in chosen))
-    with TakeStore(open_cache() if use_cache else None) as store:
-        takes, _ = make_takes(p, {s.index for s in chosen}, rate_hz, workers=workers, store=store,
-                              on_take=tracker.take)
-        pieces = [takes[s.index].audio() if s.index in takes else Audio.silence(s.pause_s, rate_hz) for s in chosen]
-        store.prune()
-    gap = Audio.silence(p.story.master.gap_s, rate_hz)
-    said, at = [], 0.0
-    for s, piece in zip(chosen, pieces, strict=True):
-        if s.index in takes:
-            said += [(w, at + a, at + b) for w, a, b in written_words(s, takes[s.index], p.story.pronounce)]
-        at += piece.duration_s + gap.duration_s
-    on_words(said)
-    pieces = [piece for audio in pieces for piece in (audio, gap)][:-1]
-    channels = max(a.channels for a in pieces)
-    samples = np.concatenate([with_channels(a, channels).samples for a in pieces])
-    return write_audio(out_file, Audio(samples, rate_hz), "a preview", on_stage=tracker.stage)
+    with output_folder(out_file.parent):
+        tracker.stage("cast")
+        p = cast_story(story, draft=draft)
+        check_preview_space(p, chosen, out_file)
+        for line in p.warnings:
+            on_warning(line)
+        rate_hz = p.story.master.sample_rate
+        tracker.stage("synthesize", sum(s.kind != "pause" for s in chosen))
+        with TakeStore(open_cache() if use_cache else None) as store:
+            takes, _ = make_takes(p, {s.index for s in chosen}, rate_hz, workers=workers, store=store,
+                                  on_take=tracker.take)
+            pieces = [takes[s.index].audio() if s.index in takes else Audio.silence(s.pause_s, rate_hz) for s in chosen]
+            store.prune()
+        gap = Audio.silence(p.story.master.gap_s, rate_hz)
+        said, at = [], 0.0
+        for s, piece in zip(chosen, pieces, strict=True):
+            if s.index in takes:
+                said += [(w, at + a, at + b) for w, a, b in written_words(s, takes[s.index], p.story.pronounce)]
+            at += piece.duration_s + gap.duration_s
+        on_words(said)
+        pieces = [piece for audio in pieces for piece in (audio, gap)][:-1]
+        channels = max(a.channels for a in pieces)
+        samples = np.concatenate([with_channels(a, channels).samples for a in pieces])
+        return write_audio(out_file, Audio(samples, rate_hz), "a preview", on_stage=tracker.stage)
 
 
 __all__ = ["Plan", "RenderResult", "Timeline", "TAKE_LUFS", "plan", "render", "finish", "preview"]

@@ -75,7 +75,8 @@ def _vtt_seconds(stamp: str) -> float:
 
 
 def test_a_post_far_under_is_refused_in_one_line(natural, tmp_path):
-    done = cli("render", "--draft", str(STORY), "-o", str(tmp_path), "--duration", f"{natural * 0.8:.1f}")
+    out = tmp_path / "new" / "out"  # folders the render makes, and removes again when it refuses
+    done = cli("render", "--draft", str(STORY), "-o", str(out), "--duration", f"{natural * 0.8:.1f}")
     assert done.returncode == 1
     line, = [line for line in done.stderr.splitlines() if line.startswith("error: ")]  # else the stages' times
     assert " over by " in line and " s at the fastest allowed pace" in line and "words" in line
