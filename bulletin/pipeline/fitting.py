@@ -155,7 +155,7 @@ def scaled(story: Story, durations: dict[int, float], pace: float) -> Callable[[
 
 def closest(budget: Budget, target_s: float) -> tuple[float, float]:
     """The gap factor in range nearest the target's, and how far off (seconds) it leaves the length."""
-    wanted = budget.gap_factor(target_s)
+    wanted = budget.gap_factor(target_s) if budget.flex_s > 0 else 1.0  # no gap: nothing to flex
     factor = min(max(wanted, GAP_FACTOR_RANGE[0]), GAP_FACTOR_RANGE[1])
     return factor, budget.length_s(factor) - target_s
 
@@ -314,6 +314,7 @@ class Backtime:
     gap_factor: float
     fits: bool
     advice: str = ""  # what to do when it does not fit
+    tail_s: float = 0.0  # silence at the end where the gaps cannot close it all (see TAIL_S)
 
     @property
     def over_s(self) -> float:
@@ -327,14 +328,15 @@ class Backtime:
             head += f": {'over' if self.over_s > 0 else 'under'} by {abs(self.over_s):.1f} s"
         if not self.fits:
             return f"{head}; does not fit: {self.advice}"
+        tail = f", {self.tail_s:.1f} s of silence at the end" if self.tail_s else ""
         if self.pace == 1.0:
-            return f"{head}, fits by the gaps alone (x{self.gap_factor:.2f})"
-        return f"{head}, fits at pace {(self.pace - 1) * 100:+.1f}% (gaps x{self.gap_factor:.2f})"
+            return f"{head}, fits by the gaps alone (x{self.gap_factor:.2f}{tail})"
+        return f"{head}, fits at pace {(self.pace - 1) * 100:+.1f}% (gaps x{self.gap_factor:.2f}{tail})"
 
     def as_json(self) -> dict[str, object]:
         return {"post": round(self.post_s, 3), "estimated": round(self.estimated_s, 3),
                 "over": round(self.over_s, 3), "pace": round(self.pace, 4), "gap_factor": round(self.gap_factor, 4),
-                "fits": self.fits, "line": self.line()}
+                "tail": round(self.tail_s, 3), "fits": self.fits, "line": self.line()}
 
 
 def backtime(story: Story, sounds: dict[int, float], estimate_at: Callable[[float], dict[int, float]],
@@ -351,4 +353,7 @@ def backtime(story: Story, sounds: dict[int, float], estimate_at: Callable[[floa
     if off > 0.05 or off < -TAIL_S:  # a little short is closed by a silent tail
         durations = sounds | estimate_at(pace)
         return Backtime(post_s, natural, pace, factor, False, miss(story, durations, budget, post_s, limit))
-    return Backtime(post_s, natural, pace, budget.gap_factor(post_s), True)
+    wanted = budget.gap_factor(post_s)
+    if GAP_FACTOR_RANGE[0] <= wanted <= GAP_FACTOR_RANGE[1]:
+        return Backtime(post_s, natural, pace, wanted, True)
+    return Backtime(post_s, natural, pace, factor, True, tail_s=max(-off, 0.0))

@@ -212,6 +212,8 @@ def test_a_bulletin_with_no_gap_ends_on_its_post_with_a_silent_tail(tmp_path):
                      "stay where they are, and the libraries will open on Sundays again from April.\n")
     natural = render(story, tmp_path / "natural", jobs=1, draft=True, formats=["wav"]).duration_s
     post = round(natural * 1.03, 3)
+    line = check(story, draft=True, duration=post).report.splitlines()[-1]
+    assert ", fits at pace " in line and "s of silence at the end)" in line, line
     result = render(story, tmp_path / "fitted", jobs=1, draft=True, duration=post, formats=["wav"])
     wav = sf.info(str(result.files["wav"]))
     assert wav.frames == round(post * wav.samplerate)
