@@ -25,8 +25,6 @@ from bulletin.nightly.jobs import Job, JobsFile
 from bulletin.nightly.jobsfile import load_jobs
 from bulletin.nightly.playout import commit_drop, drop_record, kept_record, staged_drop
 from bulletin.nightly.publish import (
-    FEED_NAME,
-    INDEX_NAME,
     Busy,
     Published,
     Rendered,
@@ -38,6 +36,7 @@ from bulletin.nightly.publish import (
     remove_staging,
     update_status,
 )
+from bulletin.nightly.room import publish_space
 from bulletin.nightly.stopping import Stopped, Stopper
 from bulletin.nightly.timing import Run, resolve_wall_time
 
@@ -324,23 +323,6 @@ class _Build:
             note = f" (status.json not written: {os_reason(error)})"
         self.log("build", "failed", f"exit {exit_status}: {reason}{note}")
         return exit_status
-
-
-def publish_space(job: Job, sizes: dict[str, int]) -> list[tuple[Path, int]]:
-    """The room publishing needs besides the render's files (`sizes`, by extension), by folder:
-    in the publish folder, latest.mp3 and latest.json (hard links where the disk has them, else
-    copies) and index.json, feed.xml and the chapters written beside the old ones. Checked with
-    the render's own files before synthesis (a folder on the same disk adds up)."""
-    rewritten = sum(path.stat().st_size for path in (job.publish / INDEX_NAME, job.publish / FEED_NAME)
-                    if path.is_file())
-    room = [(job.publish, sizes.get("mp3", 0) + sizes.get("json", 0) + rewritten + PUBLISH_EXTRA_BYTES)]
-    if job.playout is not None:  # CUT.wav is staged beside the one it replaces
-        room.append((job.playout, sizes.get("wav", 0)))
-    return room
-
-
-# the chapters file and a new bulletin's entries in index.json and feed.xml: at most this
-PUBLISH_EXTRA_BYTES = 64 * 1024
 
 
 def _default_render() -> RenderFunction:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from bulletin.base.errors import BulletinError, InputError
 from bulletin.nightly.jobs import Job
+from bulletin.nightly.room import publish_space
 from bulletin.nightly.stopping import Stopper
 from bulletin.nightly.tasks import (
     BulletinFiles,
@@ -46,6 +47,7 @@ from bulletin.pipeline.estimate import estimate_error, speech_estimates
 from bulletin.pipeline.fitting import fixed_length, planned_pace
 from bulletin.pipeline.planning import Plan, cast_story
 from bulletin.pipeline.render import RenderResult
+from bulletin.pipeline.space import check_render_space
 from bulletin.script.story import Sound, Story, load_story, parse_loudness
 from bulletin.sound.cache import open_cache
 from bulletin.sound.sentences import SentenceJob, SpeechJob
@@ -149,6 +151,8 @@ class Cluster:
             if p.job.air is not None:
                 story = replace(story, air=p.job.air.over(story.air))
             p.plan = cast_story(story)
+            # the bulletin is written into a staging folder inside the publish folder (one disk)
+            check_render_space(p.plan, p.job.publish, p.job.formats, lambda sizes: publish_space(p.job, sizes))
             if story.master.duration_s is not None:  # fitted to its post: the pace from the estimate
                 p.pace = planned_pace(story, estimated_durations(p.plan, fixed_length(story)),
                                       lambda pace: speech_estimates(p.plan, pace), story.master.duration_s,

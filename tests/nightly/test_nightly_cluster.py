@@ -245,3 +245,17 @@ def test_a_worker_makes_the_speech_again_where_the_gaps_cannot_close_the_post(tm
     assert fit.passes == 2 and fit.pace < 1.06 and not fit.note
     assert arrange(plan.story, {i: t.duration_s for i, t in takes.items()}, gap_factor=fit.gap_factor,
                    fitted=True).duration_s == pytest.approx(post, abs=1e-6)
+
+
+def test_a_bulletin_too_big_for_its_publish_disk_is_not_given_to_the_cluster(tmp_path, cluster):
+    """The room check of a local build, before the cluster synthesizes anything: the job fails
+    in one line naming the publish folder, and no take is made for it."""
+    from tests.smalldisk import small_disk
+
+    with small_disk(tmp_path / "public", "64k"):
+        jobs_file = regional_site(tmp_path, ["north"], local_lines=30)
+        cache = tmp_path / "takes"
+        assert run_build(jobs_file, ["north"], DATE, scheduler=cluster.scheduler_address, cache=str(cache)) == 1
+        reason = read_status(tmp_path / "public" / "north")["last_failure"]["reason"]
+        assert reason.startswith(f"not enough space in {str(tmp_path / 'public' / 'north')!r}: the files need about ")
+        assert not cache_entries(cache)

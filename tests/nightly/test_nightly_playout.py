@@ -119,7 +119,7 @@ def test_two_jobs_dropping_the_same_cut_into_one_folder_are_refused(tmp_path):
 
 
 def test_the_drop_folder_is_checked_for_room_with_the_publish_folder(job):
-    from bulletin.nightly.build import publish_space
+    from bulletin.nightly.room import publish_space
 
     room = dict(publish_space(job, {"wav": 5_000_000, "mp3": 1_000_000, "json": 10_000}))
     assert room[job.playout] == 5_000_000  # CUT.wav is staged beside the one it replaces
