@@ -8,8 +8,8 @@ are backtimed (see mix.timeline), so the closing sting ends on the post.
 
 1. Plan (before any audio): the pace comes from the estimate, on a grid of PACE_STEP so that a
    small edit keeps the same pace (and its takes): among the paces whose gaps would land
-   inside the range with room for the estimate's error, the one whose takes the cache holds
-   most of, then the one nearest the voices' own pace.
+   inside the range with room for the estimate's error, one whose takes the cache holds most
+   of (at least half: a story fitted before), then the one nearest the voices' own pace.
 2. Make the takes at that pace and measure them: the gap factor that closes the remainder is
    solved exactly (the timeline is linear in it), to the sample.
 3. Only where the gaps cannot absorb what the estimate missed, the pace is chosen again from
@@ -37,6 +37,8 @@ ESTIMATE_ERROR = 0.015
 PREDICTED_ERROR = 0.01
 MEASURED_ERROR = 0.004  # a second pass's (an engine's timing from one pace to another)
 PASSES = 3
+# a pace whose takes the cache holds at least this share of wins (a story fitted before, then edited)
+CACHED_SHARE = 0.5
 # the estimate misses by more than this share of the post at the limits: refused before audio
 CLEARLY_OFF = 0.03
 # silence after the last sound that a fit may add where the gaps cannot close the rest (a
@@ -111,8 +113,8 @@ def pace_grid(limit: float) -> list[float]:
 def choose_pace(budget_at: Callable[[float], Budget], target_s: float, limit: float, error: float,
                 cached: Callable[[float], float] = lambda pace: 0.0, grid: bool = True) -> float:
     """The pace to speak at, from `budget_at(pace)` (estimated or measured): of the grid's paces
-    whose gap factor lands in range, the one whose takes are most `cached` (a share: an edit
-    keeps its story's pace), then one that leaves the gaps `error` of the speech to spare (the
+    whose gap factor lands in range, one whose takes are mostly `cached` (a share, at least
+    CACHED_SHARE: an edit keeps its story's pace; the few takes of a pilot do not), then one that leaves the gaps `error` of the speech to spare (the
     estimate's error), or the nearest to that, then the one nearest 1.0. None in range: the
     pace that puts the gaps at their written length, within the limit."""
     low, high = GAP_FACTOR_RANGE
@@ -124,7 +126,7 @@ def choose_pace(budget_at: Callable[[float], Budget], target_s: float, limit: fl
             continue
         room = min(error * budget.speech_s / budget.flex_s, (high - low) * 0.4)
         off_band = max(low + room - factor, factor - (high - room), 0.0)
-        scored.append(((round(cached(pace), 3), -round(off_band, 6), -abs(pace - 1.0)), pace))
+        scored.append(((cached(pace) >= CACHED_SHARE, -round(off_band, 6), -abs(pace - 1.0)), pace))
     if scored:
         return max(scored)[1]
     return _solve_pace(budget_at, target_s - TAIL_S / 2, limit)  # a little short: a tail closes it
@@ -263,11 +265,13 @@ def close_to_post(story: Story, sounds: dict[int, float], speak_at: Callable[[fl
         factor = budget.gap_factor(target_s)
         if low <= factor <= high:
             return Fit(target_s, pace, factor, 0.0, attempt), durations
-        factor, off = closest(budget, target_s)
-        if -TAIL_S <= off <= 0:
-            return Fit(target_s, pace, factor, 0.0, attempt, tail_s=-off), durations
         again = choose_pace(scaled(story, durations, pace), target_s, limit, MEASURED_ERROR, grid=attempt == 1)
-        if attempt == PASSES or again == pace:
+        factor, off = closest(budget, target_s)
+        last = attempt == PASSES or again == pace
+        # a silent tail closes a little shortfall where nothing flexes, or no other pass is left
+        if -TAIL_S <= off <= 0 and (last or budget.flex_s <= 0):
+            return Fit(target_s, pace, factor, 0.0, attempt, tail_s=-off), durations
+        if last:
             break
         pace = again
     note = miss(story, durations, budget, target_s, limit)
