@@ -41,6 +41,7 @@ PASSES = 3
 CACHED_SHARE = 0.5
 # the estimate misses by more than this share of the post at the limits: refused before audio
 CLEARLY_OFF = 0.03
+ROUGHLY_OFF = 0.1  # the same, by an estimate from the text's features not yet calibrated
 # silence after the last sound that a fit may add where the gaps cannot close the rest (a
 # bulletin with no gap at all, or too few to take up one step of the pace): less than a breath
 TAIL_S = 0.5
@@ -224,20 +225,21 @@ def fit_to_post(story: Story, sounds: dict[int, float], estimate_at: Callable[[f
     timed by its engine's own duration model needs none). Returns the fit and every segment's
     measured seconds; DoesNotFit (before any audio where the estimate is clearly out) unless
     `best_effort`. `error`: how far the estimate may be off (a share of the speech)."""
-    def estimated(pace: float) -> Budget:
-        return Budget.of(story, sounds | estimate_at(pace))
-
+    # a rough estimate may be a few percent off until calibrated: before, only a post far out is refused
     pace = planned_pace(story, sounds, estimate_at, target_s, limit, cached=cached, best_effort=best_effort,
-                        error=error)
-    if voice_of and cached(pace) < 1.0:
-        estimate_at = calibrated(estimate_at, speak_at(pace, pilot_segments(story, voice_of)), pace, voice_of)
-        pace = choose_pace(estimated, target_s, limit, ESTIMATE_ERROR, cached)
+                        error=error, clearly_off=ROUGHLY_OFF if voice_of else CLEARLY_OFF)
+    if voice_of:
+        if cached(pace) < 1.0:
+            estimate_at = calibrated(estimate_at, speak_at(pace, pilot_segments(story, voice_of)), pace, voice_of)
+        pace = planned_pace(story, sounds, estimate_at, target_s, limit, cached=cached, best_effort=best_effort,
+                            error=error)
     return close_to_post(story, sounds, speak_at, pace, target_s, limit, best_effort=best_effort)
 
 
 def planned_pace(story: Story, sounds: dict[int, float], estimate_at: Callable[[float], dict[int, float]],
                  target_s: float, limit: float, *, cached: Callable[[float], float] = lambda pace: 0.0,
-                 best_effort: bool = False, hint: str = BEST_EFFORT, error: float = ESTIMATE_ERROR) -> float:
+                 best_effort: bool = False, hint: str = BEST_EFFORT, error: float = ESTIMATE_ERROR,
+                 clearly_off: float = CLEARLY_OFF) -> float:
     """The pace to make the takes at, from the estimate alone (step 1); DoesNotFit, before any
     audio, where the estimate is clearly too long even at the fastest pace or too short at the
     slowest (unless `best_effort`), its line ending in `hint`."""
@@ -246,7 +248,7 @@ def planned_pace(story: Story, sounds: dict[int, float], estimate_at: Callable[[
 
     fastest, slowest = closest(estimated(1.0 + limit), target_s)[1], closest(estimated(1.0 - limit), target_s)[1]
     edge = 1.0 + limit if fastest > 0 else 1.0 - limit
-    if not best_effort and (fastest > CLEARLY_OFF * target_s or slowest < -CLEARLY_OFF * target_s):
+    if not best_effort and (fastest > clearly_off * target_s or slowest < -clearly_off * target_s):
         durations = sounds | estimate_at(edge)
         raise DoesNotFit(f"{story.path}: {miss(story, durations, Budget.of(story, durations), target_s, limit)}{hint}")
     return choose_pace(estimated, target_s, limit, error, cached)
