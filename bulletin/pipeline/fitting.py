@@ -228,9 +228,8 @@ def fit_to_post(story: Story, sounds: dict[int, float], estimate_at: Callable[[f
     # a rough estimate may be a few percent off until calibrated: before, only a post far out is refused
     pace = planned_pace(story, sounds, estimate_at, target_s, limit, cached=cached, best_effort=best_effort,
                         error=error, clearly_off=ROUGHLY_OFF if voice_of else CLEARLY_OFF)
-    if voice_of:
-        if cached(pace) < 1.0:
-            estimate_at = calibrated(estimate_at, speak_at(pace, pilot_segments(story, voice_of)), pace, voice_of)
+    if voice_of and cached(pace) < 1.0:  # every take cached: measured at once, as they are
+        estimate_at = calibrated(estimate_at, speak_at(pace, pilot_segments(story, voice_of)), pace, voice_of)
         pace = planned_pace(story, sounds, estimate_at, target_s, limit, cached=cached, best_effort=best_effort,
                             error=error)
     return close_to_post(story, sounds, speak_at, pace, target_s, limit, best_effort=best_effort)
