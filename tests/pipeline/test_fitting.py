@@ -157,6 +157,9 @@ def test_the_pace_is_on_the_grid_and_gaps_flex_first():
     # among paces that fit, the one whose takes are made wins
     assert choose_pace(budget_at, budget_at(1.0).length_s(0.7) - 1.0, 0.06, 0.0,
                        cached=lambda pace: 1.0 if pace == 1.03 else 0.0) == 1.03
+    # but not a pace of which only a few takes are made (a pilot's)
+    assert choose_pace(budget_at, budget_at(1.0).length_s(0.7) - 1.0, 0.06, 0.0,
+                       cached=lambda pace: 0.2 if pace == 1.03 else 0.0) == faster != 1.03
     assert natural > flex > 0
     # off the grid (a later pass): the pace that leaves the gaps as written, a little short (a tail closes it)
     target = budget_at(1.03).length_s(1.0)
