@@ -39,10 +39,13 @@ def spoken_plan(text: str) -> list[Run]:
 
 
 def breaks_s(text: str) -> float:
-    """The seconds of silence the breaks of `text` add (0 for a text without markup)."""
+    """The seconds of silence the breaks of `text` add (0 for a text without markup): those
+    between its words; a break before the first word or after the last adds nothing."""
     if "<" not in text:
         return 0.0
-    return sum(run.seconds for run in spoken_plan(text) if run.kind == "pause")
+    runs = spoken_plan(text)
+    said = [i for i, run in enumerate(runs) if run.kind != "pause" and run.value.strip()]
+    return sum((run.seconds for run in runs[said[0]:said[-1]] if run.kind == "pause"), 0.0) if said else 0.0
 
 
 def _walk(nodes: tuple[Node, ...], rate: float, emphasis: str, out: list[Run]) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from bulletin.__main__ import main
 from bulletin.base.errors import InputError
-from bulletin.script.directions import spoken_plan
+from bulletin.script.directions import breaks_s, spoken_plan
 from bulletin.script.markup import has_markup, parse, serialize, written
 from bulletin.script.markuptree import Element, MarkupError
 from bulletin.script.story import load_story
@@ -54,6 +54,18 @@ def test_the_tree_its_written_form_and_entities():
     assert ("ipa", "kɪm", 1.0, "none") in kinds
     assert ("words", "now", 0.85, "strong") in kinds
     assert [r.seconds for r in spoken_plan(text) if r.kind == "pause"] == [0.5]
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ('Prices rose <break time="500ms"/> again.', 0.5),
+    ('<break time="1s"/>Prices rose. <break time="700ms"/> Again. <break time="2s"/>', 0.7),
+    ('<break time="1s"/> <emphasis>Prices</emphasis>', 0.0),
+    ('<break time="1s"/>', 0.0),
+])
+def test_the_estimate_counts_only_the_breaks_that_add_silence(text, seconds):
+    """A break before the first word or after the last adds nothing to the take (the gaps
+    around it are the segment's), so `check` does not count it."""
+    assert breaks_s(text) == pytest.approx(seconds)
 
 
 @pytest.mark.parametrize(("content", "kind", "said"), [
