@@ -38,6 +38,10 @@ CEILING_DBTP = -1.0
 LIMITER_CEILING_DBTP = -1.8
 LOUDNESS_TOLERANCE_LU = 0.1
 PREDICTION_TOLERANCE_LU = 0.005  # how close the solved gain's predicted loudness must be
+# a target the limit on limiting leaves at most this far out of reach is met there: the file is
+# still within LOUDNESS_TOLERANCE_LU of it (a short bulletin, mostly silence around its speech,
+# was refused "-16 is out of reach ... reaches -16.0 LUFS at most")
+NEAR_ENOUGH_LU = LOUDNESS_TOLERANCE_LU / 2
 # The most loudness the limiter may take off the programme (the gain's worth minus what it
 # buys). Past it, on speech, each further dB of gain buys about 0.1 LU (measured on the
 # example and on a story with a bed), and the quiet parts the limiter leaves alone (beds in
@@ -155,11 +159,14 @@ class Analysis:
             low, step = high, step * 2
         if over_limit:  # the most the limiter may do is between low and high
             limit = self._bisect(low, high, lambda s: self.limiting_lu(s.gain_db, s.predicted_lufs - offset) - MAX_LIMITING_LU, offset)
-            if limit.predicted_lufs < target_lufs - PREDICTION_TOLERANCE_LU:
+            if limit.predicted_lufs < target_lufs - NEAR_ENOUGH_LU:
                 return _Solution(limit.gain_db, limit.gains, limit.predicted_lufs, limit.predicted_lufs)
+            if limit.predicted_lufs < target_lufs - PREDICTION_TOLERANCE_LU:
+                return limit  # the most the limiter may do lands within the tolerance: the target is met
             high = limit.gain_db
         elif upper.predicted_lufs < target_lufs:  # the loudness no longer rises with the gain
-            return _Solution(upper.gain_db, upper.gains, upper.predicted_lufs, upper.predicted_lufs)
+            reachable = upper.predicted_lufs if upper.predicted_lufs < target_lufs - NEAR_ENOUGH_LU else None
+            return _Solution(upper.gain_db, upper.gains, upper.predicted_lufs, reachable)
         return self._bisect(low, high, lambda s: s.predicted_lufs - target_lufs, offset)
 
     def _at(self, gain_db: float, offset: float) -> _Solution:
