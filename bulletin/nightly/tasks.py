@@ -171,13 +171,14 @@ def fit_on_worker(order: BulletinOrder, takes: dict[int, Take]) -> tuple[dict[in
     p = order.plan
     speech = {s.index for s in p.story.segments if s.kind == "speech"}
     made = {i: t for i, t in takes.items() if i in speech}
-    made_at = [order.pace]  # the pace of the takes in `made`
+    made_at = order.pace  # the pace of the takes in `made`
 
     def speak_at(pace: float, indices: set[int] | None) -> dict[int, float]:
-        if pace != made_at[0]:
+        nonlocal made_at
+        if pace != made_at:
             with TakeStore(worker_cache(order.cache)) as store:
                 made.update(make_takes(p, speech, p.story.master.sample_rate, workers=1, store=store, pace=pace)[0])
-            made_at[0] = pace
+            made_at = pace
         return {i: t.duration_s for i, t in made.items()}
 
     sounds = {i: t.duration_s for i, t in takes.items() if i not in speech}

@@ -32,9 +32,7 @@ from bulletin.sound.sentences import (
     CLAUSE_SHARE,
     EDGE_S,
     sentence_pause_s,
-    split_clauses,
     split_pieces,
-    split_sentences,
 )
 from bulletin.sound.takes import respell
 
@@ -82,7 +80,7 @@ def speech_duration_s(text: str, preset: Preset, rate: float = 1.0, *, pace: Pac
     constants (or `pace`)."""
     said = " ".join(text.split())
     if not rough and pace is None and said and has_duration_model(preset.engine):
-        pieces = split_pieces(said, get_engine(preset.engine).clause_chars)
+        pieces = _pieces(said, get_engine(preset.engine).clause_chars)
         return sum(predicted_s(piece, preset, rate) for piece, _ in pieces) + joins_s(said, preset, rate)
     pace = pace or PACES.get(preset.engine, DEFAULT_PACE)
     char_s, breaks, pauses, digit_s = estimate_features(text, preset, rate)
@@ -102,11 +100,17 @@ def joins_s(text: str, preset: Preset, rate: float = 1.0) -> float:
 
 
 @lru_cache(maxsize=4096)
+def _pieces(text: str, clause_chars: int | None) -> tuple[tuple[str, bool], ...]:
+    """The pieces a take of `text` is voiced in, each with whether it starts a sentence
+    (sound.sentences.split_pieces), kept: a fit asks again at every pace it tries."""
+    return tuple(split_pieces(text, clause_chars)) if text else ()
+
+
 def _joins(text: str, clause_chars: int | None) -> tuple[int, int]:
     """(sentence joins, clause joins) of a take of `text` (see sound.sentences.speech_job)."""
-    sentences = split_sentences(text) if text else []
-    clauses = sum(len(split_clauses(sentence, clause_chars)) - 1 for sentence in sentences)
-    return max(len(sentences) - 1, 0), clauses
+    pieces = _pieces(text, clause_chars)
+    sentences = sum(starts for _, starts in pieces)
+    return max(sentences - 1, 0), len(pieces) - sentences
 
 
 def estimate_features(text: str, preset: Preset, rate: float = 1.0) -> tuple[float, int, int, float]:

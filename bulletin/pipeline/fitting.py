@@ -348,12 +348,9 @@ def backtime(story: Story, sounds: dict[int, float], estimate_at: Callable[[floa
              post_s: float, limit: float, error: float = ESTIMATE_ERROR) -> Backtime:
     """The estimate against the post: how far off at the voices' own pace, and the pace and gap
     factor a render would start from (or what to do where it cannot fit)."""
-    def estimated(pace: float) -> Budget:
-        return Budget.of(story, sounds | estimate_at(pace))
-
-    natural = estimated(1.0).length_s(1.0)
-    pace = choose_pace(estimated, post_s, limit, error)
-    budget = estimated(pace)
+    natural = Budget.of(story, sounds | estimate_at(1.0)).length_s(1.0)
+    pace = planned_pace(story, sounds, estimate_at, post_s, limit, best_effort=True, error=error)  # as a render starts
+    budget = Budget.of(story, sounds | estimate_at(pace))
     factor, off = closest(budget, post_s)
     if off > 0.05 or off < -TAIL_S:  # a little short is closed by a silent tail
         durations = sounds | estimate_at(pace)
